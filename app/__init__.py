@@ -1,0 +1,98 @@
+"""Ducha application factory. No side effects at import time."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from app.config import PROJECT_ROOT, load_config
+from app.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(load_config(test_config))
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app import models  # noqa: F401  (register every table with the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.auth.models import User
+
+        return db.session.get(User, int(user_id))
+
+    from app.admin.routes import bp as admin_bp
+    from app.auth.routes import bp as auth_bp
+    from app.portal.routes import bp as portal_bp
+
+    for bp in (auth_bp, portal_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+    _register_template_helpers(app)
+    _register_security_headers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from app.portal.nav import nav_for
+
+    @app.context_processor
+    def inject_shell():
+        if not current_user.is_authenticated:
+            return {}
+        counter = app.extensions.get("ducha.inbox_count")
+        return {"nav_items": nav_for(current_user), "inbox_count": counter(current_user) if counter else 0}
+
+    @app.template_filter("local")
+    def local_time(value, fmt: str = "%Y-%m-%d %H:%M"):
+        from zoneinfo import ZoneInfo
+
+        if value is None:
+            return ""
+        return value.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime(fmt)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; font-src 'self' data:; frame-ancestors 'none'; object-src 'none'",
+        )
+        if app.config["ENV_NAME"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    @app.before_request
+    def remember_ip():
+        g.ip = request.remote_addr

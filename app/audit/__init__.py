@@ -1,0 +1,1 @@
+"""Append-only audit trail, chained with HMAC-SM3."""

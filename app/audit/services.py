@@ -1,0 +1,113 @@
+"""Record and verify audit entries. Services flush; the caller commits with its own act."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from flask import current_app
+from sqlalchemy import select
+
+from app.audit.models import AuditEntry, AuditHead
+from app.extensions import db
+from app.models_base import utcnow
+
+GENESIS = "0" * 64
+
+
+def _mac(key: str, prev: str, entry: AuditEntry) -> str:
+    payload = json.dumps(
+        [
+            prev,
+            entry.at.isoformat(timespec="microseconds"),
+            entry.actor_id,
+            entry.actor_login,
+            entry.ip,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.detail,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    ).encode("utf-8")
+    mac = crypto_hmac.HMAC(key.encode("utf-8"), hashes.SM3())
+    mac.update(payload)
+    return mac.finalize().hex()
+
+
+def _head() -> AuditHead:
+    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_mac=GENESIS)
+        db.session.add(head)
+        db.session.flush()
+    return head
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    object_type: str | None = None,
+    object_id: object = None,
+    detail: dict | None = None,
+    ip: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain (locks the head row until the caller commits)."""
+    head = _head()
+    at = utcnow()
+    entry = AuditEntry(
+        at=at,
+        actor_id=getattr(actor, "id", None),
+        actor_login=getattr(actor, "login", None),
+        ip=ip,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        detail=detail or {},
+        prev_mac=head.last_mac,
+    )
+    entry.mac = _mac(current_app.config["AUDIT_KEY"], head.last_mac, entry)
+    db.session.add(entry)
+    db.session.flush()
+    head.last_id = entry.id
+    head.last_mac = entry.mac
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    problems: list[str]
+
+
+def verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in id order; report edits, deletions, reordering and a cut-off end."""
+    key = current_app.config["AUDIT_KEY"]
+    problems: list[str] = []
+    prev = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for entry in rows:
+            if entry.prev_mac != prev:
+                problems.append(f"第 {entry.id} 条记录的前序链值不符（记录被删除或顺序被改动）")
+            if _mac(key, entry.prev_mac, entry) != entry.mac:
+                problems.append(f"第 {entry.id} 条记录内容被篡改")
+            prev = entry.mac
+            last_id = entry.id
+            checked += 1
+    head = db.session.get(AuditHead, 1)
+    if head is not None and (head.last_id != last_id or head.last_mac != prev):
+        problems.append("审计链末尾与检查点不一致（末尾记录被删除）")
+    return VerifyResult(ok=not problems, checked=checked, problems=problems)

@@ -1,0 +1,27 @@
+"""The catalogue of named permissions. Roles hold lists of these codes."""
+
+PERMISSIONS: dict[str, str] = {
+    "inbox.use": "使用待办",
+    "process.start": "发起流程",
+    "process.admin": "流程管理",
+    "clue.register": "线索登记",
+    "clue.review": "线索审核",
+    "clue.judge": "线索研判",
+    "clue.dispatch": "线索派单",
+    "clue.handle": "线索处理",
+    "report.signoff": "报告签发",
+    "plan.draft": "计划编制",
+    "plan.approve": "计划审核",
+    "account.apply": "账号申请",
+    "account.approve": "账号审批",
+    "enterprise.read": "企业查询",
+    "enterprise.edit": "企业维护",
+    "sensitive.unmask": "查看敏感信息明文",
+    "stats.read": "统计分析",
+    "org.admin": "组织机构管理",
+    "user.admin": "用户管理",
+    "role.admin": "角色权限管理",
+    "audit.read": "审计日志查看",
+    "security.admin": "安全策略管理",
+    "calendar.admin": "工作日历管理",
+}

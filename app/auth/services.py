@@ -1,0 +1,226 @@
+"""Account services: authenticate, create and update users and roles. Flask-free; they flush."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.audit import services as audit
+from app.auth.models import Role, User
+from app.auth.permissions import PERMISSIONS
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models_base import utcnow
+from app.orgs.models import Organisation
+from app.security.passwords import hash_password, policy_problems, verify_password
+from app.security.scope import scope_for
+
+LOGIN_FAILED = "登录名或密码错误"
+
+
+def _cfg(key: str):
+    return current_app.config[key]
+
+
+def make_password_hash(password: str) -> str:
+    return hash_password(password, iterations=_cfg("PASSWORD_ITERATIONS"), pepper=_cfg("PASSWORD_PEPPER"))
+
+
+def authenticate(login: str, password: str, *, ip: str | None = None) -> User:
+    """Return the user for a correct login and password; the same message for every failure."""
+    user = db.session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
+    now = utcnow()
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal unknown logins.
+        verify_password(password, make_password_hash("x"), pepper=_cfg("PASSWORD_PEPPER"))
+        audit.record("login.failed", detail={"login": login[:64], "reason": "unknown"}, ip=ip)
+        raise PermissionDenied(LOGIN_FAILED)
+    if user.locked_until and user.locked_until > now:
+        audit.record("login.failed", actor=user, detail={"reason": "locked"}, ip=ip)
+        raise PermissionDenied(f"{LOGIN_FAILED}；账号因多次失败已临时锁定，请稍后再试")
+    if not verify_password(password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
+        window = timedelta(minutes=_cfg("LOGIN_FAILURE_WINDOW_MINUTES"))
+        if not user.first_failed_at or now - user.first_failed_at > window:
+            user.first_failed_at, user.failed_logins = now, 0
+        user.failed_logins += 1
+        if user.failed_logins >= _cfg("LOGIN_MAX_FAILURES"):
+            user.locked_until = now + timedelta(minutes=_cfg("LOGIN_LOCK_MINUTES"))
+            user.failed_logins = 0
+            audit.record("account.locked", actor=user, ip=ip)
+        audit.record("login.failed", actor=user, detail={"reason": "password"}, ip=ip)
+        raise PermissionDenied(LOGIN_FAILED)
+    if user.status == "disabled":
+        audit.record("login.failed", actor=user, detail={"reason": "disabled"}, ip=ip)
+        raise PermissionDenied("账号已停用，请联系管理员")
+    user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
+    user.last_login_at = now
+    audit.record("login", actor=user, ip=ip)
+    return user
+
+
+def _check_password(password: str, login: str) -> None:
+    problems = policy_problems(password, login=login, min_length=_cfg("PASSWORD_MIN_LENGTH"))
+    if problems:
+        raise ValidationFailed("密码不符合安全策略", errors={"password": "；".join(problems)})
+
+
+def _require(actor: User | None, permission: str) -> None:
+    if actor is not None and not actor.can(permission):
+        raise PermissionDenied()
+
+
+def _roles_by_code(codes: list[str]) -> list[Role]:
+    roles = db.session.scalars(select(Role).where(Role.code.in_(codes))).all() if codes else []
+    missing = set(codes) - {r.code for r in roles}
+    if missing:
+        raise ValidationFailed("角色不存在", errors={"roles": "未知角色：" + "、".join(sorted(missing))})
+    return list(roles)
+
+
+def create_user(
+    *,
+    login: str,
+    name: str,
+    org: Organisation,
+    password: str,
+    roles: list[str] = (),
+    phone: str | None = None,
+    position: str | None = None,
+    is_leader: bool = False,
+    must_change_password: bool = True,
+    actor: User | None = None,
+    check_policy: bool = True,
+) -> User:
+    """Create an account. `actor` None means a system job (seed, approved application)."""
+    _require(actor, "user.admin")
+    if actor is not None and not scope_for(actor).contains(org):
+        raise PermissionDenied("不能在本单位数据范围之外创建账号")
+    login = login.strip()
+    errors = {}
+    if not login:
+        errors["login"] = "请填写登录名"
+    if not name.strip():
+        errors["name"] = "请填写姓名"
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if db.session.scalar(select(User.id).where(func.lower(User.login) == login.lower())):
+        raise Conflict(f"登录名“{login}”已被使用", errors={"login": "登录名已被使用"})
+    if check_policy:
+        _check_password(password, login)
+    user = User(
+        login=login,
+        name=name.strip(),
+        org=org,
+        phone=phone,
+        position=position,
+        is_leader=is_leader,
+        password_hash=make_password_hash(password),
+        password_changed_at=utcnow(),
+        must_change_password=must_change_password,
+        roles=_roles_by_code(list(roles)),
+    )
+    db.session.add(user)
+    db.session.flush()
+    if actor is not None:
+        audit.record(
+            "user.create",
+            actor=actor,
+            object_type="user",
+            object_id=user.id,
+            detail={"login": login, "roles": list(roles), "org": org.code},
+        )
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    actor: User,
+    name: str,
+    org: Organisation,
+    roles: list[str],
+    phone: str | None,
+    position: str | None,
+    is_leader: bool,
+    status: str,
+) -> User:
+    _require(actor, "user.admin")
+    scope = scope_for(actor)
+    if not scope.contains(user.org) or not scope.contains(org):
+        raise PermissionDenied("不能管理本单位数据范围之外的账号")
+    if status not in ("active", "disabled", "locked"):
+        raise ValidationFailed(errors={"status": "状态无效"})
+    before = {"roles": sorted(user.role_codes), "org": user.org.code, "status": user.status}
+    user.name, user.org, user.phone, user.position, user.is_leader = name.strip(), org, phone, position, is_leader
+    user.roles = _roles_by_code(roles)
+    if status == "active" and user.status == "locked":
+        user.locked_until, user.failed_logins = None, 0
+    user.status = status
+    db.session.flush()
+    audit.record(
+        "user.update",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        detail={"before": before, "after": {"roles": sorted(roles), "org": org.code, "status": status}},
+    )
+    return user
+
+
+def reset_password(user: User, *, actor: User, new_password: str) -> None:
+    _require(actor, "user.admin")
+    if not scope_for(actor).contains(user.org):
+        raise PermissionDenied("不能管理本单位数据范围之外的账号")
+    _check_password(new_password, user.login)
+    user.password_hash = make_password_hash(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    audit.record("user.reset_password", actor=actor, object_type="user", object_id=user.id)
+
+
+def change_own_password(user: User, *, old_password: str, new_password: str) -> None:
+    if not verify_password(old_password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
+        raise ValidationFailed(errors={"old_password": "原密码不正确"})
+    _check_password(new_password, user.login)
+    if verify_password(new_password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
+        raise ValidationFailed(errors={"password": "新密码不能与原密码相同"})
+    user.password_hash = make_password_hash(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    audit.record("user.change_password", actor=user, object_type="user", object_id=user.id)
+
+
+def save_role(
+    *, actor: User, code: str, name: str, permissions: list[str], description: str = "", role: Role | None = None
+) -> Role:
+    _require(actor, "role.admin")
+    unknown = set(permissions) - set(PERMISSIONS)
+    if unknown:
+        raise ValidationFailed(errors={"permissions": "未知权限：" + "、".join(sorted(unknown))})
+    if not code.strip() or not name.strip():
+        raise ValidationFailed(errors={"code": "请填写角色编码和名称"})
+    if role is None:
+        if db.session.scalar(select(Role.id).where(Role.code == code)):
+            raise Conflict(f"角色编码“{code}”已存在", errors={"code": "角色编码已存在"})
+        role = Role(code=code.strip(), builtin=False)
+        db.session.add(role)
+    before = sorted(role.permissions or [])
+    role.name, role.description, role.permissions = name.strip(), description, sorted(set(permissions))
+    db.session.flush()
+    audit.record(
+        "role.save",
+        actor=actor,
+        object_type="role",
+        object_id=role.code,
+        detail={"before": before, "after": role.permissions},
+    )
+    return role
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    return user

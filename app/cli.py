@@ -1,0 +1,48 @@
+"""The `flask --app wsgi ducha ...` commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+ducha = AppGroup("ducha", help="Ducha administration commands.")
+
+
+@ducha.command("seed-demo")
+def seed_demo_command():
+    """Load realistic demo data (idempotent)."""
+    from app.demo.seed import seed_demo
+
+    result = seed_demo()
+    db.session.commit()
+    click.echo("demo data: " + ", ".join(f"{k}={v}" for k, v in result.items()))
+
+
+@ducha.command("seed-reference")
+def seed_reference_command():
+    """Load the roles and the organisation tree only (production install)."""
+    from app.demo.reference import seed_orgs, seed_roles
+
+    seed_roles()
+    orgs = seed_orgs()
+    db.session.commit()
+    click.echo(f"reference data: organisations={len(orgs)}")
+
+
+@ducha.command("audit-verify")
+def audit_verify_command():
+    """Verify the audit chain; exit 1 when it was tampered with."""
+    from app.audit.services import verify
+
+    result = verify()
+    click.echo(f"checked {result.checked} entries")
+    for problem in result.problems:
+        click.echo("PROBLEM: " + problem)
+    raise SystemExit(0 if result.ok else 1)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(ducha)

@@ -1,0 +1,117 @@
+"""Domain exceptions and the one place that maps them to HTTP responses.
+
+Services raise these; they never raise HTTP exceptions. Hierarchy:
+
+    DomainError                 base, carries a Chinese message for people
+      NotFound          -> 404
+      PermissionDenied  -> 403
+      ValidationFailed  -> 422  (field errors in .errors: {field: message})
+      Conflict          -> 409  (stale task, already handled, version clash)
+      WorkflowError     -> 500  (engine failure; becomes an incident)
+
+Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...}.
+The session is rolled back before any error response.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "error"
+    default_message = "请求无法处理"
+
+    def __init__(self, message: str | None = None, *, errors: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.errors = errors or {}
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = "对象不存在或已被删除"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = "您没有权限执行此操作"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "invalid"
+    default_message = "提交的数据有误，请检查后重试"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = "数据已被他人修改，请刷新后重试"
+
+
+class WorkflowError(DomainError):
+    status = 500
+    code = "workflow_error"
+    default_message = "流程执行出错，已记录为异常事件"
+
+
+HTTP_MESSAGES = {
+    400: "请求格式错误",
+    401: "请先登录",
+    403: "您没有权限访问此页面",
+    404: "页面不存在",
+    405: "不支持的请求方式",
+    413: "上传的文件过大",
+    429: "请求过于频繁，请稍后再试",
+    500: "系统内部错误，请联系管理员",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, code: str, message: str, errors: dict | None = None):
+    if wants_json():
+        body = {"error": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    if request.headers.get("HX-Request"):
+        return render_template("errors/fragment.html", status=status, message=message, errors=errors), status
+    return render_template("errors/error.html", status=status, message=message, errors=errors), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain(exc: DomainError):
+        db.session.rollback()
+        return _respond(exc.status, exc.code, exc.message, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        message = HTTP_MESSAGES.get(status, exc.description or "请求无法处理")
+        if status == 400 and "CSRF" in (exc.description or ""):
+            message = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
+        return _respond(status, exc.name.lower().replace(" ", "_"), message)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if app.config.get("PROPAGATE_UNEXPECTED"):
+            raise exc
+        return _respond(500, "internal_error", HTTP_MESSAGES[500])

@@ -1,0 +1,6 @@
+"""Import every model module so the metadata (and Alembic) sees all tables."""
+
+from app.audit.models import AuditEntry, AuditHead  # noqa: F401
+from app.auth.models import Role, User  # noqa: F401
+from app.enterprises.models import Enterprise  # noqa: F401
+from app.orgs.models import Organisation  # noqa: F401

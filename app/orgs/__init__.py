@@ -1,0 +1,1 @@
+"""Organisations: the city corps, district brigades, sub-district offices and SOE groups."""

@@ -1,0 +1,1 @@
+"""The page shell: home page, navigation, health check."""

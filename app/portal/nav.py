@@ -1,0 +1,30 @@
+"""Navigation by module; an entry shows when its endpoint exists and the user holds a permission."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+# (label, icon, endpoint, any-of permissions; empty = every logged-in user)
+NAV = [
+    ("工作台", "house", "portal.home", ()),
+    ("待办", "inbox", "inbox.index", ("inbox.use",)),
+    ("线索核查", "search", "clues.index", ("clue.register", "clue.review", "clue.judge", "clue.handle")),
+    ("计划管理", "calendar-check", "plans.index", ("plan.draft", "plan.approve")),
+    ("预警中心", "bell", "alerts.index", ("inbox.use",)),
+    ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
+    ("流程管理", "diagram-3", "processes.index", ("process.admin",)),
+    ("系统管理", "gear", "admin.user_list", ("user.admin", "org.admin", "role.admin")),
+    ("审计日志", "journal-text", "audit.index", ("audit.read",)),
+]
+
+
+def nav_for(user) -> list[dict]:
+    items = []
+    endpoints = current_app.view_functions
+    for label, icon, endpoint, perms in NAV:
+        if endpoint not in endpoints:
+            continue
+        if perms and not any(user.can(p) for p in perms):
+            continue
+        items.append({"label": label, "icon": icon, "url": url_for(endpoint), "endpoint": endpoint})
+    return items

@@ -1,0 +1,42 @@
+"""Pagination of SELECT statements (the filter is in the query, never applied after paging)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from app.extensions import db
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Select, page: str | int | None, per_page: int | None = None, *, scalars: bool = True) -> Page:
+    try:
+        number = max(1, int(page or 1))
+    except ValueError:
+        number = 1
+    size = per_page or current_app.config["PAGE_SIZE"]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    result = db.session.execute(stmt.limit(size).offset((number - 1) * size))
+    items = list(result.scalars() if scalars else result.all())
+    return Page(items=items, page=number, per_page=size, total=total)

@@ -1,0 +1,1 @@
+"""Security: passwords, data scopes, audit chain, SM-series cryptography."""

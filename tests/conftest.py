@@ -189,3 +189,23 @@ def user(login: str):
 
 def page_text(resp) -> str:
     return re.sub(r"\s+", " ", resp.get_data(as_text=True))
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def deploy_test_process(name: str):
+    """Deploy tests/data/workflows/<name>.bpmn with its forms and rules (inside an app context)."""
+    from app.engine import deploy
+
+    app = deploy.current_app
+    saved = {k: app.config[k] for k in ("WORKFLOWS_DIR", "FORMS_DIR", "RULES_DIR")}
+    app.config.update(
+        WORKFLOWS_DIR=str(DATA / "workflows"), FORMS_DIR=str(DATA / "forms"), RULES_DIR=str(DATA / "rules")
+    )
+    try:
+        version = deploy.deploy(deploy.sources_from_files(DATA / "workflows" / f"{name}.bpmn"))
+    finally:
+        app.config.update(saved)
+    db.session.commit()
+    return version

@@ -1,0 +1,49 @@
+"""Service-task registry: an operation name in BPMN ("clue.generate_report") -> a Python callable.
+
+Domain modules register their operations at import (`@service("clue.generate_report")`). A callable
+receives the task data (a copy) and the evaluated parameters as keyword arguments and returns a
+JSON-serialisable value, stored by SpiffWorkflow in the task's result variable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from app.engine.errors import EngineError
+from app.engine.scripting import RestrictedScriptEngine
+
+_REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+def service(name: str):
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _REGISTRY[name] = fn
+        return fn
+
+    return decorator
+
+
+def registered() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+class DuchaScriptEngine(RestrictedScriptEngine):
+    """The restricted script engine plus registered service tasks."""
+
+    def call_service(self, task, operation_name: str, operation_params: dict, **_kwargs) -> str:
+        fn = _REGISTRY.get(operation_name)
+        if fn is None:
+            raise EngineError(f"服务任务“{operation_name}”未注册")
+        params = {name: p.get("value") for name, p in (operation_params or {}).items()}
+        result = fn(dict(task.data), **params)
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
+_ENGINE = DuchaScriptEngine()
+
+
+def script_engine() -> DuchaScriptEngine:
+    """The one shared engine (stateless: compiled code is cached, data lives in tasks)."""
+    return _ENGINE

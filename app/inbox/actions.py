@@ -1,0 +1,462 @@
+"""Deciding acts on tasks: start, complete/approve/reject (with approval groups), 退回, 撤回/拿回, 终止.
+
+Each act: check → change the engine and the rows → history event + audit entry → flush. The caller
+commits once. A row that is no longer open, or a lost race on the instance version, is a 409.
+"""
+
+from __future__ import annotations
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from app.audit import services as audit
+from app.engine import forms, inbox, runtime
+from app.engine.models import ProcessInstance
+from app.engine.nodes import NodeConfig
+from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.inbox import notify
+from app.inbox.models import HumanTask
+from app.inbox.queries import can_act
+from app.models_base import utcnow
+
+DECISIONS = {"complete", "approve", "reject"}
+
+
+def _handled_message(row: HumanTask) -> str:
+    if row.status == "completed" and row.completed_by is not None:
+        return f"该任务已由{row.completed_by.name}处理（{row.outcome_label}），请勿重复提交"
+    if row.status == "cancelled":
+        return "该任务已被撤销（流程已退回、撤回或变化），无需处理"
+    return "该任务当前不可处理"
+
+
+def ensure_actor(row: HumanTask, actor) -> None:
+    if row.status != "open":
+        raise Conflict(_handled_message(row))
+    if not can_act(actor, row):
+        raise PermissionDenied("您不是该任务的办理人")
+    if row.instance.status == "suspended":
+        raise Conflict("流程已挂起，暂不能办理")
+    if row.instance.status != "running":
+        raise Conflict("流程已结束或异常，不能办理")
+
+
+def after_engine(instance: ProcessInstance, wf, open_rows=None) -> list[HumanTask]:
+    """Sync the inbox, save the instance, flush (409 on a lost race), notify the new task holders."""
+    created = inbox.sync(instance, wf, open_rows=open_rows)
+    runtime.save(instance, wf)
+    runtime.flush_or_conflict()
+    notify.new_tasks(created)
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# start
+
+
+def start(
+    process_id: str,
+    *,
+    actor,
+    org=None,
+    data: dict | None = None,
+    business_key: str | None = None,
+    title: str | None = None,
+) -> ProcessInstance:
+    from app.engine import deploy
+
+    version = deploy.current_version(process_id)
+    roles = version.model.start_roles or []
+    if roles and not (set(roles) & actor.role_codes):
+        raise PermissionDenied(f"您不能发起“{version.model.name}”")
+    if not roles and not actor.can("process.start"):
+        raise PermissionDenied("您没有发起流程的权限")
+    instance, wf = runtime.start(
+        process_id,
+        initiator=actor,
+        org=org or actor.org,
+        data=data,
+        business_key=business_key,
+        version=version,
+        title=title,
+    )
+    after_engine(instance, wf, open_rows=[])
+    audit.record(
+        "process.start",
+        actor=actor,
+        object_type="instance",
+        object_id=instance.id,
+        detail={"process": process_id, "number": instance.number},
+    )
+    return instance
+
+
+# ---------------------------------------------------------------------------------------------
+# deciding
+
+
+def _group(row: HumanTask) -> list[HumanTask]:
+    """The rows of this activation of the row's node (an earlier round before a 退回 has another id)."""
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.group_id == row.group_id)))
+
+
+def resolve_group(rows: list[HumanTask], method: str, ratio: int) -> str | None:
+    """'approve', 'reject' or None (still open) for an approval group's current rows."""
+    members = [r for r in rows if r.status != "cancelled" and r.outcome not in ("transfer", "delegated", "add_sign")]
+    done = [r for r in members if r.status == "completed"]
+    approvals = sum(1 for r in done if r.outcome in ("approve", "auto_approve", "complete"))
+    rejects = sum(1 for r in done if r.outcome in ("reject", "auto_reject"))
+    waiting = [r for r in members if r.status in ("open", "pending")]
+    if method in ("single", "any"):
+        if rejects:
+            return "reject"
+        return "approve" if approvals else None
+    if method == "ratio":
+        total = len(members)
+        if total and approvals * 100 >= ratio * total:
+            return "approve"
+        if total and (approvals + len(waiting)) * 100 < ratio * total:
+            return "reject"
+        return None
+    # all (会签) and sequential (依次): one rejection decides; everyone must approve.
+    if rejects:
+        return "reject"
+    return None if waiting else "approve"
+
+
+def _activate_next_in_sequence(rows: list[HumanTask]) -> bool:
+    pending = sorted((r for r in rows if r.status == "pending" and not r.delegated_from_id), key=lambda r: r.seq)
+    if any(r.status == "open" for r in rows) or not pending:
+        return False
+    pending[0].status = "open"
+    pending[0].created_at = utcnow()
+    notify.new_tasks([pending[0]])
+    return True
+
+
+def complete(
+    row: HumanTask,
+    actor,
+    *,
+    action: str,
+    form_data: dict | None = None,
+    comment: str | None = None,
+    signature: str | None = None,
+    cfg: NodeConfig | None = None,
+) -> ProcessInstance:
+    """提交 / 通过 / 拒绝 on one row; completes the Spiff task when the row's group resolves."""
+    ensure_actor(row, actor)
+    if action not in DECISIONS:
+        raise ValidationFailed(f"未知的操作：{action}")
+    instance = row.instance
+    wf = runtime.load(instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("该任务已不在待办状态，可能已被他人处理或流程已变化")
+    _info, node = inbox.config_for(instance, task)
+    cfg = cfg or node
+    if action in ("approve", "reject") and row.kind != "approval":
+        raise ValidationFailed("该任务不是审批任务")
+    if action == "complete" and row.kind == "approval":
+        raise ValidationFailed("审批任务请选择通过或拒绝")
+    if action in cfg.reason_required and not (comment or "").strip():
+        label = cfg.label(action)
+        raise ValidationFailed(f"{label}时必须填写意见", errors={"comment": f"请填写{label}意见"})
+    if cfg.signature and action in ("approve", "complete") and not signature:
+        raise ValidationFailed("该节点需要手写签名", errors={"signature": "请签名"})
+
+    row.status, row.outcome, row.comment = "completed", action, comment
+    row.form_data, row.signature, row.draft = form_data or {}, signature, None
+    row.completed_at, row.completed_by_id = utcnow(), actor.id
+    if row.assignee_id is None:
+        row.assignee_id = actor.id
+    event_kind = action
+    runtime.add_event(
+        instance,
+        event_kind,
+        actor=actor,
+        step=row.step,
+        step_name=row.step_name,
+        comment=comment,
+        data={"fields": sorted((form_data or {}).keys()), "task": row.id},
+    )
+    audit.record(
+        f"task.{action}",
+        actor=actor,
+        object_type="task",
+        object_id=row.id,
+        detail={"instance": instance.id, "step": row.step, "changed": sorted((form_data or {}).keys())},
+    )
+
+    # A delegate's answer goes back to the delegator (委派), who then decides.
+    if row.delegated_from_id:
+        row.outcome = "delegated"
+        back = db.session.scalar(
+            select(HumanTask)
+            .where(
+                HumanTask.group_id == row.group_id,
+                HumanTask.assignee_id == row.delegated_from_id,
+                HumanTask.status == "pending",
+            )
+            .order_by(HumanTask.id.desc())
+            .limit(1)
+        )
+        if back is not None:
+            back.status = "open"
+            back.draft = {**(form_data or {}), "_delegate_comment": comment}
+            notify.new_tasks([back])
+        instance.updated_at = utcnow()
+        runtime.flush_or_conflict()
+        return instance
+
+    group = _group(row)
+    # 向前加签: the row that asked for signers waits until they have all answered.
+    if row.add_mode == "before" and row.added_by_id:
+        if not any(
+            r.status == "open" and r.add_mode == "before" and r.added_by_id == row.added_by_id
+            for r in group
+            if r.id != row.id
+        ):
+            waiting = next((r for r in group if r.assignee_id == row.added_by_id and r.status == "pending"), None)
+            if waiting is not None:
+                waiting.status = "open"
+                notify.new_tasks([waiting])
+        if action != "reject":
+            instance.updated_at = utcnow()
+            runtime.flush_or_conflict()
+            return instance
+
+    if row.kind == "approval":
+        outcome = resolve_group(group, row.method, cfg.ratio)
+        if outcome is None:
+            if row.method == "sequential":
+                _activate_next_in_sequence(group)
+            instance.updated_at = utcnow()  # bumps the version: concurrent members serialise here
+            runtime.flush_or_conflict()
+            return instance
+    else:
+        outcome = "approve"
+
+    for other in group:
+        if other.status in ("open", "pending"):
+            other.status, other.completed_at = "cancelled", utcnow()
+    approvals = [
+        {
+            "user": r.completed_by_id,
+            "outcome": r.outcome,
+            "comment": r.comment,
+            "at": r.completed_at.isoformat() if r.completed_at else None,
+        }
+        for r in group
+        if r.status == "completed"
+    ]
+    data = dict(form_data or {})
+    data.update(
+        {
+            "approved": outcome == "approve",
+            "outcome": outcome,
+            "last_comment": comment,
+            f"{row.step}_approvals": approvals,
+            "last_actor": actor.login,
+        }
+    )
+    if outcome == "reject" and cfg.reject_policy != "continue":
+        return _reject_by_policy(instance, wf, row, actor, cfg, comment)
+    runtime.complete_spiff_task(instance, wf, row.spiff_task_id, data)
+    after_engine(instance, wf)
+    if instance.status == "completed":
+        runtime.add_event(instance, "end", step_name="办结")
+    return instance
+
+
+def _reject_by_policy(instance, wf, row, actor, cfg: NodeConfig, comment):
+    if cfg.reject_policy == "terminate":
+        runtime.terminate(instance, wf, reason=comment or "审批拒绝", actor=actor, status="terminated")
+        inbox.sync(instance, wf)
+        runtime.flush_or_conflict()
+        return instance
+    target = cfg.reject_policy.partition(":")[2]
+    return return_to(
+        row, actor, target=target or "initiator", comment=comment or "审批拒绝", already_checked=True, wf=wf
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 退回, 撤回, 拿回
+
+
+def visited_steps(wf) -> list[dict]:
+    """User-task steps completed on the current path, latest run of each: the only 退回 targets."""
+    latest: dict[str, object] = {}
+    for task in wf.get_tasks(state=TaskState.COMPLETED):
+        if not getattr(task.task_spec, "manual", False):
+            continue
+        key = task.task_spec.bpmn_id or task.task_spec.name
+        if key not in latest or task.last_state_change > latest[key].last_state_change:
+            latest[key] = task
+    ordered = sorted(latest.values(), key=lambda t: t.last_state_change)
+    return [
+        {
+            "step": t.task_spec.bpmn_id or t.task_spec.name,
+            "name": t.task_spec.bpmn_name or t.task_spec.name,
+            "task_id": str(t.id),
+        }
+        for t in ordered
+    ]
+
+
+def _previous_actor(instance_id: int, spiff_task_id: str) -> int | None:
+    return db.session.scalar(
+        select(HumanTask.completed_by_id)
+        .where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.spiff_task_id == spiff_task_id,
+            HumanTask.status == "completed",
+        )
+        .order_by(HumanTask.completed_at.desc())
+        .limit(1)
+    )
+
+
+def _reassign(created: list[HumanTask], step_task_id: str, user_id: int | None) -> None:
+    if not user_id:
+        return
+    for r in created:
+        if r.spiff_task_id == step_task_id and r.method == "single":
+            r.assignee_id, r.candidate_role = user_id, None
+
+
+def return_to(
+    row: HumanTask,
+    actor,
+    *,
+    target: str,
+    comment: str | None,
+    direct: bool = False,
+    already_checked: bool = False,
+    wf=None,
+) -> ProcessInstance:
+    """退回 to a visited step ('initiator' = the first step on the path) with a reason."""
+    if not already_checked:
+        ensure_actor(row, actor)
+    if not (comment or "").strip():
+        raise ValidationFailed("退回必须填写原因", errors={"comment": "请填写退回原因"})
+    instance = row.instance
+    wf = wf or runtime.load(instance)
+    visited = visited_steps(wf)
+    if not visited:
+        raise Conflict("没有可退回的已办步骤")
+    if target == "initiator":
+        choice = visited[0]
+    else:
+        choice = next((v for v in visited if v["step"] == target), None)
+        if choice is None:
+            raise ValidationFailed("只能退回到本流程已经过的步骤", errors={"target": "退回目标无效"})
+    if choice["step"] == row.step:
+        raise ValidationFailed("不能退回到当前步骤")
+    if not already_checked:
+        row.status, row.outcome, row.comment = "completed", "return", comment
+        row.completed_at, row.completed_by_id = utcnow(), actor.id
+    if direct:
+        wf.data[inbox.JUMP_KEY] = row.step
+    runtime.reset_to(instance, wf, choice["task_id"])
+    created = after_engine(instance, wf)
+    _reassign(created, choice["task_id"], _previous_actor(instance.id, choice["task_id"]))
+    runtime.add_event(
+        instance,
+        "return",
+        actor=actor,
+        step=row.step,
+        step_name=row.step_name,
+        comment=comment,
+        data={"to": choice["step"], "to_name": choice["name"], "direct": direct},
+    )
+    audit.record(
+        "task.return",
+        actor=actor,
+        object_type="task",
+        object_id=row.id,
+        detail={"instance": instance.id, "to": choice["step"]},
+    )
+    for r in created:
+        notify.notify(
+            notify.recipients(r),
+            kind="return",
+            title=f"被退回：{instance.title} - {r.step_name}",
+            body=comment,
+            url=f"/inbox/tasks/{r.id}",
+            instance_id=instance.id,
+        )
+    return instance
+
+
+def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance:
+    """撤回 (the submitter) / 拿回 (the last approver): before anyone acted on the next step."""
+    if instance.status != "running":
+        raise Conflict("流程已结束，不能撤回")
+    mine = db.session.scalar(
+        select(HumanTask)
+        .where(
+            HumanTask.instance_id == instance.id,
+            HumanTask.status == "completed",
+            HumanTask.outcome.in_(("complete", "approve")),
+        )
+        .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())
+        .limit(1)
+    )
+    if mine is None or mine.completed_by_id != actor.id:
+        raise Conflict("只有最近一步的办理人可以撤回" if kind == "withdraw" else "只有上一步的审批人可以拿回")
+    later = list(
+        db.session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == instance.id, HumanTask.created_at >= mine.completed_at, HumanTask.id != mine.id
+            )
+        )
+    )
+    if any(r.status == "completed" or r.claimed_at or r.draft for r in later):
+        raise Conflict("下一步已有人处理，不能再撤回")
+    wf = runtime.load(instance)
+    if runtime.find_task(wf, mine.spiff_task_id) is None:
+        raise Conflict("流程已变化，不能撤回")
+    runtime.reset_to(instance, wf, mine.spiff_task_id)
+    created = after_engine(instance, wf)
+    _reassign(created, mine.spiff_task_id, actor.id)
+    label = "撤回" if kind == "withdraw" else "拿回"
+    runtime.add_event(instance, kind, actor=actor, step=mine.step, step_name=mine.step_name, comment=label)
+    audit.record(f"task.{kind}", actor=actor, object_type="instance", object_id=instance.id, detail={"step": mine.step})
+    return instance
+
+
+def terminate(instance: ProcessInstance, actor, *, reason: str, void: bool = False) -> ProcessInstance:
+    """终止 / 作废: the initiator or a process administrator, with a reason."""
+    if not (reason or "").strip():
+        raise ValidationFailed("请填写终止原因", errors={"reason": "请填写终止原因"})
+    if instance.initiator_id != actor.id and not actor.can("process.admin"):
+        raise PermissionDenied("只有发起人或流程管理员可以终止流程")
+    wf = runtime.load(instance)
+    runtime.terminate(instance, wf, reason=reason, actor=actor, status="terminated")
+    inbox.sync(instance, wf)
+    runtime.flush_or_conflict()
+    audit.record(
+        "process.void" if void else "process.terminate",
+        actor=actor,
+        object_type="instance",
+        object_id=instance.id,
+        detail={"reason": reason},
+    )
+    return instance
+
+
+def check_form(row: HumanTask, form, *, files: dict | None = None) -> dict:
+    """Validate a posted form against the task's schema (with the node's field permissions)."""
+    instance = row.instance
+    wf = runtime.load(instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    info, cfg = inbox.config_for(instance, task) if task else ({}, NodeConfig())
+    schema = forms.parse((instance.version.forms or {}).get(info.get("form") or ""))
+    if not schema:
+        return {}
+    return forms.check(
+        schema, form, file_values=files, permissions=cfg.field_permissions, current=dict(task.data) if task else {}
+    )

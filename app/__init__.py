@@ -32,18 +32,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "warning"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from app.auth.models import User
+    from app.security.web import init_security
 
-        return db.session.get(User, int(user_id))
+    # Crypto self-test (refuses to start), server-side sessions, throttling, audit checkpoint.
+    init_security(app)
 
     from app.admin.routes import bp as admin_bp
+    from app.engine.wiring import init_engine
+    from app.inbox.routes import bp as inbox_bp
+    from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.portal.routes import bp as portal_bp
+    from app.reports.routes import bp as reports_bp
+    from app.security.routes import bp as security_bp
 
-    for bp in (auth_bp, portal_bp, admin_bp):
+    for bp in (auth_bp, portal_bp, admin_bp, reports_bp, audit_bp, security_bp, inbox_bp):
         app.register_blueprint(bp)
+    init_engine(app)
 
     from app.errors import register_error_handlers
 
@@ -68,6 +73,10 @@ def _register_template_helpers(app: Flask) -> None:
             return {}
         counter = app.extensions.get("ducha.inbox_count")
         return {"nav_items": nav_for(current_user), "inbox_count": counter(current_user) if counter else 0}
+
+    from app.models_base import utcnow
+
+    app.jinja_env.globals["now_utc"] = utcnow
 
     @app.template_filter("local")
     def local_time(value, fmt: str = "%Y-%m-%d %H:%M"):

@@ -33,16 +33,26 @@ def seed_reference_command():
 
 
 @ducha.command("audit-verify")
-def audit_verify_command():
-    """Verify the audit chain; exit 1 when it was tampered with."""
+@click.option("--reset-checkpoint", is_flag=True, help="Accept the current end as the checkpoint (first run).")
+def audit_verify_command(reset_checkpoint: bool):
+    """Verify the audit chain and its checkpoint outside the database; exit 1 when tampered with."""
+    from app.audit.checkpoint import checkpoint_path
     from app.audit.services import verify
 
-    result = verify()
-    click.echo(f"checked {result.checked} entries")
+    result = verify(reset_checkpoint=reset_checkpoint)
+    click.echo(f"checked {result.checked} entries (checkpoint: {checkpoint_path()})")
     for problem in result.problems:
         click.echo("PROBLEM: " + problem)
     raise SystemExit(0 if result.ok else 1)
 
 
 def register_cli(app: Flask) -> None:
+    from app.engine.cli import register as register_engine
+
+    register_engine(ducha)
+    from app.security.cli import keys_cli, security_cli
+
+    for group in (security_cli, keys_cli):
+        if group.name not in ducha.commands:
+            ducha.add_command(group)
     app.cli.add_command(ducha)

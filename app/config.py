@@ -58,6 +58,30 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW", 15),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 30),
         "AUDIT_KEY": _env("AUDIT_KEY", "ducha-development-audit-key"),
+        # Audit chain checkpoint outside the database (default: <instance>/audit-checkpoint.json).
+        "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
+        "AUDIT_EXPORT_MAX_ROWS": _int("AUDIT_EXPORT_MAX_ROWS", 100_000),
+        # Server-side sessions (app/security/sessions.py): one per user, idle and absolute limits.
+        "SESSION_TOKEN_COOKIE": _env("SESSION_TOKEN_COOKIE", "ducha_session"),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
+        "SESSION_ABSOLUTE_HOURS": _int("SESSION_ABSOLUTE_HOURS", 12),
+        "SESSION_SINGLE": _bool("SESSION_SINGLE", True),
+        "ACCOUNT_IDLE_DAYS": _int("ACCOUNT_IDLE_DAYS", 90),
+        # Per-address login throttling (Flask-Limiter); share counts between workers with redis://...
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per 5 minutes"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # TOTP second factor, required for roles holding any of these permissions (comma separated).
+        "TOTP_REQUIRED_PERMISSIONS": [
+            p.strip()
+            for p in (
+                _env("TOTP_REQUIRED_PERMISSIONS", "process.admin,user.admin,role.admin,security.admin,audit.read") or ""
+            ).split(",")
+            if p.strip()
+        ],
+        "TOTP_ISSUER": _env("TOTP_ISSUER", "督查系统"),
+        # Key-encryption key: "file" (instance/keys/kek.key, development) or "module:factory" (certified module).
+        "KEY_PROVIDER": _env("KEY_PROVIDER", "file"),
+        "KEY_DIR": _env("KEY_DIR"),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -57,6 +57,9 @@ def app():
             "PASSWORD_ITERATIONS": 1000,
             "WTF_CSRF_ENABLED": False,
             "SCHEDULER_ENABLED": False,
+            # Security tests switch these on themselves (tests/test_security_*.py).
+            "TOTP_REQUIRED_PERMISSIONS": [],
+            "LOGIN_RATE_LIMIT": "10000 per minute",
         }
     )
     with app.app_context():
@@ -90,6 +93,9 @@ def _empty_tables() -> None:
         for t in tables:
             db.session.execute(text(f'DELETE FROM "{t}"'))
     db.session.commit()
+    from app.audit.checkpoint import remove
+
+    remove()  # the audit chain starts again, so must its checkpoint outside the database
 
 
 @pytest.fixture(autouse=True)

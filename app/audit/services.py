@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from flask import current_app
 from sqlalchemy import select
 
+from app.audit import checkpoint
 from app.audit.models import AuditEntry, AuditHead
 from app.extensions import db
 from app.models_base import utcnow
@@ -76,6 +77,7 @@ def record(
     db.session.flush()
     head.last_id = entry.id
     head.last_mac = entry.mac
+    checkpoint.note_append(db.session, entry.id, entry.mac)
     return entry
 
 
@@ -84,12 +86,25 @@ class VerifyResult:
     ok: bool
     checked: int
     problems: list[str]
+    last_id: int = 0
 
 
-def verify(batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report edits, deletions, reordering and a cut-off end."""
+def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult:
+    """Walk the chain in id order; report edits, deletions, reordering and a cut-off end.
+
+    The end is checked against `audit_head` and against the checkpoint file outside the database
+    (app/audit/checkpoint.py). A clean result moves the checkpoint to the latest entry;
+    `reset_checkpoint` accepts the current end when the file is missing (first verification).
+    """
     key = current_app.config["AUDIT_KEY"]
     problems: list[str] = []
+    path = checkpoint.checkpoint_path()
+    try:
+        mark = checkpoint.read(path, key)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        mark = None
+        problems.append("外部检查点文件已损坏或被改动")
+    mark_mac = None
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -107,7 +122,20 @@ def verify(batch: int = 5000) -> VerifyResult:
             prev = entry.mac
             last_id = entry.id
             checked += 1
+            if mark is not None and entry.id == mark.last_id:
+                mark_mac = entry.mac
     head = db.session.get(AuditHead, 1)
     if head is not None and (head.last_id != last_id or head.last_mac != prev):
         problems.append("审计链末尾与检查点不一致（末尾记录被删除）")
-    return VerifyResult(ok=not problems, checked=checked, problems=problems)
+    if mark is not None:
+        if mark.last_id > last_id:
+            problems.append(f"审计日志末尾记录被删除：外部检查点记到第 {mark.last_id} 条，表中只到第 {last_id} 条")
+        elif mark_mac is None:
+            problems.append(f"外部检查点记录的第 {mark.last_id} 条审计记录不存在")
+        elif mark_mac != mark.last_mac:
+            problems.append(f"第 {mark.last_id} 条审计记录的链值与外部检查点不符")
+    elif checked and not problems and not path.exists() and not reset_checkpoint:
+        problems.append("未找到外部检查点文件，无法确认末尾记录是否被截断（首次校验请用 --reset-checkpoint 建立）")
+    if not problems and checked:
+        checkpoint.write(path, key, last_id, prev, force=reset_checkpoint)
+    return VerifyResult(ok=not problems, checked=checked, problems=problems, last_id=last_id)

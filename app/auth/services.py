@@ -14,6 +14,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models_base import utcnow
 from app.orgs.models import Organisation
+from app.security import policy, sessions
 from app.security.passwords import hash_password, policy_problems, verify_password
 from app.security.scope import scope_for
 
@@ -28,8 +29,37 @@ def make_password_hash(password: str) -> str:
     return hash_password(password, iterations=_cfg("PASSWORD_ITERATIONS"), pepper=_cfg("PASSWORD_PEPPER"))
 
 
-def authenticate(login: str, password: str, *, ip: str | None = None) -> User:
-    """Return the user for a correct login and password; the same message for every failure."""
+def register_failure(user: User, *, reason: str, ip: str | None, now=None) -> None:
+    """Count a failed password or one-time code; lock the account after LOGIN_MAX_FAILURES in the window."""
+    now = now or utcnow()
+    window = timedelta(minutes=_cfg("LOGIN_FAILURE_WINDOW_MINUTES"))
+    if not user.first_failed_at or now - user.first_failed_at > window:
+        user.first_failed_at, user.failed_logins = now, 0
+    user.failed_logins += 1
+    if user.failed_logins >= _cfg("LOGIN_MAX_FAILURES"):
+        user.locked_until = now + timedelta(minutes=_cfg("LOGIN_LOCK_MINUTES"))
+        user.failed_logins = 0
+        audit.record("account.locked", actor=user, ip=ip)
+    audit.record("login.failed", actor=user, detail={"reason": reason}, ip=ip)
+
+
+def finish_login(user: User, *, ip: str | None = None, method: str = "password") -> None:
+    """Every factor passed: clear the failure count and record the login."""
+    user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
+    user.last_login_at = utcnow()
+    audit.record("login", actor=user, ip=ip, detail={"method": method} if method != "password" else None)
+
+
+def is_locked(user: User) -> bool:
+    return bool(user.locked_until and user.locked_until > utcnow())
+
+
+def authenticate(login: str, password: str, *, ip: str | None = None, finish: bool = True) -> User:
+    """Return the user for a correct login and password; the same message for every failure.
+
+    With `finish=False` the login is not complete yet (a second factor follows): the failure count
+    is kept, so guessing one-time codes cannot be reset by re-entering the password.
+    """
     user = db.session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
     now = utcnow()
     if user is None:
@@ -41,22 +71,13 @@ def authenticate(login: str, password: str, *, ip: str | None = None) -> User:
         audit.record("login.failed", actor=user, detail={"reason": "locked"}, ip=ip)
         raise PermissionDenied(f"{LOGIN_FAILED}；账号因多次失败已临时锁定，请稍后再试")
     if not verify_password(password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
-        window = timedelta(minutes=_cfg("LOGIN_FAILURE_WINDOW_MINUTES"))
-        if not user.first_failed_at or now - user.first_failed_at > window:
-            user.first_failed_at, user.failed_logins = now, 0
-        user.failed_logins += 1
-        if user.failed_logins >= _cfg("LOGIN_MAX_FAILURES"):
-            user.locked_until = now + timedelta(minutes=_cfg("LOGIN_LOCK_MINUTES"))
-            user.failed_logins = 0
-            audit.record("account.locked", actor=user, ip=ip)
-        audit.record("login.failed", actor=user, detail={"reason": "password"}, ip=ip)
+        register_failure(user, reason="password", ip=ip, now=now)
         raise PermissionDenied(LOGIN_FAILED)
     if user.status == "disabled":
         audit.record("login.failed", actor=user, detail={"reason": "disabled"}, ip=ip)
         raise PermissionDenied("账号已停用，请联系管理员")
-    user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
-    user.last_login_at = now
-    audit.record("login", actor=user, ip=ip)
+    if finish:
+        finish_login(user, ip=ip)
     return user
 
 
@@ -123,6 +144,7 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    policy.remember_password(user)
     if actor is not None:
         audit.record(
             "user.create",
@@ -157,6 +179,8 @@ def update_user(
     user.roles = _roles_by_code(roles)
     if status == "active" and user.status == "locked":
         user.locked_until, user.failed_logins = None, 0
+    if status == "disabled" and user.status != "disabled":
+        sessions.end_all(user, "account")
     user.status = status
     db.session.flush()
     audit.record(
@@ -177,6 +201,8 @@ def reset_password(user: User, *, actor: User, new_password: str) -> None:
     user.password_hash = make_password_hash(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = True
+    policy.remember_password(user)
+    sessions.end_all(user, "account")
     audit.record("user.reset_password", actor=actor, object_type="user", object_id=user.id)
 
 
@@ -186,9 +212,11 @@ def change_own_password(user: User, *, old_password: str, new_password: str) -> 
     _check_password(new_password, user.login)
     if verify_password(new_password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
         raise ValidationFailed(errors={"password": "新密码不能与原密码相同"})
+    policy.check_history(user, new_password)
     user.password_hash = make_password_hash(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = False
+    policy.remember_password(user)
     audit.record("user.change_password", actor=user, object_type="user", object_id=user.id)
 
 

@@ -136,6 +136,9 @@ def coerce(
             continue
         title = prop.get("title", name)
         kind = prop.get("type", "string")
+        if name not in form and name in current and kind != "boolean" and not (file_values and name in file_values):
+            data[name] = current[name]  # a field the request did not carry keeps its value
+            continue
         if file_values and name in file_values:
             data[name] = file_values[name]
             continue

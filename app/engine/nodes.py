@@ -107,7 +107,8 @@ def node_config(properties: dict | None) -> NodeConfig:
     cfg.auto_pass = p.get("autoPass") or "never"
     cfg.due_days = _int(p.get("dueDays"))
     cfg.due_working_days = _int(p.get("dueWorkingDays"))
-    cfg.remind_times = _int(p.get("remindTimes")) or 1
+    remind = _int(p.get("remindTimes"))
+    cfg.remind_times = 1 if remind is None else max(0, remind)
     cfg.timeout_action = p.get("timeoutAction") or "none"
     cfg.reason_required = {x.strip() for x in (p.get("reasonRequired") or "").split(",") if x.strip()}
     pairs = _pairs(p.get("buttons"))

@@ -166,12 +166,34 @@ def complete(
     if cfg.signature and action in ("approve", "complete") and not signature:
         raise ValidationFailed("该节点需要手写签名", errors={"signature": "请签名"})
 
+    return _decide(row, actor, instance, wf, cfg, action=action, form_data=form_data, comment=comment,
+                   signature=signature)
+
+
+def decide_as_system(row: HumanTask, *, approve: bool, reason: str) -> ProcessInstance:
+    """A timeout policy decides a row (自动通过 / 自动拒绝): the same group logic as a person's decision."""
+    instance = row.instance
+    wf = runtime.load(instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    if row.status != "open" or task is None or task.state != TaskState.READY:
+        raise Conflict("该任务已不在待办状态")
+    _info, cfg = inbox.config_for(instance, task)
+    action = ("approve" if approve else "reject") if row.kind == "approval" else "complete"
+    return _decide(row, None, instance, wf, cfg, action=action, form_data={}, comment=reason, signature=None,
+                   outcome_label="auto_approve" if approve else "auto_reject")
+
+
+def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signature, outcome_label=None):
+    """Record one row's decision; when its group resolves, complete the Spiff task and move on."""
+    actor_id = getattr(actor, "id", None)
     row.status, row.outcome, row.comment = "completed", action, comment
     row.form_data, row.signature, row.draft = form_data or {}, signature, None
-    row.completed_at, row.completed_by_id = utcnow(), actor.id
+    row.completed_at, row.completed_by_id = utcnow(), actor_id
     if row.assignee_id is None:
-        row.assignee_id = actor.id
-    event_kind = action
+        row.assignee_id = actor_id
+    if outcome_label:
+        row.outcome = outcome_label
+    event_kind = outcome_label or action
     runtime.add_event(
         instance,
         event_kind,
@@ -258,7 +280,7 @@ def complete(
             "outcome": outcome,
             "last_comment": comment,
             f"{row.step}_approvals": approvals,
-            "last_actor": actor.login,
+            "last_actor": getattr(actor, "login", "system"),
         }
     )
     if outcome == "reject" and cfg.reject_policy != "continue":
@@ -414,7 +436,7 @@ def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance
             )
         )
     )
-    if any(r.status == "completed" or r.claimed_at or r.draft for r in later):
+    if any(r.status == "completed" or r.claimed_at or r.draft is not None for r in later):
         raise Conflict("下一步已有人处理，不能再撤回")
     wf = runtime.load(instance)
     if runtime.find_task(wf, mine.spiff_task_id) is None:

@@ -33,7 +33,8 @@ class DataScope:
         """A subquery of the organisation ids inside the scope."""
         stmt = select(Organisation.id)
         if not self.all:
-            stmt = stmt.where(Organisation.path.startswith(self.path or "\x00", autoescape=True))
+            # No path: match nothing (PostgreSQL refuses a NUL byte as a "never matches" prefix).
+            stmt = stmt.where(Organisation.path.startswith(self.path, autoescape=True) if self.path else false())
         return stmt
 
     def filter_org(self, stmt: Select, org_id_column: InstrumentedAttribute) -> Select:

@@ -1,0 +1,81 @@
+"""Engine commands: deploy the process files, run the scheduler, list incidents."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def register(group: AppGroup) -> None:
+    @group.command("deploy")
+    @with_appcontext
+    def deploy_command():
+        """Deploy every BPMN file in workflows/ (with its forms and DMN) whose sources changed."""
+        from app.engine.deploy import deploy_directory
+        from app.engine.errors import SpecInvalid
+
+        try:
+            results = deploy_directory()
+        except SpecInvalid as exc:
+            db.session.rollback()
+            for p in exc.problems:
+                click.echo(f"ERROR {p}", err=True)
+            raise SystemExit(1) from exc
+        db.session.commit()
+        for process_id, version, new in results:
+            click.echo(f"{process_id}: v{version} {'deployed' if new else 'unchanged'}")
+
+    @group.command("scheduler")
+    @click.option("--once", is_flag=True, help="Run one round (catch-up) and exit.")
+    @with_appcontext
+    def scheduler_command(once: bool):
+        """The one scheduler process: timers, task deadlines and reminders, heartbeat."""
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        app = current_app._get_current_object()
+        run_round(app)  # catch up on whatever fell due while nothing was running
+        if once:
+            return
+        scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
+        scheduler.add_job(run_round, "interval", args=[app], seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
+                          max_instances=1, coalesce=True, id="ducha-round")
+
+        def stop(*_):
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        click.echo("scheduler started")
+        scheduler.start()
+
+
+def run_round(app) -> int:
+    """One scheduler round in its own app context: timers, then task deadlines, then the heartbeat."""
+    from app.engine import timers
+    from app.inbox import deadlines
+
+    with app.app_context():
+        fired = 0
+        try:
+            fired = timers.fire_due()
+            deadlines.process_due()
+        except Exception:
+            db.session.rollback()
+            log.exception("scheduler round failed")
+        try:
+            timers.heartbeat(fired)
+        except Exception:
+            db.session.rollback()
+            log.exception("heartbeat failed")
+        finally:
+            db.session.remove()
+        return fired

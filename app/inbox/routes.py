@@ -1,0 +1,291 @@
+"""Inbox pages: tabs, the task page and its action buttons, the instance page, starting a process."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.engine.models import INSTANCE_STATUS, ProcessModel
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+from app.inbox import actions, collab, queries, services
+from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask, Notification
+from app.portal.paging import paginate
+from app.security.access import permission_required
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+TABS = {"todo": "待办", "done": "已办", "started": "我发起的", "cc": "抄送我的"}
+
+
+def filters_from(args) -> queries.Filters:
+    def _int(name):
+        value = args.get(name)
+        return int(value) if value and value.isdigit() else None
+
+    return queries.Filters(process=args.get("process") or None, status=args.get("status") or None,
+                           priority=_int("priority"), org_id=_int("org_id"), q=(args.get("q") or "").strip() or None,
+                           sort=args.get("sort") or "created_desc")
+
+
+@bp.get("/")
+@permission_required("inbox.use")
+def index():
+    tab = request.args.get("tab", "todo")
+    if tab not in TABS:
+        tab = "todo"
+    f = filters_from(request.args)
+    stmt = {"todo": queries.todo, "done": queries.done, "started": queries.started, "cc": queries.copied}[tab](
+        current_user, f)
+    page = paginate(stmt, request.args.get("page"))
+    processes = db.session.scalars(select(ProcessModel).order_by(ProcessModel.name)).all()
+    template = "inbox/_list.html" if request.headers.get("HX-Request") else "inbox/index.html"
+    return render_template(template, tab=tab, tabs=TABS, page=page, filters=f, processes=processes,
+                           counts=queries.counts(current_user), instance_status=INSTANCE_STATUS,
+                           task_status=TASK_STATUS, outcomes=OUTCOMES)
+
+
+@bp.get("/tasks/<int:task_id>")
+@permission_required("inbox.use")
+def task(task_id: int):
+    row = services.visible_task(task_id, current_user)
+    return _render_task(row)
+
+
+def _render_task(row: HumanTask, values: dict | None = None, errors: dict | None = None, status: int = 200):
+    view = services.task_view(row, current_user, values=values, errors=errors)
+    return render_template("inbox/task.html", view=view, history=services.history(row.instance),
+                           comments=services.comments(row.instance), attachments=services.attachments(row.instance),
+                           phrases=services.phrases(current_user), errors=errors or {}, outcomes=OUTCOMES,
+                           task_status=TASK_STATUS, instance_status=INSTANCE_STATUS), status
+
+
+def _uploaded_files(row: HumanTask) -> dict:
+    """Files posted in form fields become attachments; the field's value is the list of their ids."""
+    out: dict[str, list] = {}
+    for name in request.files:
+        for storage in request.files.getlist(name):
+            if not storage or not storage.filename:
+                continue
+            attachment = collab.store_attachment(row.instance, current_user, filename=storage.filename,
+                                                 data=storage.read(), field=name, task_id=row.id)
+            out.setdefault(name, []).append({"id": attachment.id, "name": attachment.filename})
+    return out
+
+
+@bp.post("/tasks/<int:task_id>/act")
+@permission_required("inbox.use")
+def act(task_id: int):
+    row = services.visible_task(task_id, current_user)
+    action = request.form.get("action", "")
+    comment = (request.form.get("comment") or "").strip() or None
+    try:
+        message = _dispatch(row, action, comment)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        row = db.session.get(HumanTask, task_id)
+        errors = dict(exc.errors) or {"_": exc.message}
+        errors.setdefault("_", exc.message)
+        return _render_task(row, values=request.form.to_dict(), errors=errors, status=422)
+    db.session.commit()
+    flash(message, "success")
+    if action in ("claim", "release", "draft", "urge", "cc"):
+        return redirect(url_for(".task", task_id=task_id))
+    return redirect(url_for(".index"))
+
+
+def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
+    f = request.form
+    if action in ("complete", "approve", "reject"):
+        actions.ensure_actor(row, current_user)
+        data = actions.check_form(row, f, files=_uploaded_files(row)) if action != "reject" else {}
+        actions.complete(row, current_user, action=action, form_data=data, comment=comment,
+                         signature=f.get("signature") or None)
+        return {"complete": "已提交", "approve": "已审批通过", "reject": "已拒绝"}[action]
+    if action == "return":
+        actions.return_to(row, current_user, target=f.get("target", ""), comment=comment,
+                          direct=bool(f.get("direct")))
+        return "已退回"
+    if action == "transfer":
+        collab.transfer(row, current_user, to=f.get("user", ""), comment=comment)
+        return "已转办"
+    if action == "delegate":
+        collab.delegate(row, current_user, to=f.get("user", ""), comment=comment)
+        return "已委派，对方办理后将回到您这里"
+    if action == "add_sign":
+        collab.add_sign(row, current_user, users=f.getlist("users") or f.get("user", "").split(","),
+                        mode=f.get("mode", "after"), comment=comment)
+        return "已加签"
+    if action == "remove_sign":
+        collab.remove_sign(row, current_user, comment=comment)
+        return "已减签"
+    if action == "cc":
+        collab.carbon_copy(row.instance, current_user, users=f.getlist("users") or f.get("user", "").split(","),
+                           note=comment, step_name=row.step_name)
+        return "已抄送"
+    if action == "draft":
+        data, _errors = services.forms.coerce(
+            services.forms.parse((row.instance.version.forms or {}).get(_form_name(row))), f)
+        collab.save_draft(row, current_user, data)
+        return "已暂存"
+    if action == "claim":
+        collab.claim(row, current_user)
+        return "已认领"
+    if action == "release":
+        collab.release(row, current_user)
+        return "已释放，任务回到角色待办"
+    if action == "urge":
+        count = collab.urge(row, current_user, note=comment)
+        return f"已催办 {count} 人"
+    raise ValidationFailed(f"未知的操作：{action}")
+
+
+def _form_name(row: HumanTask) -> str:
+    from app.engine import deploy, runtime
+
+    wf = runtime.load(row.instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    info = deploy.task_info(row.instance.version).get(task.task_spec.name, {}) if task else {}
+    return info.get("form") or ""
+
+
+@bp.get("/instances/<int:instance_id>")
+@permission_required("inbox.use", "process.admin")
+def instance(instance_id: int):
+    inst = services.visible_instance(instance_id, current_user)
+    services.mark_cc_read(inst, current_user)
+    db.session.commit()
+    return render_template("inbox/instance.html", instance=inst, history=services.history(inst),
+                           comments=services.comments(inst), attachments=services.attachments(inst),
+                           open_rows=services.open_rows(inst), instance_status=INSTANCE_STATUS,
+                           task_status=TASK_STATUS, outcomes=OUTCOMES)
+
+
+@bp.get("/instances/<int:instance_id>/diagram.json")
+@permission_required("inbox.use", "process.admin")
+def instance_diagram(instance_id: int):
+    return services.diagram(services.visible_instance(instance_id, current_user))
+
+
+@bp.post("/instances/<int:instance_id>/<verb>")
+@permission_required("inbox.use")
+def instance_act(instance_id: int, verb: str):
+    inst = services.visible_instance(instance_id, current_user)
+    reason = (request.form.get("reason") or request.form.get("comment") or "").strip()
+    messages = {"withdraw": "已撤回", "reclaim": "已拿回", "terminate": "流程已终止", "void": "流程已作废",
+                "comment": "评论已发表", "attach": "附件已上传", "cc": "已抄送"}
+    if verb not in messages:
+        abort(404)
+    if verb in ("withdraw", "reclaim"):
+        actions.take_back(inst, current_user, kind=verb)
+    elif verb in ("terminate", "void"):
+        actions.terminate(inst, current_user, reason=reason, void=verb == "void")
+    elif verb == "comment":
+        collab.add_comment(inst, current_user, request.form.get("body", ""))
+    elif verb == "cc":
+        collab.carbon_copy(inst, current_user, users=request.form.get("user", "").split(","), note=reason)
+    else:
+        storage = request.files.get("file")
+        if storage is None or not storage.filename:
+            raise ValidationFailed("请选择要上传的文件")
+        collab.store_attachment(inst, current_user, filename=storage.filename, data=storage.read())
+    db.session.commit()
+    flash(messages[verb], "success")
+    return redirect(request.referrer or url_for(".instance", instance_id=instance_id))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@permission_required("inbox.use", "process.admin")
+def attachment(attachment_id: int):
+    from pathlib import Path
+
+    from flask import current_app
+
+    item = collab.get_attachment(attachment_id)
+    services.visible_instance(item.instance_id, current_user)
+    path = Path(current_app.config["UPLOAD_DIR"]) / item.path
+    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.filename)
+
+
+@bp.route("/start", methods=["GET"])
+@permission_required("inbox.use")
+def start_list():
+    return render_template("inbox/start_list.html", models=services.startable(current_user))
+
+
+@bp.route("/start/<process_id>", methods=["GET", "POST"])
+@permission_required("inbox.use")
+def start(process_id: str):
+    model = services.get_model(process_id)
+    schema, ui = services.start_form(model)
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            data = services.forms.check(schema, request.form) if schema else {}
+            inst = actions.start(process_id, actor=current_user, data=data)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = dict(exc.errors) or {"_": exc.message}
+            errors.setdefault("_", exc.message)
+        else:
+            db.session.commit()
+            flash(f"已发起：{inst.title}（{inst.number or inst.id}）", "success")
+            mine = db.session.scalar(select(HumanTask.id).where(
+                HumanTask.instance_id == inst.id, HumanTask.status == "open",
+                HumanTask.assignee_id == current_user.id).limit(1))
+            return redirect(url_for(".task", task_id=mine) if mine else url_for(".index", tab="started"))
+    fields = services.forms.fields(schema, ui, request.form.to_dict(), errors) if schema else []
+    return render_template("inbox/start.html", model=model, fields=fields, errors=errors), (422 if errors else 200)
+
+
+@bp.post("/phrases")
+@permission_required("inbox.use")
+def add_phrase():
+    services.add_phrase(current_user, request.form.get("text", ""))
+    db.session.commit()
+    return redirect(request.referrer or url_for(".index"))
+
+
+@bp.get("/notifications")
+@permission_required("inbox.use")
+def notifications():
+    stmt = select(Notification).where(Notification.user_id == current_user.id).order_by(
+        Notification.created_at.desc(), Notification.id.desc())
+    page = paginate(stmt, request.args.get("page"))
+    return render_template("inbox/notifications.html", page=page)
+
+
+@bp.post("/notifications/read")
+@permission_required("inbox.use")
+def notifications_read():
+    from app.models_base import utcnow
+
+    for n in db.session.scalars(select(Notification).where(Notification.user_id == current_user.id,
+                                                           Notification.read_at.is_(None))):
+        n.read_at = utcnow()
+    db.session.commit()
+    return redirect(url_for(".notifications"))
+
+
+@bp.get("/badge")
+@permission_required("inbox.use")
+def badge():
+    counts = queries.counts(current_user)
+    return render_template("inbox/_badge.html", counts=counts)
+
+
+@bp.get("/pick/<kind>")
+@permission_required("inbox.use")
+def pick(kind: str):
+    """Scoped look-ups for pickers: users, organisations, enterprises (value + label)."""
+    from app.inbox.pickers import search
+
+    return search(kind, request.args.get("q", ""), current_user)
+
+
+@bp.get("/instances/<int:instance_id>/print")
+@permission_required("inbox.use", "process.admin")
+def print_instance(instance_id: int):
+    inst = services.visible_instance(instance_id, current_user)
+    return render_template("inbox/print.html", instance=inst, data=services.printable_data(inst),
+                           history=services.history(inst), signatures=services.signatures(inst), outcomes=OUTCOMES)

@@ -1,0 +1,206 @@
+"""What the inbox pages and the API show: a task's form, buttons, history; who may see what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from app.engine import deploy, forms, inbox, runtime
+from app.engine.models import InstanceEvent, ProcessInstance, ProcessModel
+from app.engine.nodes import NodeConfig
+from app.errors import NotFound
+from app.extensions import db
+from app.inbox.actions import visited_steps
+from app.inbox.models import Attachment, CarbonCopy, Comment, CommonPhrase, HumanTask
+from app.inbox.queries import can_act, can_view_instance
+from app.models_base import utcnow
+
+
+@dataclass
+class TaskView:
+    row: HumanTask
+    instance: ProcessInstance
+    can_act: bool
+    fields: list = field(default_factory=list)
+    cfg: NodeConfig = field(default_factory=NodeConfig)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    return_targets: list[dict] = field(default_factory=list)
+    group: list[HumanTask] = field(default_factory=list)
+    instructions: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+def visible_task(task_id: int, user) -> HumanTask:
+    row = db.session.get(HumanTask, task_id)
+    if row is None or not (can_act(user, row) or row.completed_by_id == user.id or row.assignee_id == user.id
+                           or can_view_instance(user, row.instance)):
+        raise NotFound("任务不存在或您无权查看")
+    return row
+
+
+def visible_instance(instance_id: int, user) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or not can_view_instance(user, instance):
+        raise NotFound("流程不存在或您无权查看")
+    return instance
+
+
+def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict | None = None) -> TaskView:
+    instance = row.instance
+    view = TaskView(row=row, instance=instance, can_act=can_act(user, row))
+    wf = runtime.load(instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    data = dict(task.data) if task is not None else runtime.instance_data(wf)
+    view.data = data
+    info = deploy.task_info(instance.version).get(task.task_spec.name, {}) if task is not None else {}
+    view.instructions = info.get("instructions")
+    if task is not None:
+        _info, view.cfg = inbox.config_for(instance, task)
+    schema = forms.parse((instance.version.forms or {}).get(info.get("form") or ""))
+    ui = forms.parse((instance.version.forms or {}).get(info.get("ui_form") or ""))
+    shown = dict(data)
+    shown.update(row.form_data or {})
+    shown.update(row.draft or {})
+    shown.update(values or {})
+    perms = dict(view.cfg.field_permissions)
+    if not view.can_act:
+        perms = {name: "readonly" for name in schema.get("properties", {})} | {
+            k: v for k, v in perms.items() if v == "hidden"}
+    view.fields = forms.fields(schema, ui, shown, errors, perms) if schema else []
+    if view.can_act:
+        allowed = [b for b in view.cfg.buttons if _button_applies(b, row)]
+        view.buttons = [(b, view.cfg.label(b)) for b in allowed]
+        view.return_targets = [v for v in visited_steps(wf) if v["step"] != row.step] if task else []
+    view.group = list(db.session.scalars(select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(
+        HumanTask.seq, HumanTask.id)))
+    return view
+
+
+def _button_applies(button: str, row: HumanTask) -> bool:
+    if button in ("approve", "reject", "add_sign"):
+        return row.kind == "approval"
+    if button == "complete":
+        return row.kind != "approval"
+    return True
+
+
+def history(instance: ProcessInstance) -> list[InstanceEvent]:
+    return list(db.session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance.id).order_by(
+        InstanceEvent.at, InstanceEvent.id)))
+
+
+def comments(instance: ProcessInstance) -> list[Comment]:
+    return list(db.session.scalars(select(Comment).where(Comment.instance_id == instance.id).order_by(Comment.id)))
+
+
+def attachments(instance: ProcessInstance) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(Attachment.instance_id == instance.id).order_by(
+        Attachment.id)))
+
+
+def signatures(instance: ProcessInstance) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.signature.is_not(None)).order_by(HumanTask.completed_at)))
+
+
+def phrases(user) -> list[CommonPhrase]:
+    return list(db.session.scalars(select(CommonPhrase).where(
+        (CommonPhrase.user_id == user.id) | CommonPhrase.user_id.is_(None)).order_by(CommonPhrase.sort,
+                                                                                     CommonPhrase.id)))
+
+
+def add_phrase(user, text: str) -> CommonPhrase:
+    from app.errors import ValidationFailed
+
+    text = (text or "").strip()
+    if not text or len(text) > 300:
+        raise ValidationFailed("常用语不能为空且不超过 300 字")
+    phrase = CommonPhrase(user_id=user.id, text=text)
+    db.session.add(phrase)
+    return phrase
+
+
+def mark_cc_read(instance: ProcessInstance, user) -> None:
+    for cc in db.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance.id,
+                                                          CarbonCopy.user_id == user.id,
+                                                          CarbonCopy.read_at.is_(None))):
+        cc.read_at = utcnow()
+
+
+def open_rows(instance: ProcessInstance) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status.in_(("open", "pending"))).order_by(HumanTask.id)))
+
+
+def startable(user) -> list[ProcessModel]:
+    models = db.session.scalars(select(ProcessModel).where(ProcessModel.enabled.is_(True),
+                                                           ProcessModel.current_version_id.is_not(None)).order_by(
+        ProcessModel.category, ProcessModel.name))
+    out = []
+    for m in models:
+        roles = set(m.start_roles or [])
+        if (roles and roles & user.role_codes) or (not roles and user.can("process.start")):
+            out.append(m)
+    return out
+
+
+def start_form(model: ProcessModel) -> tuple[dict, dict]:
+    version = model.current_version
+    if not model.start_form:
+        return {}, {}
+    schema = forms.parse((version.forms or {}).get(model.start_form))
+    ui = forms.parse((version.forms or {}).get(model.start_form.replace(".schema.json", ".uischema.json")))
+    return schema, ui
+
+
+def diagram(instance: ProcessInstance) -> dict:
+    """The BPMN XML with done / current / failed step ids for the viewer."""
+    wf = runtime.load(instance)
+    done, current, failed = set(), set(), set()
+    for task in wf.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            done.add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            current.add(bpmn_id)
+        elif task.state == TaskState.ERROR:
+            failed.add(bpmn_id)
+    return {"xml": instance.version.bpmn, "done": sorted(done - current), "current": sorted(current),
+            "failed": sorted(failed)}
+
+
+def get_model(process_id: str) -> ProcessModel:
+    model = db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id))
+    if model is None or model.current_version is None:
+        raise NotFound("流程不存在或未部署")
+    return model
+
+
+SENSITIVE_HINTS = ("phone", "id_number", "idcard", "id_card", "reporter")
+
+
+def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
+    """The instance's business data for the print page (engine-internal keys left out, sensitive masked)."""
+    from app.security.masking import mask_id_number, mask_name, mask_phone
+
+    def mask_value(text: str) -> str:
+        if len(text) in (15, 18):
+            return mask_id_number(text)
+        if text.isdigit() or text.startswith("+"):
+            return mask_phone(text)
+        return mask_name(text)
+
+    wf = runtime.load(instance)
+    data = runtime.instance_data(wf)
+    out = []
+    for key, value in sorted(data.items()):
+        if key.startswith("_") or key.endswith("_approvals") or key in ("approved", "outcome", "last_actor"):
+            continue
+        if any(h in key for h in SENSITIVE_HINTS):
+            value = mask_value(str(value))
+        out.append((key, value))
+    return out

@@ -1,0 +1,1 @@
+"""Process administration in the browser (P-ADMIN): models, drafts, deploy, dry runs, instances, heatmap."""

@@ -1,0 +1,1 @@
+"""Document rendering (WeasyPrint), sealing (SM3 digests, sign-off), storage and background jobs."""

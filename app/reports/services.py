@@ -1,0 +1,328 @@
+"""Store, number, sign and verify documents. Flask-free apart from app config; services flush.
+
+A document is rendered from a report template and a JSON-friendly context, stored as a PDF under
+`<INSTANCE_DIR>/documents/` and identified by the SM3 digest of its bytes. Signing renders it
+again with the signer, time and number in the signature block; the signed file's digest is what
+`verify_pdf` recognises, so a changed byte makes a file "not an original".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import hashes
+from flask import current_app
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.audit import services as audit
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import db
+from app.models_base import utcnow
+from app.orgs.models import Organisation
+from app.reports.models import Document, DocumentCounter
+from app.reports.render import Progress, render_pdf
+from app.reports.txn import after_commit, after_rollback
+from app.security.scope import scope_for
+
+SIGN_PERMISSION = "report.signoff"
+DEFAULT_NUMBER_PREFIX = "沪应急执"
+MAX_SIGNATURE_BYTES = 512 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def sm3_hex(data: bytes) -> str:
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+def documents_dir() -> Path:
+    return Path(current_app.config.get("DOCUMENTS_DIR") or Path(current_app.config["INSTANCE_DIR"]) / "documents")
+
+
+def document_path(doc: Document) -> Path:
+    root = documents_dir().resolve()
+    path = (root / doc.path).resolve()
+    if not path.is_relative_to(root):  # a tampered row must not read outside the folder
+        raise NotFound("文书文件不存在")
+    return path
+
+
+def read_document(doc: Document) -> bytes:
+    path = document_path(doc)
+    if not path.is_file():
+        raise NotFound("文书文件不存在或已被移除")
+    return path.read_bytes()
+
+
+def download_url(doc: Document) -> str:
+    """The download path (built by hand: background jobs have no request to build URLs from)."""
+    return f"/documents/{doc.id}/download"
+
+
+def _json_context(context: dict) -> dict:
+    """Dates become ISO strings, so the context can be stored and rendered again."""
+
+    def default(value):
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        raise TypeError(f"not JSON serialisable in a document context: {type(value).__name__}")
+
+    return json.loads(json.dumps(context, ensure_ascii=False, default=default))
+
+
+def _write_file(data: bytes) -> str:
+    """Write bytes to a new file (atomically); removed again if the transaction rolls back."""
+    today = utcnow()
+    relative = f"{today:%Y}/{today:%m}/{uuid.uuid4().hex}.pdf"
+    path = documents_dir() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    after_rollback(lambda: path.unlink(missing_ok=True))
+    return relative
+
+
+def store_document(
+    *,
+    kind: str,
+    title: str,
+    template: str,
+    context: dict,
+    org_id: int,
+    created_by=None,
+    number: str | None = None,
+    instance_id: int | None = None,
+    business_key: str | None = None,
+    data: bytes | None = None,
+    progress: Progress | None = None,
+) -> Document:
+    """Render (unless `data` is given) and store a draft document; flush its row and audit it.
+
+    `context` is the report template's context (see the template's header); it is stored with
+    the row, so it must be JSON-friendly (dates are converted to ISO strings).
+    """
+    stored = _json_context({**context, "title": title, "number": number})
+    if data is None:
+        data = render_pdf(template, {**stored, "draft": True}, progress=progress)
+    doc = Document(
+        org_id=org_id,
+        kind=kind,
+        number=number,
+        title=title,
+        instance_id=instance_id,
+        business_key=business_key,
+        template=template,
+        context=stored,
+        path=_write_file(data),
+        size=len(data),
+        sm3=sm3_hex(data),
+        status="draft",
+        created_by_id=getattr(created_by, "id", None),
+    )
+    db.session.add(doc)
+    db.session.flush()
+    audit.record(
+        "document.create",
+        actor=created_by,
+        object_type="document",
+        object_id=doc.id,
+        detail={"kind": kind, "title": title, "sm3": doc.sm3, "size": doc.size},
+    )
+    return doc
+
+
+def allocate_number(prefix: str | None = None, year: int | None = None) -> str:
+    """The next 文号 for a prefix and year, e.g. 沪应急执〔2026〕12号 (the counter row is locked)."""
+    prefix = prefix or current_app.config.get("DOCUMENT_NUMBER_PREFIX", DEFAULT_NUMBER_PREFIX)
+    year = year or utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).year
+    key = f"{prefix}:{year}"
+    stmt = select(DocumentCounter).where(DocumentCounter.key == key).with_for_update()
+    counter = db.session.scalar(stmt)
+    if counter is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(DocumentCounter(key=key, last=0))
+        except IntegrityError:  # created by a concurrent transaction: use theirs
+            pass
+        counter = db.session.scalars(stmt.execution_options(populate_existing=True)).one()
+    counter.last += 1
+    db.session.flush()
+    return f"{prefix}〔{year}〕{counter.last}号"
+
+
+def _signature_data_uri(png: bytes | None) -> str | None:
+    if not png:
+        return None
+    if not png.startswith(PNG_MAGIC):
+        raise ValidationFailed("手写签名必须是 PNG 图片", errors={"signature": "手写签名必须是 PNG 图片"})
+    if len(png) > MAX_SIGNATURE_BYTES:
+        raise ValidationFailed("手写签名图片过大", errors={"signature": "手写签名图片不能超过 512 KB"})
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _org(org_id: int) -> Organisation | None:
+    return db.session.get(Organisation, org_id)
+
+
+def sign_document(
+    doc: Document,
+    *,
+    signer,
+    signature_png: bytes | None = None,
+    number: str | None = None,
+    ip: str | None = None,
+    progress: Progress | None = None,
+) -> Document:
+    """Sign a draft: render it again with signer, time and number, store it, record its SM3 and audit.
+
+    The signer needs the 报告签发 permission and the document inside their data scope. The
+    number is, in order: `number`, the document's own, or the next one from `allocate_number`.
+    """
+    if not signer.can(SIGN_PERMISSION):
+        raise PermissionDenied("您没有签发文书的权限")
+    if not scope_for(signer).contains(_org(doc.org_id)):
+        raise PermissionDenied("该文书不在您的数据范围内")
+    # Lock the row: two people signing at once -> one wins, the other sees who signed.
+    locked = db.session.scalars(
+        select(Document).where(Document.id == doc.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if locked.status == "signed":
+        raise Conflict(f"该文书已由{locked.signer_name}签发，文号 {locked.number}")
+    image = _signature_data_uri(signature_png)
+    signed_at = utcnow()
+    number = number or locked.number or allocate_number()
+    context = {
+        **locked.context,
+        "number": number,
+        "draft": False,
+        "signature": {"signer": signer.name, "signed_at": signed_at.isoformat(), "number": number, "image": image},
+    }
+    data = render_pdf(locked.template, context, progress=progress)
+    replaced = document_path(locked)
+    locked.path = _write_file(data)
+    locked.size = len(data)
+    locked.sm3 = sm3_hex(data)
+    locked.number = number
+    locked.status = "signed"
+    locked.signed_at = signed_at
+    locked.signed_by_id = signer.id
+    locked.signer_name = signer.name
+    db.session.flush()
+    after_commit(lambda: replaced.unlink(missing_ok=True))  # the draft is superseded once this commits
+    audit.record(
+        "document.sign",
+        actor=signer,
+        object_type="document",
+        object_id=locked.id,
+        ip=ip,
+        detail={
+            "number": number,
+            "title": locked.title,
+            "sm3": locked.sm3,
+            "size": locked.size,
+            "signed_at": signed_at.isoformat(),
+            "handwritten": image is not None,
+        },
+    )
+    return locked
+
+
+def verify_pdf(data: bytes) -> Document | None:
+    """The signed document these exact bytes are, or None (not ours, a draft, or changed)."""
+    if not data:
+        return None
+    return db.session.scalar(select(Document).where(Document.sm3 == sm3_hex(data), Document.status == "signed"))
+
+
+def scoped_documents(user, *, kind: str | None = None, status: str | None = None, q: str | None = None) -> Select:
+    """Documents in the user's data scope, newest first."""
+    stmt = scope_for(user).filter_org(select(Document), Document.org_id)
+    if kind:
+        stmt = stmt.where(Document.kind == kind)
+    if status:
+        stmt = stmt.where(Document.status == status)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(
+            or_(Document.title.ilike(like), Document.number.ilike(like), Document.business_key.ilike(like))
+        )
+    return stmt.order_by(Document.created_at.desc(), Document.id.desc())
+
+
+def get_document(doc_id: int, user) -> Document:
+    """A document inside the user's scope; missing and out-of-scope look the same (404)."""
+    doc = db.session.get(Document, doc_id)
+    if doc is None or not scope_for(user).contains(_org(doc.org_id)):
+        raise NotFound("文书不存在或不在您的数据范围内")
+    return doc
+
+
+def record_download(doc: Document, user, *, ip: str | None = None) -> bytes:
+    """Read the file and audit who downloaded which version (by digest)."""
+    data = read_document(doc)
+    audit.record(
+        "document.download",
+        actor=user,
+        object_type="document",
+        object_id=doc.id,
+        ip=ip,
+        detail={"number": doc.number, "sm3": doc.sm3, "status": doc.status},
+    )
+    return data
+
+
+def record_verification(user, doc: Document | None, digest: str, *, ip: str | None = None) -> None:
+    audit.record(
+        "document.verify",
+        actor=user,
+        object_type="document",
+        object_id=doc.id if doc else None,
+        ip=ip,
+        detail={"sm3": digest, "genuine": doc is not None},
+    )
+
+
+def generate_document_job(
+    report: Progress, *, kind: str, title: str, template: str, context: dict, org_id: int, user_id: int | None, **fields
+) -> dict:
+    """Job function: render and store a draft document, reporting progress; returns its download URL."""
+    from app.auth.models import User
+
+    user = db.session.get(User, user_id) if user_id else None
+    doc = store_document(
+        kind=kind,
+        title=title,
+        template=template,
+        context=context,
+        org_id=org_id,
+        created_by=user,
+        progress=report,
+        **fields,
+    )
+    return {"url": download_url(doc), "document_id": doc.id, "message": f"文书已生成：{title}"}
+
+
+def start_document_generation(*, user, kind: str, title: str, template: str, context: dict, org_id: int, **fields):
+    """Generate a document in the background (P-PROGRESS); returns the Job (runs after commit)."""
+    from app.reports.jobs import start_job
+
+    return start_job(
+        "document.generate",
+        generate_document_job,
+        user=user,
+        kind=kind,
+        title=title,
+        template=template,
+        context=_json_context(context),
+        org_id=org_id,
+        user_id=getattr(user, "id", None),
+        **fields,
+    )

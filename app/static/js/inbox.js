@@ -1,0 +1,71 @@
+// Task and instance pages: diagram viewer with step markers, signature pad, common phrases,
+// action panels (only the open panel's inputs are submitted) and pickers.
+(function () {
+  "use strict";
+
+  function showDiagram(el) {
+    if (!window.BpmnJS) { return; }
+    fetch(el.dataset.diagramUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (d) {
+        var viewer = new window.BpmnJS({ container: el });
+        return viewer.importXML(d.xml).then(function () {
+          var canvas = viewer.get("canvas");
+          var registry = viewer.get("elementRegistry");
+          function mark(ids, cls) {
+            ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, cls); } });
+          }
+          mark(d.done, "done"); mark(d.current, "current"); mark(d.failed, "failed");
+          canvas.zoom("fit-viewport");
+        });
+      })
+      .catch(function (e) { el.textContent = "流程图无法显示：" + e.message; });
+  }
+  document.querySelectorAll("[data-diagram-url]").forEach(showDiagram);
+
+  document.querySelectorAll("canvas[data-signature-target]").forEach(function (canvas) {
+    if (!window.SignaturePad) { return; }
+    var ratio = Math.max(window.devicePixelRatio || 1, 1);
+    canvas.width = canvas.offsetWidth * ratio; canvas.height = canvas.offsetHeight * ratio;
+    canvas.getContext("2d").scale(ratio, ratio);
+    var pad = new window.SignaturePad(canvas);
+    var input = document.getElementById(canvas.dataset.signatureTarget);
+    pad.addEventListener("endStroke", function () { input.value = pad.isEmpty() ? "" : pad.toDataURL("image/png"); });
+    var clear = document.querySelector("[data-signature-clear]");
+    if (clear) { clear.addEventListener("click", function () { pad.clear(); input.value = ""; }); }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var a = evt.target.closest("[data-phrase]");
+    if (!a) { return; }
+    evt.preventDefault();
+    var box = document.getElementById("comment");
+    box.value = (box.value ? box.value + " " : "") + a.dataset.phrase;
+  });
+
+  document.addEventListener("show.bs.collapse", function (evt) {
+    document.querySelectorAll("[data-enable-with]").forEach(function (input) {
+      input.disabled = ("panel-" + input.dataset.enableWith) !== evt.target.id;
+    });
+  });
+
+  var timer = null;
+  document.addEventListener("input", function (evt) {
+    var input = evt.target.closest("[data-picker]");
+    if (!input || input.value.length < 1) { return; }
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () {
+      fetch("/inbox/pick/" + input.dataset.picker + "?q=" + encodeURIComponent(input.value), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (items) {
+          var list = document.getElementById(input.getAttribute("list"));
+          if (!list) { return; }
+          list.innerHTML = "";
+          items.forEach(function (it) {
+            var opt = document.createElement("option");
+            opt.value = it.value; opt.label = it.label; list.appendChild(opt);
+          });
+        });
+    }, 250);
+  });
+})();

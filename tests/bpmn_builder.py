@@ -23,12 +23,16 @@ FORM = """{"type": "object", "required": ["subject"], "properties": {
 
 def _props(props: dict) -> str:
     inner = "".join(f'<spiffworkflow:property name="{k}" value={quoteattr(str(v))} />' for k, v in props.items())
-    return f"<bpmn:extensionElements><spiffworkflow:properties>{inner}</spiffworkflow:properties></bpmn:extensionElements>"
+    return (
+        f"<bpmn:extensionElements><spiffworkflow:properties>{inner}</spiffworkflow:properties></bpmn:extensionElements>"
+    )
 
 
 def _user_task(tid: str, name: str, props: dict, incoming: str, outgoing: str) -> str:
-    return (f'<bpmn:userTask id="{tid}" name="{name}">{_props(props)}'
-            f"<bpmn:incoming>{incoming}</bpmn:incoming><bpmn:outgoing>{outgoing}</bpmn:outgoing></bpmn:userTask>\n")
+    return (
+        f'<bpmn:userTask id="{tid}" name="{name}">{_props(props)}'
+        f"<bpmn:incoming>{incoming}</bpmn:incoming><bpmn:outgoing>{outgoing}</bpmn:outgoing></bpmn:userTask>\n"
+    )
 
 
 def linear(pid: str, nodes: list[tuple[str, str, dict]], *, name: str = "测试流程") -> str:
@@ -48,11 +52,16 @@ def linear(pid: str, nodes: list[tuple[str, str, dict]], *, name: str = "测试�
         parts.append(_user_task(tid, tname, props, f"f_{previous}", f"f_{tid}"))
         previous = tid
     parts.append(f'<bpmn:sequenceFlow id="f_{previous}" sourceRef="{previous}" targetRef="gw" />\n')
-    parts.append('<bpmn:exclusiveGateway id="gw" default="f_no"><bpmn:incoming>f_' + previous +
-                 '</bpmn:incoming><bpmn:outgoing>f_yes</bpmn:outgoing><bpmn:outgoing>f_no</bpmn:outgoing>'
-                 "</bpmn:exclusiveGateway>\n")
-    parts.append('<bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="archive">'
-                 "<bpmn:conditionExpression>approved == True</bpmn:conditionExpression></bpmn:sequenceFlow>\n")
+    parts.append(
+        '<bpmn:exclusiveGateway id="gw" default="f_no"><bpmn:incoming>f_'
+        + previous
+        + "</bpmn:incoming><bpmn:outgoing>f_yes</bpmn:outgoing><bpmn:outgoing>f_no</bpmn:outgoing>"
+        "</bpmn:exclusiveGateway>\n"
+    )
+    parts.append(
+        '<bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="archive">'
+        "<bpmn:conditionExpression>approved == True</bpmn:conditionExpression></bpmn:sequenceFlow>\n"
+    )
     parts.append('<bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="end_rejected" />\n')
     parts.append(_user_task("archive", "归档", {"assignee": "initiator"}, "f_yes", "f_end"))
     parts.append('<bpmn:sequenceFlow id="f_end" sourceRef="archive" targetRef="end" />\n')
@@ -67,12 +76,21 @@ def parallel(pid: str, branches: list[tuple[str, str, dict]]) -> str:
     parts = [HEAD.format(pid=pid, name="并行测试")]
     parts.append('<bpmn:startEvent id="start"><bpmn:outgoing>f_start</bpmn:outgoing></bpmn:startEvent>\n')
     parts.append('<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="fill" />\n')
-    parts.append(_user_task("fill", "填写", {"formJsonSchemaFilename": "t_fill.schema.json",
-                                           "assignee": "initiator"}, "f_start", "f_fill"))
+    parts.append(
+        _user_task(
+            "fill",
+            "填写",
+            {"formJsonSchemaFilename": "t_fill.schema.json", "assignee": "initiator"},
+            "f_start",
+            "f_fill",
+        )
+    )
     parts.append('<bpmn:sequenceFlow id="f_fill" sourceRef="fill" targetRef="split" />\n')
     outs = "".join(f"<bpmn:outgoing>f_s_{b}</bpmn:outgoing>" for b, _, _ in branches)
     ins = "".join(f"<bpmn:incoming>f_j_{b}</bpmn:incoming>" for b, _, _ in branches)
-    parts.append(f'<bpmn:parallelGateway id="split"><bpmn:incoming>f_fill</bpmn:incoming>{outs}</bpmn:parallelGateway>\n')
+    parts.append(
+        f'<bpmn:parallelGateway id="split"><bpmn:incoming>f_fill</bpmn:incoming>{outs}</bpmn:parallelGateway>\n'
+    )
     for b, bname, props in branches:
         parts.append(f'<bpmn:sequenceFlow id="f_s_{b}" sourceRef="split" targetRef="{b}" />\n')
         parts.append(_user_task(b, bname, {"kind": "approval", **props}, f"f_s_{b}", f"f_j_{b}"))
@@ -91,7 +109,8 @@ def deploy_xml(pid: str, xml: str):
     from app.engine import deploy
     from app.extensions import db
 
-    version = deploy.deploy(deploy.Sources(bpmn_filename=f"{pid}.bpmn", bpmn=xml, dmn={},
-                                           forms={"t_fill.schema.json": FORM}, extra_bpmn={}))
+    version = deploy.deploy(
+        deploy.Sources(bpmn_filename=f"{pid}.bpmn", bpmn=xml, dmn={}, forms={"t_fill.schema.json": FORM}, extra_bpmn={})
+    )
     db.session.commit()
     return version

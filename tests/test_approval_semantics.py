@@ -28,8 +28,17 @@ def rows(app, **where):
         stmt = select(HumanTask).order_by(HumanTask.id)
         for key, value in where.items():
             stmt = stmt.where(getattr(HumanTask, key) == value)
-        return [{"id": r.id, "step": r.step, "status": r.status, "user": r.assignee.login if r.assignee else None,
-                 "outcome": r.outcome, "inst": r.instance_id} for r in db.session.scalars(stmt)]
+        return [
+            {
+                "id": r.id,
+                "step": r.step,
+                "status": r.status,
+                "user": r.assignee.login if r.assignee else None,
+                "outcome": r.outcome,
+                "inst": r.instance_id,
+            }
+            for r in db.session.scalars(stmt)
+        ]
 
 
 def open_for(app, login, step=None):
@@ -139,8 +148,9 @@ def test_return_from_countersign_loses_no_task(app, login_as):
 
 
 def test_return_from_parallel_branch_cancels_sibling(app, login_as):
-    xml = bpmn_builder.parallel("r_par", [("a", "分支甲", {"assignee": "users:hp_leader"}),
-                                          ("b", "分支乙", {"assignee": "users:xh_leader"})])
+    xml = bpmn_builder.parallel(
+        "r_par", [("a", "分支甲", {"assignee": "users:hp_leader"}), ("b", "分支乙", {"assignee": "users:xh_leader"})]
+    )
     deploy(app, "r_par", xml=xml)
     start(app, login_as("hp_officer"), "r_par")
     [a] = open_for(app, "hp_leader", "a")
@@ -155,8 +165,11 @@ def test_return_from_parallel_branch_cancels_sibling(app, login_as):
 
 
 def test_return_only_to_visited_steps(app, login_as):
-    deploy(app, "r_visited", [("n1", "一审", {"assignee": "users:hp_leader"}),
-                              ("n2", "二审", {"assignee": "users:leader"})])
+    deploy(
+        app,
+        "r_visited",
+        [("n1", "一审", {"assignee": "users:hp_leader"}), ("n2", "二审", {"assignee": "users:leader"})],
+    )
     start(app, login_as("hp_officer"), "r_visited")
     [n1] = open_for(app, "hp_leader", "n1")
     page = page_text(login_as("hp_leader").get(f"/inbox/tasks/{n1['id']}"))
@@ -178,8 +191,9 @@ def test_return_with_open_add_sign_is_resolved_cleanly(app, login_as):
 
 
 def test_return_direct_goes_straight_back_to_returning_node(app, login_as):
-    deploy(app, "r_direct", [("n1", "一审", {"assignee": "users:hp_leader"}),
-                             ("n2", "二审", {"assignee": "users:leader"})])
+    deploy(
+        app, "r_direct", [("n1", "一审", {"assignee": "users:hp_leader"}), ("n2", "二审", {"assignee": "users:leader"})]
+    )
     officer = login_as("hp_officer")
     start(app, officer, "r_direct")
     [n1] = open_for(app, "hp_leader", "n1")
@@ -210,8 +224,7 @@ def test_withdraw_before_next_acts_and_refused_after(app, login_as):
 
 
 def test_reclaim_by_last_approver(app, login_as):
-    deploy(app, "a_rc", [("n1", "一审", {"assignee": "users:hp_leader"}),
-                         ("n2", "二审", {"assignee": "users:leader"})])
+    deploy(app, "a_rc", [("n1", "一审", {"assignee": "users:hp_leader"}), ("n2", "二审", {"assignee": "users:leader"})])
     inst = start(app, login_as("hp_officer"), "a_rc")
     [n1] = open_for(app, "hp_leader", "n1")
     leader = login_as("hp_leader")
@@ -293,14 +306,20 @@ def test_urge_notifies_current_holder(app, login_as):
     [row] = open_for(app, "hp_leader", "node")
     officer = login_as("hp_officer")
     # The initiator urges from the instance page (they are not the task holder, so the task page is read-only).
-    assert officer.post(f"/inbox/tasks/{row['id']}/act", data={"action": "urge", "comment": "请尽快"}).status_code == 302
+    assert (
+        officer.post(f"/inbox/tasks/{row['id']}/act", data={"action": "urge", "comment": "请尽快"}).status_code == 302
+    )
     again = officer.post(f"/inbox/tasks/{row['id']}/act", data={"action": "urge"})
     assert again.status_code == 409 and "刚刚已催办过" in page_text(again)
     with app.app_context():
         from app.auth.models import User
 
-        kinds = [n.kind for n in db.session.scalars(select(Notification).join(
-            User, User.id == Notification.user_id).where(User.login == "hp_leader"))]
+        kinds = [
+            n.kind
+            for n in db.session.scalars(
+                select(Notification).join(User, User.id == Notification.user_id).where(User.login == "hp_leader")
+            )
+        ]
         assert "urge" in kinds
 
 
@@ -309,8 +328,10 @@ def test_terminate_with_reason_by_initiator_only(app, login_as):
     inst = start(app, login_as("hp_officer"), "a_term")
     assert login_as("hp_leader").post(f"/inbox/instances/{inst}/terminate", data={"reason": "x"}).status_code == 403
     assert login_as("hp_officer").post(f"/inbox/instances/{inst}/terminate").status_code == 422
-    assert login_as("hp_officer").post(f"/inbox/instances/{inst}/terminate",
-                                       data={"reason": "重复申请"}).status_code == 302
+    assert (
+        login_as("hp_officer").post(f"/inbox/instances/{inst}/terminate", data={"reason": "重复申请"}).status_code
+        == 302
+    )
     assert status(app, inst) == "terminated"
     assert rows(app, status="open") == []
 
@@ -364,8 +385,14 @@ def test_initiator_is_approver_passes_to_leader(app, login_as):
 
 
 def test_auto_pass_repeated_approver(app, login_as):
-    deploy(app, "s_auto", [("n1", "一审", {"assignee": "users:hp_leader"}),
-                           ("n2", "复审", {"assignee": "users:hp_leader", "autoPass": "consecutive"})])
+    deploy(
+        app,
+        "s_auto",
+        [
+            ("n1", "一审", {"assignee": "users:hp_leader"}),
+            ("n2", "复审", {"assignee": "users:hp_leader", "autoPass": "consecutive"}),
+        ],
+    )
     start(app, login_as("hp_officer"), "s_auto")
     [n1] = open_for(app, "hp_leader", "n1")
     act(login_as("hp_leader"), n1["id"], "approve")
@@ -383,8 +410,11 @@ def test_leader_assignee_and_buttons_labels(app, login_as):
 
 
 def test_field_permissions_hidden_and_readonly(app, login_as):
-    deploy(app, "s_fp", [("node", "审批", {"assignee": "users:hp_leader",
-                                           "fieldPermissions": "secret:hidden,subject:readonly"})])
+    deploy(
+        app,
+        "s_fp",
+        [("node", "审批", {"assignee": "users:hp_leader", "fieldPermissions": "secret:hidden,subject:readonly"})],
+    )
     start(app, login_as("hp_officer"), "s_fp", subject="只读事项", secret="机密备注")
     [row] = open_for(app, "hp_leader", "node")
     me = login_as("hp_leader")
@@ -401,8 +431,17 @@ def test_field_permissions_hidden_and_readonly(app, login_as):
 def test_timeout_remind_then_auto_approve_and_survives_return(app, login_as):
     from app.inbox import deadlines
 
-    deploy(app, "s_to", [("node", "审批", {"assignee": "users:hp_leader", "dueDays": "1", "remindTimes": "1",
-                                          "timeoutAction": "auto_approve"})])
+    deploy(
+        app,
+        "s_to",
+        [
+            (
+                "node",
+                "审批",
+                {"assignee": "users:hp_leader", "dueDays": "1", "remindTimes": "1", "timeoutAction": "auto_approve"},
+            )
+        ],
+    )
     start(app, login_as("hp_officer"), "s_to")
     [row] = open_for(app, "hp_leader", "node")
     # Return and re-enter: the new row gets its own deadline and reminders.
@@ -423,8 +462,17 @@ def test_timeout_remind_then_auto_approve_and_survives_return(app, login_as):
 def test_timeout_escalates_to_leader(app, login_as):
     from app.inbox import deadlines
 
-    deploy(app, "s_esc", [("node", "审批", {"assignee": "users:hp_officer", "dueDays": "1", "remindTimes": "0",
-                                           "timeoutAction": "escalate"})])
+    deploy(
+        app,
+        "s_esc",
+        [
+            (
+                "node",
+                "审批",
+                {"assignee": "users:hp_officer", "dueDays": "1", "remindTimes": "0", "timeoutAction": "escalate"},
+            )
+        ],
+    )
     start(app, login_as("xh_officer"), "s_esc")
     [row] = open_for(app, "hp_officer", "node")
     with time_machine.travel(utcnow() + timedelta(days=2), tick=False), app.app_context():
@@ -466,7 +514,10 @@ def test_signature_required_and_shown_in_print(app, login_as):
     [row] = open_for(app, "leader", "node")
     me = login_as("leader")
     assert act(me, row["id"], "approve").status_code == 422
-    png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    png = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+        "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    )
     assert act(me, row["id"], "approve", signature=png).status_code == 302
     page = page_text(me.get(f"/inbox/instances/{inst}/print"))
     assert "签名" in page and png[:40] in page
@@ -488,3 +539,40 @@ def test_outsiders_cannot_act(app, login_as, login):
     [row] = open_for(app, "hp_leader", "node")
     assert act(login_as(login), row["id"], "approve").status_code in (403, 404)
     assert open_for(app, "hp_leader", "node")
+
+
+# ---------------------------------------------------------------- 流程预测
+
+
+def test_prediction_linear_with_people(app, login_as):
+    deploy(
+        app, "pr_lin", [("n1", "一审", {"assignee": "users:hp_leader"}), ("n2", "二审", {"assignee": "leader_up:1"})]
+    )
+    inst = start(app, login_as("hp_officer"), "pr_lin")
+    with app.app_context():
+        from app.engine.predict import predict
+
+        steps = predict(db.session.get(ProcessInstance, inst))
+    assert [(s.step, s.current) for s in steps] == [("n1", True), ("n2", False), ("archive", False)]
+    assert steps[0].people == ["黄浦大队长"]
+    assert steps[1].people == ["周建国"]  # leaders one level up from 黄浦: the city corps leader
+    page = page_text(login_as("hp_officer").get(f"/inbox/instances/{inst}"))
+    assert "流程预测" in page and "二审" in page
+
+
+def test_prediction_parallel_branches_and_conditions(app, login_as):
+    xml = bpmn_builder.parallel(
+        "pr_par",
+        [("a", "分支甲", {"assignee": "users:hp_leader"}), ("b", "分支乙", {"assignee": "role:district_leader"})],
+    )
+    deploy(app, "pr_par", xml=xml)
+    inst = start(app, login_as("hp_officer"), "pr_par")
+    with app.app_context():
+        from app.engine.predict import predict
+
+        steps = predict(db.session.get(ProcessInstance, inst))
+        names = {s.step: s.people for s in steps}
+    assert set(names) == {"a", "b", "archive"}
+    assert names["b"] == ["黄浦区·大队领导"] or names["b"][0].endswith("大队领导")
+    # Nothing was saved: the real instance still waits on both branches.
+    assert sorted(r["step"] for r in rows(app, status="open")) == ["a", "b"]

@@ -36,8 +36,10 @@ def start_and_fill(client, subject="仓库安全检查", amount="20000"):
     task_url = resp.headers["Location"]
     assert "/inbox/tasks/" in task_url
     task_id = int(task_url.rsplit("/", 1)[1])
-    resp = client.post(f"/inbox/tasks/{task_id}/act", data={"action": "complete", "subject": subject,
-                                                           "amount": amount, "category": "a"})
+    resp = client.post(
+        f"/inbox/tasks/{task_id}/act",
+        data={"action": "complete", "subject": subject, "amount": amount, "category": "a"},
+    )
     assert resp.status_code == 302, page_text(resp)
     return task_id
 
@@ -55,14 +57,17 @@ def test_scenario_three_users_with_dmn_and_send_back(app, demo, login_as):
     # 退回 without a reason is refused, with a reason it goes back to the officer.
     bad = district.post(f"/inbox/tasks/{review_id}/act", data={"action": "return", "target": "fill"})
     assert bad.status_code == 422 and "退回必须填写原因" in page_text(bad)
-    ok = district.post(f"/inbox/tasks/{review_id}/act", data={"action": "return", "target": "fill",
-                                                              "comment": "请补充金额依据"})
+    ok = district.post(
+        f"/inbox/tasks/{review_id}/act", data={"action": "return", "target": "fill", "comment": "请补充金额依据"}
+    )
     assert ok.status_code == 302
     [(again_id, _, step)] = open_rows(app)
     assert step == "fill" and again_id != fill_id
     assert "请补充金额依据" in page_text(officer.get(f"/inbox/tasks/{again_id}"))
-    officer.post(f"/inbox/tasks/{again_id}/act", data={"action": "complete", "subject": "仓库安全检查",
-                                                       "amount": "20000", "category": "a"})
+    officer.post(
+        f"/inbox/tasks/{again_id}/act",
+        data={"action": "complete", "subject": "仓库安全检查", "amount": "20000", "category": "a"},
+    )
     [(review_id, _, _)] = open_rows(app, "review")
     district.post(f"/inbox/tasks/{review_id}/act", data={"action": "approve", "comment": "同意"})
     [(sign_id, _, _)] = open_rows(app, "sign")
@@ -98,14 +103,16 @@ def test_malformed_form_changes_nothing(app, demo, login_as):
     officer = login_as("hp_officer")
     resp = officer.post("/inbox/start/approval_demo")
     task_id = int(resp.headers["Location"].rsplit("/", 1)[1])
-    bad = officer.post(f"/inbox/tasks/{task_id}/act", data={"action": "complete", "subject": "x",
-                                                            "amount": "很多", "category": "z"})
+    bad = officer.post(
+        f"/inbox/tasks/{task_id}/act", data={"action": "complete", "subject": "x", "amount": "很多", "category": "z"}
+    )
     text = page_text(bad)
     assert bad.status_code == 422
     assert "金额请输入数字" in text
     assert open_rows(app) == [(task_id, open_rows(app)[0][1], "fill")]
-    bad2 = officer.post(f"/inbox/tasks/{task_id}/act", data={"action": "complete", "subject": "x",
-                                                             "amount": "-1", "category": "z"})
+    bad2 = officer.post(
+        f"/inbox/tasks/{task_id}/act", data={"action": "complete", "subject": "x", "amount": "-1", "category": "z"}
+    )
     text = page_text(bad2)
     assert "事项至少 2 个字" in text and "金额不能小于 0" in text and "类别的取值无效" in text
     assert len(open_rows(app)) == 1
@@ -114,8 +121,9 @@ def test_malformed_form_changes_nothing(app, demo, login_as):
 def test_stale_task_and_double_submit(app, demo, login_as):
     officer = login_as("hp_officer")
     fill_id = start_and_fill(officer)
-    again = officer.post(f"/inbox/tasks/{fill_id}/act", data={"action": "complete", "subject": "重复",
-                                                             "amount": "1", "category": "a"})
+    again = officer.post(
+        f"/inbox/tasks/{fill_id}/act", data={"action": "complete", "subject": "重复", "amount": "1", "category": "a"}
+    )
     assert again.status_code == 409
     assert "已由" in page_text(again) and "请勿重复提交" in page_text(again)
     assert len(open_rows(app, "review")) == 1
@@ -136,14 +144,20 @@ def test_two_users_complete_same_task_at_once(app, demo, login_as):
     """Two leaders of the same district act on one role task at the same moment: exactly one wins."""
     officer = login_as("hp_officer")
     start_and_fill(officer)
-    [(review_id, inst_id, _)] = open_rows(app, "review")
+    [(review_id, _inst_id, _)] = open_rows(app, "review")
     with app.app_context():
         from app.auth.services import create_user
         from app.orgs.services import by_code
         from tests.conftest import TEST_PASSWORD
 
-        create_user(login="hp_leader2", name="黄浦副大队长", org=by_code("310101"), password=TEST_PASSWORD,
-                    roles=["district_leader"], must_change_password=False)
+        create_user(
+            login="hp_leader2",
+            name="黄浦副大队长",
+            org=by_code("310101"),
+            password=TEST_PASSWORD,
+            roles=["district_leader"],
+            must_change_password=False,
+        )
         db.session.commit()
     a, b = login_as("hp_leader"), login_as("hp_leader2")
     barrier = threading.Barrier(2)
@@ -187,12 +201,17 @@ def test_comment_attachment_and_type_check(app, demo, login_as):
     [(_, inst_id, _)] = open_rows(app, "review")
     officer.post(f"/inbox/instances/{inst_id}/comment", data={"body": "补充说明：现场照片已上传"})
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    ok = officer.post(f"/inbox/instances/{inst_id}/attach", data={"file": (io.BytesIO(png), "现场.png")},
-                      content_type="multipart/form-data")
+    ok = officer.post(
+        f"/inbox/instances/{inst_id}/attach",
+        data={"file": (io.BytesIO(png), "现场.png")},
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 302
-    evil = officer.post(f"/inbox/instances/{inst_id}/attach",
-                        data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "报告.pdf")},
-                        content_type="multipart/form-data")
+    evil = officer.post(
+        f"/inbox/instances/{inst_id}/attach",
+        data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "报告.pdf")},
+        content_type="multipart/form-data",
+    )
     assert evil.status_code == 422 and "不支持的文件类型" in page_text(evil)
     page = page_text(officer.get(f"/inbox/instances/{inst_id}"))
     assert "补充说明" in page and "现场.png" in page and "报告.pdf" not in page

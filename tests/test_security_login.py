@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,7 @@ from tests.conftest import TEST_PASSWORD, page_text, user
 def test_last_five_passwords_cannot_be_reused(ctx):
     me = user("hp_officer")
     passwords = [TEST_PASSWORD] + [f"New#Pass{i}x2026" for i in range(1, 6)]
-    for old, new in zip(passwords, passwords[1:], strict=False):
+    for old, new in itertools.pairwise(passwords):
         services.change_own_password(me, old_password=old, new_password=new)
         db.session.flush()
     assert len(db.session.scalars(select(PasswordHistory).where(PasswordHistory.user_id == me.id)).all()) == 5
@@ -136,7 +137,8 @@ def test_throttle_counts_per_address(app, throttled):
     for _ in range(3):
         a.post("/login", data={"login": "x", "password": "y"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert a.post("/login", data={"login": "x"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
-    ok = b.post("/login", data={"login": "hp_officer", "password": TEST_PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    other = {"REMOTE_ADDR": "10.0.0.2"}
+    ok = b.post("/login", data={"login": "hp_officer", "password": TEST_PASSWORD}, environ_base=other)
     assert ok.status_code == 302
 
 

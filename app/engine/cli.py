@@ -46,8 +46,15 @@ def register(group: AppGroup) -> None:
         if once:
             return
         scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
-        scheduler.add_job(run_round, "interval", args=[app], seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
-                          max_instances=1, coalesce=True, id="ducha-round")
+        scheduler.add_job(
+            run_round,
+            "interval",
+            args=[app],
+            seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
+            max_instances=1,
+            coalesce=True,
+            id="ducha-round",
+        )
 
         def stop(*_):
             threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()

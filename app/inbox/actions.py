@@ -166,8 +166,9 @@ def complete(
     if cfg.signature and action in ("approve", "complete") and not signature:
         raise ValidationFailed("该节点需要手写签名", errors={"signature": "请签名"})
 
-    return _decide(row, actor, instance, wf, cfg, action=action, form_data=form_data, comment=comment,
-                   signature=signature)
+    return _decide(
+        row, actor, instance, wf, cfg, action=action, form_data=form_data, comment=comment, signature=signature
+    )
 
 
 def decide_as_system(row: HumanTask, *, approve: bool, reason: str) -> ProcessInstance:
@@ -179,8 +180,18 @@ def decide_as_system(row: HumanTask, *, approve: bool, reason: str) -> ProcessIn
         raise Conflict("该任务已不在待办状态")
     _info, cfg = inbox.config_for(instance, task)
     action = ("approve" if approve else "reject") if row.kind == "approval" else "complete"
-    return _decide(row, None, instance, wf, cfg, action=action, form_data={}, comment=reason, signature=None,
-                   outcome_label="auto_approve" if approve else "auto_reject")
+    return _decide(
+        row,
+        None,
+        instance,
+        wf,
+        cfg,
+        action=action,
+        form_data={},
+        comment=reason,
+        signature=None,
+        outcome_label="auto_approve" if approve else "auto_reject",
+    )
 
 
 def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signature, outcome_label=None):

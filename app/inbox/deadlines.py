@@ -35,9 +35,14 @@ def _cfg(row: HumanTask) -> NodeConfig:
 
 def process_due(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
-    ids = list(db.session.scalars(select(HumanTask.id).where(
-        HumanTask.status == "open", HumanTask.due_at.is_not(None), HumanTask.due_at <= now + PRE_DUE).order_by(
-        HumanTask.due_at).limit(BATCH)))
+    ids = list(
+        db.session.scalars(
+            select(HumanTask.id)
+            .where(HumanTask.status == "open", HumanTask.due_at.is_not(None), HumanTask.due_at <= now + PRE_DUE)
+            .order_by(HumanTask.due_at)
+            .limit(BATCH)
+        )
+    )
     counts = {"reminded": 0, "escalated": 0, "decided": 0}
     for task_id in ids:
         try:
@@ -64,20 +69,26 @@ def handle(row: HumanTask, now: datetime) -> str | None:
         row.remind_count += 1
         row.reminded_at = now
         title = ("已超期" if overdue else "即将到期") + f"：{row.instance.title} - {row.step_name}"
-        notify.notify(notify.recipients(row), kind="remind", title=title, url=f"/inbox/tasks/{row.id}",
-                      instance_id=row.instance_id)
+        notify.notify(
+            notify.recipients(row),
+            kind="remind",
+            title=title,
+            url=f"/inbox/tasks/{row.id}",
+            instance_id=row.instance_id,
+        )
         runtime.add_event(row.instance, "remind", step=row.step, step_name=row.step_name, comment=title)
         return "reminded"
     if not overdue:
         return None
     if cfg.timeout_action in ("auto_approve", "auto_reject"):
         approve = cfg.timeout_action == "auto_approve"
-        actions.decide_as_system(row, approve=approve, reason="超时未处理，按节点设置" + ("自动通过" if approve else "自动拒绝"))
+        actions.decide_as_system(
+            row, approve=approve, reason="超时未处理，按节点设置" + ("自动通过" if approve else "自动拒绝")
+        )
         return "decided"
     if cfg.timeout_action == "escalate":
-        from app.orgs.models import Organisation
-
         from app.auth.models import User
+        from app.orgs.models import Organisation
 
         holder = db.session.get(User, row.assignee_id) if row.assignee_id else None
         org = holder.org if holder is not None else db.session.get(Organisation, row.org_id)
@@ -87,10 +98,21 @@ def handle(row: HumanTask, now: datetime) -> str | None:
         if leader is None:
             return None
         row.assignee_id, row.candidate_role = leader.id, None
-        notify.notify([leader], kind="escalate", title=f"超时升级：{row.instance.title} - {row.step_name}",
-                      url=f"/inbox/tasks/{row.id}", instance_id=row.instance_id)
-        runtime.add_event(row.instance, "escalate", step=row.step, step_name=row.step_name,
-                          comment=f"超时未处理，升级给{leader.name}", data={"to": leader.login})
+        notify.notify(
+            [leader],
+            kind="escalate",
+            title=f"超时升级：{row.instance.title} - {row.step_name}",
+            url=f"/inbox/tasks/{row.id}",
+            instance_id=row.instance_id,
+        )
+        runtime.add_event(
+            row.instance,
+            "escalate",
+            step=row.step,
+            step_name=row.step_name,
+            comment=f"超时未处理，升级给{leader.name}",
+            data={"to": leader.login},
+        )
         row.instance.updated_at = now
         return "escalated"
     return None

@@ -20,21 +20,32 @@ def search(kind: str, q: str, user) -> list[dict]:
     like = f"%{q}%"
     scope = scope_for(user)
     if kind == "user":
-        stmt = select(User).join(User.org).where(User.status != "disabled",
-                                                 or_(User.name.like(like), User.login.like(like)))
+        stmt = (
+            select(User)
+            .join(User.org)
+            .where(User.status != "disabled", or_(User.name.like(like), User.login.like(like)))
+        )
         if not scope.all:
             # Colleagues in scope, plus the city corps (work is escalated and transferred upwards).
             stmt = stmt.where(or_(scope.org_clause(User.org_id), Organisation.kind.in_(("city", "section"))))
-        return [{"value": u.login, "label": f"{u.name}（{u.org.short_name or u.org.name}）"}
-                for u in db.session.scalars(stmt.order_by(User.login).limit(LIMIT))]
+        return [
+            {"value": u.login, "label": f"{u.name}（{u.org.short_name or u.org.name}）"}
+            for u in db.session.scalars(stmt.order_by(User.login).limit(LIMIT))
+        ]
     if kind == "org":
         stmt = scope.filter_org(select(Organisation), Organisation.id).where(
-            or_(Organisation.name.like(like), Organisation.code == q))
-        return [{"value": o.code, "label": o.name} for o in db.session.scalars(stmt.order_by(Organisation.path)
-                                                                                 .limit(LIMIT))]
+            or_(Organisation.name.like(like), Organisation.code == q)
+        )
+        return [
+            {"value": o.code, "label": o.name}
+            for o in db.session.scalars(stmt.order_by(Organisation.path).limit(LIMIT))
+        ]
     if kind == "enterprise":
         stmt = scope.filter_org(select(Enterprise), Enterprise.org_id).where(
-            or_(Enterprise.name.like(like), Enterprise.credit_code == q.upper()))
-        return [{"value": e.credit_code, "label": e.name} for e in db.session.scalars(stmt.order_by(Enterprise.name)
-                                                                                       .limit(LIMIT))]
+            or_(Enterprise.name.like(like), Enterprise.credit_code == q.upper())
+        )
+        return [
+            {"value": e.credit_code, "label": e.name}
+            for e in db.session.scalars(stmt.order_by(Enterprise.name).limit(LIMIT))
+        ]
     return []

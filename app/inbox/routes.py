@@ -23,9 +23,14 @@ def filters_from(args) -> queries.Filters:
         value = args.get(name)
         return int(value) if value and value.isdigit() else None
 
-    return queries.Filters(process=args.get("process") or None, status=args.get("status") or None,
-                           priority=_int("priority"), org_id=_int("org_id"), q=(args.get("q") or "").strip() or None,
-                           sort=args.get("sort") or "created_desc")
+    return queries.Filters(
+        process=args.get("process") or None,
+        status=args.get("status") or None,
+        priority=_int("priority"),
+        org_id=_int("org_id"),
+        q=(args.get("q") or "").strip() or None,
+        sort=args.get("sort") or "created_desc",
+    )
 
 
 @bp.get("/")
@@ -36,13 +41,23 @@ def index():
         tab = "todo"
     f = filters_from(request.args)
     stmt = {"todo": queries.todo, "done": queries.done, "started": queries.started, "cc": queries.copied}[tab](
-        current_user, f)
+        current_user, f
+    )
     page = paginate(stmt, request.args.get("page"))
     processes = db.session.scalars(select(ProcessModel).order_by(ProcessModel.name)).all()
     template = "inbox/_list.html" if request.headers.get("HX-Request") else "inbox/index.html"
-    return render_template(template, tab=tab, tabs=TABS, page=page, filters=f, processes=processes,
-                           counts=queries.counts(current_user), instance_status=INSTANCE_STATUS,
-                           task_status=TASK_STATUS, outcomes=OUTCOMES)
+    return render_template(
+        template,
+        tab=tab,
+        tabs=TABS,
+        page=page,
+        filters=f,
+        processes=processes,
+        counts=queries.counts(current_user),
+        instance_status=INSTANCE_STATUS,
+        task_status=TASK_STATUS,
+        outcomes=OUTCOMES,
+    )
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -54,10 +69,18 @@ def task(task_id: int):
 
 def _render_task(row: HumanTask, values: dict | None = None, errors: dict | None = None, status: int = 200):
     view = services.task_view(row, current_user, values=values, errors=errors)
-    return render_template("inbox/task.html", view=view, history=services.history(row.instance),
-                           comments=services.comments(row.instance), attachments=services.attachments(row.instance),
-                           phrases=services.phrases(current_user), errors=errors or {}, outcomes=OUTCOMES,
-                           task_status=TASK_STATUS, instance_status=INSTANCE_STATUS), status
+    return render_template(
+        "inbox/task.html",
+        view=view,
+        history=services.history(row.instance),
+        comments=services.comments(row.instance),
+        attachments=services.attachments(row.instance),
+        phrases=services.phrases(current_user),
+        errors=errors or {},
+        outcomes=OUTCOMES,
+        task_status=TASK_STATUS,
+        instance_status=INSTANCE_STATUS,
+    ), status
 
 
 def _uploaded_files(row: HumanTask) -> dict:
@@ -67,8 +90,9 @@ def _uploaded_files(row: HumanTask) -> dict:
         for storage in request.files.getlist(name):
             if not storage or not storage.filename:
                 continue
-            attachment = collab.store_attachment(row.instance, current_user, filename=storage.filename,
-                                                 data=storage.read(), field=name, task_id=row.id)
+            attachment = collab.store_attachment(
+                row.instance, current_user, filename=storage.filename, data=storage.read(), field=name, task_id=row.id
+            )
             out.setdefault(name, []).append({"id": attachment.id, "name": attachment.filename})
     return out
 
@@ -99,12 +123,12 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
     if action in ("complete", "approve", "reject"):
         actions.ensure_actor(row, current_user)
         data = actions.check_form(row, f, files=_uploaded_files(row)) if action != "reject" else {}
-        actions.complete(row, current_user, action=action, form_data=data, comment=comment,
-                         signature=f.get("signature") or None)
+        actions.complete(
+            row, current_user, action=action, form_data=data, comment=comment, signature=f.get("signature") or None
+        )
         return {"complete": "已提交", "approve": "已审批通过", "reject": "已拒绝"}[action]
     if action == "return":
-        actions.return_to(row, current_user, target=f.get("target", ""), comment=comment,
-                          direct=bool(f.get("direct")))
+        actions.return_to(row, current_user, target=f.get("target", ""), comment=comment, direct=bool(f.get("direct")))
         return "已退回"
     if action == "transfer":
         collab.transfer(row, current_user, to=f.get("user", ""), comment=comment)
@@ -113,19 +137,30 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         collab.delegate(row, current_user, to=f.get("user", ""), comment=comment)
         return "已委派，对方办理后将回到您这里"
     if action == "add_sign":
-        collab.add_sign(row, current_user, users=f.getlist("users") or f.get("user", "").split(","),
-                        mode=f.get("mode", "after"), comment=comment)
+        collab.add_sign(
+            row,
+            current_user,
+            users=f.getlist("users") or f.get("user", "").split(","),
+            mode=f.get("mode", "after"),
+            comment=comment,
+        )
         return "已加签"
     if action == "remove_sign":
         collab.remove_sign(row, current_user, comment=comment)
         return "已减签"
     if action == "cc":
-        collab.carbon_copy(row.instance, current_user, users=f.getlist("users") or f.get("user", "").split(","),
-                           note=comment, step_name=row.step_name)
+        collab.carbon_copy(
+            row.instance,
+            current_user,
+            users=f.getlist("users") or f.get("user", "").split(","),
+            note=comment,
+            step_name=row.step_name,
+        )
         return "已抄送"
     if action == "draft":
         data, _errors = services.forms.coerce(
-            services.forms.parse((row.instance.version.forms or {}).get(_form_name(row))), f)
+            services.forms.parse((row.instance.version.forms or {}).get(_form_name(row))), f
+        )
         collab.save_draft(row, current_user, data)
         return "已暂存"
     if action == "claim":
@@ -155,10 +190,20 @@ def instance(instance_id: int):
     inst = services.visible_instance(instance_id, current_user)
     services.mark_cc_read(inst, current_user)
     db.session.commit()
-    return render_template("inbox/instance.html", instance=inst, history=services.history(inst),
-                           comments=services.comments(inst), attachments=services.attachments(inst),
-                           open_rows=services.open_rows(inst), instance_status=INSTANCE_STATUS,
-                           task_status=TASK_STATUS, outcomes=OUTCOMES)
+    from app.engine.predict import predict
+
+    return render_template(
+        "inbox/instance.html",
+        instance=inst,
+        prediction=predict(inst),
+        history=services.history(inst),
+        comments=services.comments(inst),
+        attachments=services.attachments(inst),
+        open_rows=services.open_rows(inst),
+        instance_status=INSTANCE_STATUS,
+        task_status=TASK_STATUS,
+        outcomes=OUTCOMES,
+    )
 
 
 @bp.get("/instances/<int:instance_id>/diagram.json")
@@ -172,8 +217,15 @@ def instance_diagram(instance_id: int):
 def instance_act(instance_id: int, verb: str):
     inst = services.visible_instance(instance_id, current_user)
     reason = (request.form.get("reason") or request.form.get("comment") or "").strip()
-    messages = {"withdraw": "已撤回", "reclaim": "已拿回", "terminate": "流程已终止", "void": "流程已作废",
-                "comment": "评论已发表", "attach": "附件已上传", "cc": "已抄送"}
+    messages = {
+        "withdraw": "已撤回",
+        "reclaim": "已拿回",
+        "terminate": "流程已终止",
+        "void": "流程已作废",
+        "comment": "评论已发表",
+        "attach": "附件已上传",
+        "cc": "已抄送",
+    }
     if verb not in messages:
         abort(404)
     if verb in ("withdraw", "reclaim"):
@@ -230,9 +282,15 @@ def start(process_id: str):
         else:
             db.session.commit()
             flash(f"已发起：{inst.title}（{inst.number or inst.id}）", "success")
-            mine = db.session.scalar(select(HumanTask.id).where(
-                HumanTask.instance_id == inst.id, HumanTask.status == "open",
-                HumanTask.assignee_id == current_user.id).limit(1))
+            mine = db.session.scalar(
+                select(HumanTask.id)
+                .where(
+                    HumanTask.instance_id == inst.id,
+                    HumanTask.status == "open",
+                    HumanTask.assignee_id == current_user.id,
+                )
+                .limit(1)
+            )
             return redirect(url_for(".task", task_id=mine) if mine else url_for(".index", tab="started"))
     fields = services.forms.fields(schema, ui, request.form.to_dict(), errors) if schema else []
     return render_template("inbox/start.html", model=model, fields=fields, errors=errors), (422 if errors else 200)
@@ -249,8 +307,11 @@ def add_phrase():
 @bp.get("/notifications")
 @permission_required("inbox.use")
 def notifications():
-    stmt = select(Notification).where(Notification.user_id == current_user.id).order_by(
-        Notification.created_at.desc(), Notification.id.desc())
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
     page = paginate(stmt, request.args.get("page"))
     return render_template("inbox/notifications.html", page=page)
 
@@ -260,8 +321,9 @@ def notifications():
 def notifications_read():
     from app.models_base import utcnow
 
-    for n in db.session.scalars(select(Notification).where(Notification.user_id == current_user.id,
-                                                           Notification.read_at.is_(None))):
+    for n in db.session.scalars(
+        select(Notification).where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+    ):
         n.read_at = utcnow()
     db.session.commit()
     return redirect(url_for(".notifications"))
@@ -287,5 +349,11 @@ def pick(kind: str):
 @permission_required("inbox.use", "process.admin")
 def print_instance(instance_id: int):
     inst = services.visible_instance(instance_id, current_user)
-    return render_template("inbox/print.html", instance=inst, data=services.printable_data(inst),
-                           history=services.history(inst), signatures=services.signatures(inst), outcomes=OUTCOMES)
+    return render_template(
+        "inbox/print.html",
+        instance=inst,
+        data=services.printable_data(inst),
+        history=services.history(inst),
+        signatures=services.signatures(inst),
+        outcomes=OUTCOMES,
+    )

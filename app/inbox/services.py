@@ -34,8 +34,12 @@ class TaskView:
 
 def visible_task(task_id: int, user) -> HumanTask:
     row = db.session.get(HumanTask, task_id)
-    if row is None or not (can_act(user, row) or row.completed_by_id == user.id or row.assignee_id == user.id
-                           or can_view_instance(user, row.instance)):
+    if row is None or not (
+        can_act(user, row)
+        or row.completed_by_id == user.id
+        or row.assignee_id == user.id
+        or can_view_instance(user, row.instance)
+    ):
         raise NotFound("任务不存在或您无权查看")
     return row
 
@@ -67,14 +71,18 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
     perms = dict(view.cfg.field_permissions)
     if not view.can_act:
         perms = {name: "readonly" for name in schema.get("properties", {})} | {
-            k: v for k, v in perms.items() if v == "hidden"}
+            k: v for k, v in perms.items() if v == "hidden"
+        }
     view.fields = forms.fields(schema, ui, shown, errors, perms) if schema else []
     if view.can_act:
         allowed = [b for b in view.cfg.buttons if _button_applies(b, row)]
         view.buttons = [(b, view.cfg.label(b)) for b in allowed]
         view.return_targets = [v for v in visited_steps(wf) if v["step"] != row.step] if task else []
-    view.group = list(db.session.scalars(select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(
-        HumanTask.seq, HumanTask.id)))
+    view.group = list(
+        db.session.scalars(
+            select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(HumanTask.seq, HumanTask.id)
+        )
+    )
     return view
 
 
@@ -87,8 +95,13 @@ def _button_applies(button: str, row: HumanTask) -> bool:
 
 
 def history(instance: ProcessInstance) -> list[InstanceEvent]:
-    return list(db.session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance.id).order_by(
-        InstanceEvent.at, InstanceEvent.id)))
+    return list(
+        db.session.scalars(
+            select(InstanceEvent)
+            .where(InstanceEvent.instance_id == instance.id)
+            .order_by(InstanceEvent.at, InstanceEvent.id)
+        )
+    )
 
 
 def comments(instance: ProcessInstance) -> list[Comment]:
@@ -96,19 +109,29 @@ def comments(instance: ProcessInstance) -> list[Comment]:
 
 
 def attachments(instance: ProcessInstance) -> list[Attachment]:
-    return list(db.session.scalars(select(Attachment).where(Attachment.instance_id == instance.id).order_by(
-        Attachment.id)))
+    return list(
+        db.session.scalars(select(Attachment).where(Attachment.instance_id == instance.id).order_by(Attachment.id))
+    )
 
 
 def signatures(instance: ProcessInstance) -> list[HumanTask]:
-    return list(db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.signature.is_not(None)).order_by(HumanTask.completed_at)))
+    return list(
+        db.session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance.id, HumanTask.signature.is_not(None))
+            .order_by(HumanTask.completed_at)
+        )
+    )
 
 
 def phrases(user) -> list[CommonPhrase]:
-    return list(db.session.scalars(select(CommonPhrase).where(
-        (CommonPhrase.user_id == user.id) | CommonPhrase.user_id.is_(None)).order_by(CommonPhrase.sort,
-                                                                                     CommonPhrase.id)))
+    return list(
+        db.session.scalars(
+            select(CommonPhrase)
+            .where((CommonPhrase.user_id == user.id) | CommonPhrase.user_id.is_(None))
+            .order_by(CommonPhrase.sort, CommonPhrase.id)
+        )
+    )
 
 
 def add_phrase(user, text: str) -> CommonPhrase:
@@ -123,21 +146,30 @@ def add_phrase(user, text: str) -> CommonPhrase:
 
 
 def mark_cc_read(instance: ProcessInstance, user) -> None:
-    for cc in db.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance.id,
-                                                          CarbonCopy.user_id == user.id,
-                                                          CarbonCopy.read_at.is_(None))):
+    for cc in db.session.scalars(
+        select(CarbonCopy).where(
+            CarbonCopy.instance_id == instance.id, CarbonCopy.user_id == user.id, CarbonCopy.read_at.is_(None)
+        )
+    ):
         cc.read_at = utcnow()
 
 
 def open_rows(instance: ProcessInstance) -> list[HumanTask]:
-    return list(db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.status.in_(("open", "pending"))).order_by(HumanTask.id)))
+    return list(
+        db.session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance.id, HumanTask.status.in_(("open", "pending")))
+            .order_by(HumanTask.id)
+        )
+    )
 
 
 def startable(user) -> list[ProcessModel]:
-    models = db.session.scalars(select(ProcessModel).where(ProcessModel.enabled.is_(True),
-                                                           ProcessModel.current_version_id.is_not(None)).order_by(
-        ProcessModel.category, ProcessModel.name))
+    models = db.session.scalars(
+        select(ProcessModel)
+        .where(ProcessModel.enabled.is_(True), ProcessModel.current_version_id.is_not(None))
+        .order_by(ProcessModel.category, ProcessModel.name)
+    )
     out = []
     for m in models:
         roles = set(m.start_roles or [])
@@ -169,8 +201,12 @@ def diagram(instance: ProcessInstance) -> dict:
             current.add(bpmn_id)
         elif task.state == TaskState.ERROR:
             failed.add(bpmn_id)
-    return {"xml": instance.version.bpmn, "done": sorted(done - current), "current": sorted(current),
-            "failed": sorted(failed)}
+    return {
+        "xml": instance.version.bpmn,
+        "done": sorted(done - current),
+        "current": sorted(current),
+        "failed": sorted(failed),
+    }
 
 
 def get_model(process_id: str) -> ProcessModel:

@@ -90,14 +90,19 @@ def _write_now(row: UserSession, **values) -> None:
 
 def resolve(token: str, *, now: datetime | None = None) -> tuple[UserSession | None, User | None, str | None]:
     """Look a cookie token up: (row, user, None) when valid, (row or None, None, end reason) when not."""
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
-    if row is None:
+    # One statement for the session and its user (the request's only lookup besides the roles).
+    found = db.session.execute(
+        select(UserSession, User)
+        .outerjoin(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(token))
+    ).first()
+    if found is None:
         return None, None, None
+    row, user = found
     if row.ended_at is not None:
         return row, None, row.end_reason
     now = now or utcnow()
     cfg = current_app.config
-    user = db.session.get(User, row.user_id)
     reason = None
     if user is None or not user.is_active:
         reason = "account"

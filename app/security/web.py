@@ -3,11 +3,15 @@ forced account steps (password change, TOTP enrolment), login throttling and the
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 
 from app.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
 
 # Endpoints a logged-in user may reach while a forced step (password change, TOTP enrolment) is pending.
 STEP_EXEMPT = {
@@ -25,12 +29,18 @@ def init_security(app: Flask) -> None:
     from app.audit.checkpoint import install as install_checkpoint
     from app.security.crypto import register_encrypted_column
     from app.security.limits import limiter
+    from app.security.masking import mask_id_number, mask_name, mask_phone
     from app.security.models import UserTotp
     from app.security.sm import self_test
 
     # Refuse to start when a primitive disagrees with its published vector.
     app.extensions["ducha.crypto_self_test"] = self_test()
+    if app.config["ENV_NAME"] == "production" and app.config.get("KEY_PROVIDER", "file") == "file":
+        log.warning("DUCHA_KEY_PROVIDER=file: the key-encryption key is a file; use a certified crypto module")
     register_encrypted_column(UserTotp, "secret_enc")
+    app.add_template_filter(mask_id_number, "mask_id_number")
+    app.add_template_filter(mask_phone, "mask_phone")
+    app.add_template_filter(mask_name, "mask_name")
     limiter.init_app(app)
     install_checkpoint(app)
 
@@ -106,6 +116,8 @@ def _enforce_account_steps():
     if wants_json():
         return jsonify({"error": "forbidden", "message": message}), 403
     flash(message, "warning")
+    if request.headers.get("HX-Request"):
+        return "", 204, {"HX-Redirect": target}
     return redirect(target)
 
 

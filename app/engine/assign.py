@@ -66,7 +66,9 @@ def resolve(
             return [Slot(role=lane)]
         return [Slot(user_id=initiator.id)] if initiator else []
     if kind == "role":
-        return [Slot(role=arg)]
+        if arg.startswith("{") and arg.endswith("}"):  # role:{field}: the role code is in task data (派单)
+            arg = str(data.get(arg[1:-1]) or "")
+        return [Slot(role=arg)] if arg else []
     if kind == "initiator":
         return [Slot(user_id=initiator.id)] if initiator else []
     if kind == "leader":

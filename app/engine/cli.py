@@ -56,6 +56,10 @@ def register(group: AppGroup) -> None:
             id="ducha-round",
         )
 
+        from app.security import policy
+
+        scheduler.add_job(policy.run_disable_idle, "cron", hour=2, args=[app], id="ducha-disable-idle")
+
         def stop(*_):
             threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
 

@@ -2,7 +2,8 @@
 
 | property            | values                                                                 |
 |---------------------|------------------------------------------------------------------------|
-| assignee            | role:<code> (default: the lane), leader, leader_up:<n>, users:<a,b>,   |
+| assignee            | role:<code> or role:{field} (default: the lane), leader, leader_up:<n>, |
+|                     | users:<a,b>,                                                           |
 |                     | field:<data field with login(s)>, initiator, expr:<python expression>  |
 | method              | single, all (会签), any (或签), sequential (依次), ratio:<percent> (比例) |
 | orgField            | data field holding the organisation code the task belongs to (派单)     |

@@ -1,0 +1,1 @@
+"""Benchmarks and the 3-year data generator (not part of the installed package)."""

@@ -3,6 +3,7 @@ database that goes away. Subprocesses open the same test database as the suite."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -186,18 +187,14 @@ class Proxy:
             pass
         finally:
             for s in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
 
     def cut(self):
         self.up = False
         for s in self.conns:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.conns.clear()
 
     def restore(self):

@@ -1,0 +1,35 @@
+// The form editor page: jsoneditor (code/tree) with a live preview rendered by the server (htmx partial).
+(function () {
+  "use strict";
+  var box = document.getElementById("json-editor");
+  if (!box || !window.JSONEditor) { return; }
+  var previewForm = document.getElementById("preview-form");
+  var previewText = document.getElementById("preview-text");
+  var timer = null;
+  var editor;
+  var shell = new window.DuchaEditor.Shell({ getText: function () { return editor.getText(); } });
+
+  function preview() {
+    previewText.value = editor.getText();
+    if (window.htmx) { window.htmx.trigger(previewForm, "preview"); }
+  }
+
+  editor = new window.JSONEditor(box, {
+    mode: "code",
+    modes: ["code", "tree"],
+    language: "zh-CN",
+    mainMenuBar: true,
+    onChangeText: function () {
+      shell.changed();
+      window.clearTimeout(timer);
+      timer = window.setTimeout(preview, 400);
+    }
+  });
+
+  window.DuchaEditor.request(shell.config.urls.file).then(function (resp) {
+    var text = typeof resp.data === "string" ? resp.data : JSON.stringify(resp.data, null, 2);
+    editor.setText(text);
+    box.setAttribute("data-import", "ok");
+    preview();
+  });
+})();

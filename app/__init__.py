@@ -37,18 +37,33 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Crypto self-test (refuses to start), server-side sessions, throttling, audit checkpoint.
     init_security(app)
 
+    from app.admin.calendar import bp as calendar_bp
     from app.admin.routes import bp as admin_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.engine.wiring import init_engine
     from app.inbox.api import bp as api_inbox_bp
+    from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
     from app.portal.routes import bp as portal_bp
+    from app.processes.routes import bp as processes_bp
     from app.reports.routes import bp as reports_bp
     from app.security.routes import bp as security_bp
 
-    for bp in (auth_bp, portal_bp, admin_bp, reports_bp, audit_bp, security_bp, inbox_bp, api_inbox_bp):
+    for bp in (
+        auth_bp,
+        portal_bp,
+        admin_bp,
+        reports_bp,
+        audit_bp,
+        security_bp,
+        inbox_bp,
+        api_inbox_bp,
+        deadlines_bp,
+        calendar_bp,
+    ):
         app.register_blueprint(bp)
+    app.register_blueprint(processes_bp)
     init_engine(app)
 
     from app.errors import register_error_handlers

@@ -7,8 +7,17 @@ from app.auth.models import Role, User  # noqa: F401
 from app.clues.models import Clue, ClueFollow  # noqa: F401
 from app.engine.models import CalendarDay, Incident, InstanceEvent, ProcessInstance, ProcessModel  # noqa: F401
 from app.enterprises.models import Enterprise  # noqa: F401
-from app.inbox.models import Attachment, CarbonCopy, Comment, CommonPhrase, HumanTask, Notification  # noqa: F401
+from app.inbox.models import (  # noqa: F401
+    Attachment,
+    CarbonCopy,
+    Comment,
+    CommonPhrase,
+    DeadlineChange,
+    HumanTask,
+    Notification,
+)
 from app.orgs.models import Organisation  # noqa: F401
 from app.plans.models import Inspection, MonthlyPlan, PlanItem  # noqa: F401
+from app.processes.models import ProcessDraft  # noqa: F401
 from app.reports.models import Document, DocumentCounter, Job  # noqa: F401
 from app.security.models import DataKey, PasswordHistory, RecoveryCode, UserSession, UserTotp  # noqa: F401

@@ -24,4 +24,5 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": "审计日志查看",
     "security.admin": "安全策略管理",
     "calendar.admin": "工作日历管理",
+    "deadline.approve": "审批期限延长与暂停",
 }

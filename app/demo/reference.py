@@ -33,12 +33,22 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "enterprise.read",
             "sensitive.unmask",
+            "deadline.approve",
         ],
     ),
     "section_chief": (
         "处室负责人",
         "总队内设机构负责人",
-        ["inbox.use", "clue.review", "clue.judge", "clue.dispatch", "report.signoff", "stats.read", "enterprise.read"],
+        [
+            "inbox.use",
+            "clue.review",
+            "clue.judge",
+            "clue.dispatch",
+            "report.signoff",
+            "stats.read",
+            "enterprise.read",
+            "deadline.approve",
+        ],
     ),
     "city_officer": (
         "总队执法人员",
@@ -66,6 +76,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "enterprise.read",
             "process.start",
+            "deadline.approve",
         ],
     ),
     "district_officer": (

@@ -38,7 +38,12 @@ def process_due(now: datetime | None = None) -> dict[str, int]:
     ids = list(
         db.session.scalars(
             select(HumanTask.id)
-            .where(HumanTask.status == "open", HumanTask.due_at.is_not(None), HumanTask.due_at <= now + PRE_DUE)
+            .where(
+                HumanTask.status == "open",
+                HumanTask.paused_at.is_(None),
+                HumanTask.due_at.is_not(None),
+                HumanTask.due_at <= now + PRE_DUE,
+            )
             .order_by(HumanTask.due_at)
             .limit(BATCH)
         )

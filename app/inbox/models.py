@@ -82,6 +82,7 @@ class HumanTask(db.Model):
     delegated_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # 委派
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # 转办
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the deadline clock is stopped
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -168,3 +169,29 @@ class CommonPhrase(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     text: Mapped[str] = mapped_column(String(300))
     sort: Mapped[int] = mapped_column(default=0)
+
+
+DEADLINE_KINDS = {"extend": "延期", "pause": "暂停计时"}
+DEADLINE_STATUS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
+class DeadlineChange(db.Model):
+    """A request to extend or pause a task's statutory deadline, decided by a leader in scope."""
+
+    __tablename__ = "deadline_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # extend / pause
+    days: Mapped[int] = mapped_column(default=0)
+    working: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    task: Mapped[HumanTask] = relationship(lazy="joined")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")

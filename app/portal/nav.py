@@ -15,6 +15,7 @@ NAV = [
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("流程管理", "diagram-3", "processes.index", ("process.admin",)),
     ("系统管理", "gear", "admin.user_list", ("user.admin", "org.admin", "role.admin")),
+    ("期限审批", "hourglass-split", "deadlines.index", ("deadline.approve",)),
     ("审计日志", "journal-text", "audit.index", ("audit.read",)),
 ]
 

@@ -145,7 +145,11 @@ def _result(ws: Workspace, wf: BpmnWorkflow, error: str | None) -> DryRun:
         if getattr(spec, "bpmn_id", None):
             path.append({"step": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "type": type(spec).__name__})
     waiting = [
-        {"step": t.task_spec.bpmn_id, "name": t.task_spec.bpmn_name or t.task_spec.bpmn_id, "type": type(t.task_spec).__name__}
+        {
+            "step": t.task_spec.bpmn_id,
+            "name": t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+            "type": type(t.task_spec).__name__,
+        }
         for t in wf.get_tasks(state=TaskState.WAITING)
         if getattr(t.task_spec, "bpmn_id", None)
     ]
@@ -183,7 +187,7 @@ def parse_data(text: str | None) -> dict:
     except ValueError as exc:
         raise ValidationFailed(f"数据不是有效的 JSON：{exc}", errors={"data": "请输入 JSON 对象"}) from exc
     if not isinstance(data, dict):
-        raise ValidationFailed("数据必须是 JSON 对象，如 {\"amount\": 100}", errors={"data": "请输入 JSON 对象"})
+        raise ValidationFailed('数据必须是 JSON 对象，如 {"amount": 100}', errors={"data": "请输入 JSON 对象"})
     return data
 
 

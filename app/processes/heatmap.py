@@ -42,13 +42,13 @@ def step_stats(user, process_id: str, version_id: int | None = None) -> dict[str
     def row(step: str) -> dict:
         return stats.setdefault(step, {"passed": 0, "avg_seconds": None, "waiting": 0, "failed": 0})
 
-    for step, count in db.session.execute(
-        select(passed_rows.c.step, func.count()).group_by(passed_rows.c.step)
-    ):
+    for step, count in db.session.execute(select(passed_rows.c.step, func.count()).group_by(passed_rows.c.step)):
         row(step)["passed"] = count
     for step, avg in db.session.execute(
         select(HumanTask.step, func.avg(_seconds(HumanTask.created_at, HumanTask.completed_at)))
-        .where(HumanTask.status == "completed", HumanTask.completed_at.is_not(None), HumanTask.instance_id.in_(instances))
+        .where(
+            HumanTask.status == "completed", HumanTask.completed_at.is_not(None), HumanTask.instance_id.in_(instances)
+        )
         .group_by(HumanTask.step)
     ):
         row(step)["avg_seconds"] = round(float(avg), 1) if avg is not None else None

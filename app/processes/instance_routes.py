@@ -85,7 +85,9 @@ def instance_detail(instance_id: int):
     raw = runtime.instance_data(wf)
     data = raw if unmask else instances.mask_data(raw)
     events = db.session.scalars(
-        select(InstanceEvent).where(InstanceEvent.instance_id == instance.id).order_by(InstanceEvent.at, InstanceEvent.id)
+        select(InstanceEvent)
+        .where(InstanceEvent.instance_id == instance.id)
+        .order_by(InstanceEvent.at, InstanceEvent.id)
     ).all()
     incidents = db.session.scalars(
         select(Incident).where(Incident.instance_id == instance.id).order_by(Incident.id.desc())

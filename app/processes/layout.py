@@ -81,6 +81,14 @@ def di_report(text: str) -> str | None:
     return None
 
 
+def editor_note(text: str) -> str | None:
+    """What the editor says about a file's layout (it shows files without any diagram laid out)."""
+    root = _parse(text)
+    if root is not None and not _drawn(root):
+        return "此流程图没有图形布局（BPMNDI），编辑器中显示的是服务器自动排布的布局；保存草稿后布局随文件一起保存"
+    return di_report(text)
+
+
 def ensure_layout(text: str) -> tuple[str, str | None]:
     """The text unchanged when it has a diagram; otherwise with a generated one, and a note saying so."""
     root = _parse(text)
@@ -137,11 +145,7 @@ def _columns(process: etree._Element, nodes: dict[str, etree._Element]) -> dict[
 
 
 def _lanes(process: etree._Element) -> list[tuple[etree._Element, set[str]]]:
-    leaves = [
-        lane
-        for lane in process.iter(f"{{{BPMN_NS}}}lane")
-        if lane.find(f"{{{BPMN_NS}}}childLaneSet") is None
-    ]
+    leaves = [lane for lane in process.iter(f"{{{BPMN_NS}}}lane") if lane.find(f"{{{BPMN_NS}}}childLaneSet") is None]
     return [(lane, {(r.text or "").strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")}) for lane in leaves]
 
 
@@ -207,7 +211,9 @@ def _layout_process(plane, process, participant, top: float) -> tuple[dict[str, 
         attached[event.get("attachedToRef")] += 1
         box = (host[0] + host[2] - 28 - n * 40, host[1] + host[3] - 18, 36, 36)
         boxes[event.get("id")] = box
-        shape = etree.SubElement(plane, f"{{{DI_NS}}}BPMNShape", id=f"{event.get('id')}_di", bpmnElement=event.get("id"))
+        shape = etree.SubElement(
+            plane, f"{{{DI_NS}}}BPMNShape", id=f"{event.get('id')}_di", bpmnElement=event.get("id")
+        )
         _add_bounds(shape, *box)
     for flow in process.findall(f"{{{BPMN_NS}}}sequenceFlow"):
         src, dst = boxes.get(flow.get("sourceRef") or ""), boxes.get(flow.get("targetRef") or "")
@@ -260,6 +266,8 @@ def _layout(root: etree._Element) -> None:
             src, dst = boxes.get(flow.get("sourceRef") or ""), boxes.get(flow.get("targetRef") or "")
             if src is None or dst is None:
                 continue
-            edge = etree.SubElement(plane, f"{{{DI_NS}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id"))
+            edge = etree.SubElement(
+                plane, f"{{{DI_NS}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id")
+            )
             for px, py in ((src[0] + src[2] / 2, src[1] + src[3]), (dst[0] + dst[2] / 2, dst[1])):
                 etree.SubElement(edge, f"{{{DDI_NS}}}waypoint", x=str(int(px)), y=str(int(py)))

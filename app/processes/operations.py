@@ -31,9 +31,7 @@ def _reason(reason: str | None, what: str) -> str:
 
 
 def _record(instance: ProcessInstance, kind: str, actor, *, comment=None, step=None, step_name=None, detail=None):
-    runtime.add_event(
-        instance, kind, actor=actor, step=step, step_name=step_name, comment=comment, data=detail or {}
-    )
+    runtime.add_event(instance, kind, actor=actor, step=step, step_name=step_name, comment=comment, data=detail or {})
     audit.record(
         f"process.{kind}",
         actor=actor,
@@ -85,7 +83,7 @@ def retry(instance: ProcessInstance, incident: Incident, actor, changes: dict) -
     if instance.status != "error":
         raise Conflict("流程当前没有失败的步骤")
     if not isinstance(changes, dict):
-        raise ValidationFailed("修改的数据必须是 JSON 对象，如 {\"amount\": 100}")
+        raise ValidationFailed('修改的数据必须是 JSON 对象，如 {"amount": 100}')
     wf = runtime.load(instance)
     failed = wf.get_tasks(state=TaskState.ERROR)
     task = next((t for t in failed if t.task_spec.bpmn_id == incident.step), failed[0] if failed else None)
@@ -99,7 +97,7 @@ def retry(instance: ProcessInstance, incident: Incident, actor, changes: dict) -
     before = {id(o) for o in db.session.new}
     ok = runtime.run_engine(instance, wf)
     if ok:
-        for row in _open_incidents(instance, incident.step) + [incident]:
+        for row in [*_open_incidents(instance, incident.step), incident]:
             row.status, row.resolved_at, row.resolved_by_id = "resolved", utcnow(), actor.id
     else:
         # Keep one incident per failure: count the attempt on the one being retried.
@@ -183,7 +181,9 @@ def _migrated(instance: ProcessInstance, target: ProcessVersion):
     new_spec, new_subs = deploy.specs_for(target)
     known = {name for process in [new_spec, *new_subs.values()] for name in process.task_specs}
     wf = runtime.load(instance)
-    missing = [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in _current_tasks(wf) if t.task_spec.name not in known]
+    missing = [
+        t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in _current_tasks(wf) if t.task_spec.name not in known
+    ]
     if missing:
         return None, f"当前所在步骤「{'、'.join(sorted(set(filter(None, missing))))}」在第 {target.version} 版中不存在"
     try:

@@ -42,9 +42,7 @@ def spec_invalid_response(exc: SpecInvalid, status: int = 422):
 @bp.get("/")
 @admin_required
 def index():
-    return render_template(
-        "processes/index.html", rows=catalog.rows(current_user), statuses=INSTANCE_STATUS
-    )
+    return render_template("processes/index.html", rows=catalog.rows(current_user), statuses=INSTANCE_STATUS)
 
 
 @bp.post("/upload")
@@ -107,13 +105,14 @@ def edit(pid: str):
         "services": registered(),
         "urls": {
             "file": url_for(".file", pid=pid, name=current.name),
+            "load": url_for(".file", pid=pid, name=current.name, layout=1),
             "validate": url_for(".validate", pid=pid),
             "deploy": url_for(".deploy_view", pid=pid),
             "model": url_for(".model", pid=pid),
             "preview": url_for(".form_preview", pid=pid),
         },
     }
-    note = layout.di_report(current.text) if current.kind == "bpmn" else None
+    note = layout.editor_note(current.text) if current.kind == "bpmn" else None
     return render_template(
         "processes/editor.html",
         ws=ws,
@@ -130,9 +129,12 @@ def file(pid: str, name: str):
     found = workspace.load(pid).get(name)
     mimetype = "application/json" if found.kind == "form" else "application/xml"
     headers = {}
+    text = found.text
     if request.args.get("download"):
         headers["Content-Disposition"] = _attachment(found.name)
-    return Response(found.text, mimetype=mimetype, headers=headers)
+    elif request.args.get("layout") and found.kind == "bpmn":
+        text = layout.ensure_layout(text)[0]  # the editor shows a generated layout for files without BPMNDI
+    return Response(text, mimetype=mimetype, headers=headers)
 
 
 def _attachment(name: str) -> str:

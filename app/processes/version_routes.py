@@ -14,7 +14,7 @@ from app.engine.errors import SpecInvalid
 from app.engine.models import INSTANCE_STATUS
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.processes import diff, dryrun, heatmap, operations, workspace
+from app.processes import diff, dryrun, heatmap, layout, operations, workspace
 from app.processes.routes import _attachment, _json_wanted, admin_required, bp, spec_invalid_response
 
 
@@ -35,7 +35,8 @@ def _version_number(value: str | None, what: str) -> int:
 @admin_required
 def version_bpmn(pid: str, number: int):
     version = workspace.get_version(_model(pid), number)
-    return Response(version.bpmn, mimetype="application/xml")
+    # The viewers draw files without BPMNDI with a generated layout.
+    return Response(layout.ensure_layout(version.bpmn)[0], mimetype="application/xml")
 
 
 @bp.get("/<pid>/versions/<int:number>/files/<name>")
@@ -189,7 +190,7 @@ def dryrun_page(pid: str):
     return render_template(
         "processes/dryrun.html",
         ws=ws,
-        bpmn_url=url_for(".file", pid=pid, name=ws.main) if ws.main else None,
+        bpmn_url=url_for(".file", pid=pid, name=ws.main, layout=1) if ws.main else None,
     )
 
 

@@ -57,7 +57,7 @@
     });
   }
 
-  window.DuchaEditor.request(shell.config.urls.file).then(function (resp) {
+  window.DuchaEditor.request(shell.config.urls.load).then(function (resp) {
     if (!resp.ok) { throw new Error("文件无法读取"); }
     return modeler.importXML(resp.data);
   }).then(function (result) {

@@ -88,7 +88,12 @@ def _register_template_helpers(app: Flask) -> None:
         if not current_user.is_authenticated:
             return {}
         counter = app.extensions.get("ducha.inbox_count")
-        return {"nav_items": nav_for(current_user), "inbox_count": counter(current_user) if counter else 0}
+        unread = app.extensions.get("ducha.unread_notifications")
+        return {
+            "nav_items": nav_for(current_user),
+            "inbox_count": counter(current_user) if counter else 0,
+            "unread_count": unread(current_user) if unread else 0,
+        }
 
     from app.models_base import utcnow
 

@@ -206,7 +206,8 @@ class InstanceFactory:
 
     def plan(self, *, stage: int, now: datetime, oldest: datetime, enterprises_by_district: dict) -> Plan:
         rng = self.rng
-        initiator = self.people.pick(rng, rng.choice(("district_officer", "district_officer", "street_officer")))
+        kinds = [k for k in ("district_officer", "district_officer", "street_officer") if k in self.people.by_role]
+        initiator = self.people.pick(rng, rng.choice(kinds))
         district = initiator["district"]
         steps = STEP_IDS[:2] if stage == -1 else STEP_IDS[:stage]
         hours = [rng.uniform(*STEP_HOURS[s]) for s in steps]

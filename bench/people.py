@@ -91,7 +91,9 @@ def person_name(rng: random.Random) -> str:
 
 
 def next_id(model) -> int:
-    return (db.session.scalar(select(func.max(model.id))) or 0) + 1
+    """The first free id of a model's (or a table's) integer primary key."""
+    column = model.c.id if hasattr(model, "c") else model.id
+    return (db.session.scalar(select(func.max(column))) or 0) + 1
 
 
 @dataclass

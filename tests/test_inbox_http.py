@@ -215,3 +215,16 @@ def test_comment_attachment_and_type_check(app, demo, login_as):
     assert evil.status_code == 422 and "不支持的文件类型" in page_text(evil)
     page = page_text(officer.get(f"/inbox/instances/{inst_id}"))
     assert "补充说明" in page and "现场.png" in page and "报告.pdf" not in page
+
+
+def test_history_records_data_changes(app, demo, login_as):
+    from app.engine.models import InstanceEvent
+
+    officer = login_as("hp_officer")
+    start_and_fill(officer, subject="数据变更", amount="7")
+    with app.app_context():
+        event = db.session.scalar(select(InstanceEvent).where(InstanceEvent.kind == "complete"))
+        assert event.data["changes"]["subject"] == [None, "数据变更"]
+        assert event.data["changes"]["amount"] == [None, 7]
+    [(_, inst_id, _)] = open_rows(app, "review")
+    assert "修改了" in page_text(officer.get(f"/inbox/instances/{inst_id}"))

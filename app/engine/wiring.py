@@ -45,10 +45,26 @@ def invalidate_calendar() -> None:
         _cached.update(at=0.0, calendar=None)
 
 
+def unread_notifications(user) -> int:
+    from sqlalchemy import func
+
+    from app.inbox.models import Notification
+
+    if not user.can("inbox.use"):
+        return 0
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
 def init_engine(app: Flask) -> None:
     from app.engine.timers import scheduler_state
     from app.inbox.queries import todo_count
 
     app.extensions["ducha.inbox_count"] = lambda user: todo_count(user) if user.can("inbox.use") else 0
     app.extensions["ducha.scheduler_state"] = scheduler_state
+    app.extensions["ducha.unread_notifications"] = unread_notifications
     calendar.set_calendar_provider(_db_calendar)

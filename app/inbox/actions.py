@@ -194,6 +194,23 @@ def decide_as_system(row: HumanTask, *, approve: bool, reason: str) -> ProcessIn
     )
 
 
+SENSITIVE_HINTS = ("phone", "id_number", "idcard", "id_card", "reporter", "password", "secret")
+
+
+def data_changes(before: dict, after: dict) -> dict[str, list]:
+    """The fields a submission changed, as {field: [old, new]}; sensitive values are not repeated."""
+    changes = {}
+    for key, new in after.items():
+        old = before.get(key)
+        if old == new:
+            continue
+        if any(h in key.lower() for h in SENSITIVE_HINTS):
+            changes[key] = ["***", "***"]
+        else:
+            changes[key] = [old, new]
+    return changes
+
+
 def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signature, outcome_label=None):
     """Record one row's decision; when its group resolves, complete the Spiff task and move on."""
     actor_id = getattr(actor, "id", None)
@@ -205,6 +222,8 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
     if outcome_label:
         row.outcome = outcome_label
     event_kind = outcome_label or action
+    task = runtime.find_task(wf, row.spiff_task_id)
+    changes = data_changes(dict(task.data) if task is not None else {}, form_data or {})
     runtime.add_event(
         instance,
         event_kind,
@@ -212,14 +231,14 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
         step=row.step,
         step_name=row.step_name,
         comment=comment,
-        data={"fields": sorted((form_data or {}).keys()), "task": row.id},
+        data={"changes": changes, "task": row.id},
     )
     audit.record(
         f"task.{action}",
         actor=actor,
         object_type="task",
         object_id=row.id,
-        detail={"instance": instance.id, "step": row.step, "changed": sorted((form_data or {}).keys())},
+        detail={"instance": instance.id, "step": row.step, "changed": sorted(changes)},
     )
 
     # A delegate's answer goes back to the delegator (委派), who then decides.

@@ -1,0 +1,227 @@
+"""The clue_verification process and the clues row, kept in step by the process's service tasks.
+
+Service tasks receive a copy of the task data (`clue_id`, the forms' fields, `last_actor` and
+`last_comment` from the latest decision) and run inside the transaction of the act that moved the
+process, so the row, the documents and the notifications commit together with the step.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.audit import services as audit
+from app.auth.models import User
+from app.clues.models import OUTCOMES, PRIORITIES, SOURCES, Clue
+from app.engine import runtime
+from app.engine.calendar import get_calendar
+from app.engine.services import service
+from app.errors import NotFound
+from app.extensions import db
+from app.inbox import notify
+from app.models_base import utcnow
+from app.orgs.models import Organisation
+
+PROCESS_ID = "clue_verification"
+STEP_TEXT = {
+    "judging": "已受理，进入研判",
+    "dispatching": "已研判，调查单已生成，等待派单",
+    "handling": "已派单，承办单位处理中",
+    "feedback": "承办单位已提交处理情况，等待反馈",
+    "reviewing": "调查报告已生成，等待审核",
+    "closed": "已办结",
+    "rejected": "不予受理",
+}
+HANDLER_ROLES = {"district": "district_officer", "section": "city_officer", "street": "street_officer"}
+
+
+def start_for(clue: Clue, actor, district: Organisation):
+    """Start the process for a freshly registered clue (only non-sensitive fields go into task data)."""
+    from app.inbox import actions
+
+    data = {
+        "clue_id": clue.id,
+        "subject": clue.enterprise_name or f"{district.short_name or district.name}群众反映问题",
+        "source": clue.source,
+        "source_label": SOURCES.get(clue.source, clue.source),
+        "content": clue.content,
+        "enterprise_name": clue.enterprise_name or "（未指明企业）",
+        "credit_code": clue.credit_code or "",
+        "district": district.code,
+        "district_name": district.short_name or district.name,
+        "registered_on": utcnow().astimezone(runtime.SHANGHAI).date().isoformat(),
+    }
+    instance, wf = runtime.start(
+        PROCESS_ID, initiator=actor, org=district, data=data, business_key=f"clue:{clue.id}"
+    )
+    clue.instance_id, clue.number = instance.id, instance.number
+    actions.after_engine(instance, wf, open_rows=[])
+    return instance
+
+
+def _clue(data: dict) -> Clue:
+    clue = db.session.get(Clue, int(data.get("clue_id") or 0))
+    if clue is None:
+        raise NotFound("流程关联的线索不存在")
+    return clue
+
+
+def _actor(data: dict) -> User | None:
+    login = data.get("last_actor")
+    if not login or login == "system":
+        return None
+    return db.session.scalar(select(User).where(User.login == login))
+
+
+def notify_followers(clue: Clue, text: str, *, skip: User | None = None) -> None:
+    from app.clues.services import followers
+
+    people = [u for u in followers(clue) if skip is None or u.id != skip.id]
+    notify.notify(
+        people,
+        kind="follow",
+        title=f"关注的线索 {clue.number}：{text}",
+        url=f"/clues/{clue.id}",
+        instance_id=clue.instance_id,
+    )
+
+
+def _move(clue: Clue, status: str, data: dict) -> None:
+    clue.status = status
+    clue.updated_at = utcnow()
+    notify_followers(clue, STEP_TEXT.get(status, status), skip=_actor(data))
+
+
+@service("clue.step")
+def step(data: dict, status: str) -> str:
+    clue = _clue(data)
+    if status == "judging":
+        clue.accepted_at = utcnow()
+    _move(clue, status, data)
+    return status
+
+
+@service("clue.close")
+def close(data: dict, outcome: str) -> str:
+    """办结 without an investigation (不予受理 / 无法核查), or after sign-off (see sign_report)."""
+    clue = _clue(data)
+    _close(clue, outcome, data)
+    if outcome in ("not_accepted", "unverifiable") and clue.registered_by_id:
+        reason = data.get("last_comment") or data.get("judge_opinion") or ""
+        notify.notify(
+            [db.session.get(User, clue.registered_by_id)],
+            kind="done",
+            title=f"线索 {clue.number} {OUTCOMES[outcome]}" + (f"：{reason}" if reason else ""),
+            url=f"/clues/{clue.id}",
+            instance_id=clue.instance_id,
+        )
+    return outcome
+
+
+def _close(clue: Clue, outcome: str, data: dict) -> None:
+    from app.alerts import services as alerts
+
+    clue.outcome = outcome
+    clue.closed_at = utcnow()
+    _move(clue, "rejected" if outcome == "not_accepted" else "closed", data)
+    alerts.close_for(clue_id=clue.id, closure="线索已办结，预警自动关闭")
+    audit.record("clue.close", actor=_actor(data), object_type="clue", object_id=clue.id, detail={"outcome": outcome})
+
+
+@service("clue.generate_order")
+def generate_order(data: dict) -> dict:
+    """生成调查单: priority and deadline from the DMN decision, the order rendered and stored."""
+    from app.clues import documents
+
+    clue = _clue(data)
+    actor = _actor(data)
+    clue.priority = data.get("priority") or "normal"
+    clue.risk_level = data.get("risk_level")
+    clue.verifiable = data.get("verifiable") == "yes"
+    days = int(data.get("deadline_days") or 15)
+    clue.deadline = get_calendar().add_working_days(utcnow().astimezone(runtime.SHANGHAI).date(), days)
+    contact = f"{actor.org.name} {actor.name}" if actor else None
+    doc = documents.store_order(clue, data, dispatch_to=clue.district_org, actor=actor, contact=contact)
+    clue.order_document_id = doc.id
+    _move(clue, "dispatching", data)
+    return {
+        "document_id": doc.id,
+        "title": doc.title,
+        "url": f"/documents/{doc.id}/download?inline=1",
+        "deadline": clue.deadline.isoformat(),
+        "priority_label": PRIORITIES.get(clue.priority, clue.priority),
+    }
+
+
+@service("clue.dispatch")
+def dispatch(data: dict) -> dict:
+    """派单: the unit the clue goes to (an invalid code falls back to the district brigade)."""
+    from app.clues import documents
+
+    clue = _clue(data)
+    org = db.session.scalar(select(Organisation).where(Organisation.code == str(data.get("handle_org") or "")))
+    if org is None or org.kind not in HANDLER_ROLES or not org.active:
+        org = clue.district_org
+    clue.handling_org_id = org.id
+    clue.handling_org = org
+    clue.dispatched_at = utcnow()
+    if org.id != clue.district_org_id:
+        actor = _actor(data)
+        doc = documents.store_order(
+            clue, data, dispatch_to=org, actor=actor, contact=f"{actor.org.name} {actor.name}" if actor else None
+        )
+        clue.order_document_id = doc.id
+    _move(clue, "handling", data)
+    return {"role": HANDLER_ROLES[org.kind], "org": org.code, "org_name": org.name}
+
+
+@service("clue.generate_report")
+def generate_report(data: dict) -> dict:
+    """调查报告生成: the report PDF (draft) from the handling and feedback data."""
+    from app.clues import documents
+
+    clue = _clue(data)
+    clue.outcome = data.get("outcome")
+    doc = documents.store_report(clue, data, actor=_actor(data))
+    clue.report_document_id = doc.id
+    _move(clue, "reviewing", data)
+    return {
+        "document_id": doc.id,
+        "title": doc.title,
+        "url": f"/documents/{doc.id}/download?inline=1",
+        "outcome_label": OUTCOMES.get(clue.outcome or "", ""),
+    }
+
+
+@service("clue.sent_back")
+def sent_back(data: dict) -> str:
+    """调查报告退回修改: count it (abnormal flow after more than two) and hand the reason to the handler."""
+    from app.clues import warnings
+
+    clue = _clue(data)
+    clue.returns_count += 1
+    clue.outcome = None
+    _move(clue, "handling", data)
+    warnings.check_returns(clue)
+    return data.get("last_comment") or ""
+
+
+@service("clue.sign_report")
+def sign_report(data: dict) -> dict:
+    """调查报告审核通过: the reviewer signs the report (SM3 sealed) and the clue is closed."""
+    from app.reports import services as reports
+    from app.reports.models import Document
+
+    clue = _clue(data)
+    signer = _actor(data)
+    doc = db.session.get(Document, clue.report_document_id) if clue.report_document_id else None
+    if doc is None or signer is None:
+        raise NotFound("调查报告或审核人不存在，无法签发")
+    doc.context = {
+        **doc.context,
+        "reviewer_opinion": data.get("last_comment") or "同意调查结论和处理意见。",
+        "reviewer": f"{signer.org.short_name or signer.org.name} {signer.name}",
+        "reviewed_at": utcnow().astimezone(runtime.SHANGHAI).date().isoformat(),
+    }
+    signed = reports.sign_document(doc, signer=signer)
+    _close(clue, data.get("outcome") or "substantiated", data)
+    return {"document_id": signed.id, "number": signed.number, "sm3": signed.sm3}

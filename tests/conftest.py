@@ -105,6 +105,9 @@ def _clean_db(request):
         return
     app = request.getfixturevalue("app")
     with app.app_context():
+        from app.engine.deploy import forget_versions
+
+        forget_versions()
         _empty_tables()
         seed_base()
         db.session.commit()

@@ -20,14 +20,18 @@ class Slot:
     role: str | None = None
 
 
-def _users_by_login(logins) -> list[User]:
+def _users_by_login(logins) -> list:
+    """(id, login) rows of active users by login, in the order given (no roles loaded: one statement)."""
     if isinstance(logins, str):
         logins = [x.strip() for x in logins.replace("，", ",").split(",") if x.strip()]
     logins = [str(x) for x in (logins or [])]
     if not logins:
         return []
-    found = {u.login: u for u in db.session.scalars(select(User).where(User.login.in_(logins)))}
-    return [found[x] for x in logins if x in found and found[x].status != "disabled"]
+    rows = db.session.execute(
+        select(User.id, User.login).where(User.login.in_(logins), User.status != "disabled")
+    ).all()
+    found = {r.login: r for r in rows}
+    return [found[x] for x in logins if x in found]
 
 
 def leaders_of(org: Organisation | None, levels_up: int = 0) -> list[User]:
@@ -56,7 +60,7 @@ def task_org(cfg: NodeConfig, data: dict, default: Organisation) -> Organisation
 
 
 def resolve(
-    cfg: NodeConfig, *, lane: str | None, data: dict, org: Organisation, initiator: User | None, evaluate=None
+    cfg: NodeConfig, *, lane: str | None, data: dict, org: Organisation, initiator_id: int | None, evaluate=None
 ) -> list[Slot]:
     """The slots of a node, before the initiator/no-approver policies are applied."""
     rule = (cfg.assignee or "").strip()
@@ -64,13 +68,13 @@ def resolve(
     if not rule:
         if lane:
             return [Slot(role=lane)]
-        return [Slot(user_id=initiator.id)] if initiator else []
+        return [Slot(user_id=initiator_id)] if initiator_id else []
     if kind == "role":
         if arg.startswith("{") and arg.endswith("}"):  # role:{field}: the role code is in task data (派单)
             arg = str(data.get(arg[1:-1]) or "")
         return [Slot(role=arg)] if arg else []
     if kind == "initiator":
-        return [Slot(user_id=initiator.id)] if initiator else []
+        return [Slot(user_id=initiator_id)] if initiator_id else []
     if kind == "leader":
         return [Slot(user_id=u.id) for u in leaders_of(org)]
     if kind == "leader_up":

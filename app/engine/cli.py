@@ -5,14 +5,29 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
+from app.models_base import utcnow
 
 log = logging.getLogger(__name__)
+
+# Domain jobs run in every scheduler round after the deadlines: name -> fn(now), one commit each.
+ROUND_JOBS: dict[str, Callable] = {}
+
+
+def round_job(name: str):
+    """Register `fn(now)` to run in every scheduler round (cheap, idempotent checks: warnings, sweeps)."""
+
+    def decorator(fn: Callable) -> Callable:
+        ROUND_JOBS[name] = fn
+        return fn
+
+    return decorator
 
 
 def register(group: AppGroup) -> None:
@@ -82,6 +97,13 @@ def run_round(app) -> int:
         except Exception:
             db.session.rollback()
             log.exception("scheduler round failed")
+        for name, job in list(ROUND_JOBS.items()):
+            try:
+                job(utcnow())
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler job %s failed", name)
         try:
             timers.heartbeat(fired)
         except Exception:

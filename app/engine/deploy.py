@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,21 +189,80 @@ def deploy_directory(*, actor=None) -> list[tuple[str, int, bool]]:
     return results
 
 
-def version_sources(version: ProcessVersion) -> Sources:
+@dataclass(frozen=True)
+class VersionInfo:
+    """An immutable, cached view of a deployed version: what the runtime needs on every act."""
+
+    id: int
+    process_id: str
+    name: str
+    version: int
+    content_hash: str
+    bpmn_filename: str
+    bpmn: str
+    dmn: dict
+    forms: dict
+    extra_bpmn: dict
+    title_rule: str | None
+    summary_fields: tuple
+
+
+_VERSIONS: dict[int, VersionInfo] = {}
+_VERSIONS_LOCK = threading.Lock()
+
+
+def version_info(version_id: int) -> VersionInfo:
+    """The version by id, read from the database once per process (versions never change)."""
+    info = _VERSIONS.get(version_id)
+    if info is not None:
+        return info
+    row = db.session.get(ProcessVersion, version_id)
+    if row is None:
+        from app.errors import NotFound
+
+        raise NotFound("流程版本不存在")
+    meta = process_metadata(row.bpmn)
+    info = VersionInfo(
+        id=row.id,
+        process_id=row.model.process_id,
+        name=meta.get("name") or row.model.name,
+        version=row.version,
+        content_hash=row.content_hash,
+        bpmn_filename=row.bpmn_filename,
+        bpmn=row.bpmn,
+        dmn=dict(row.dmn or {}),
+        forms=dict(row.forms or {}),
+        extra_bpmn=dict(row.extra_bpmn or {}),
+        title_rule=meta.get("title_rule"),
+        summary_fields=tuple(meta.get("summary_fields") or ()),
+    )
+    with _VERSIONS_LOCK:
+        _VERSIONS[version_id] = info
+    return info
+
+
+def forget_versions() -> None:
+    """Drop cached versions (tests that empty the database and reuse ids)."""
+    with _VERSIONS_LOCK:
+        _VERSIONS.clear()
+    _INFO.clear()
+
+
+def version_sources(version: ProcessVersion | VersionInfo) -> Sources:
     return Sources(
         version.bpmn_filename, version.bpmn, version.dmn or {}, version.forms or {}, version.extra_bpmn or {}
     )
 
 
-def specs_for(version: ProcessVersion) -> specs.Specs:
+def specs_for(version: ProcessVersion | VersionInfo) -> specs.Specs:
     """Parsed specs of a version, cached by content hash."""
-    process_id = version.model.process_id
+    process_id = version.process_id
     return _CACHE.get_or_build(
         process_id, version.content_hash, lambda: specs.build(version_sources(version).bundle(), process_id)
     )
 
 
-def task_info(version: ProcessVersion) -> dict:
+def task_info(version: ProcessVersion | VersionInfo) -> dict:
     spec, subs = specs_for(version)
     key = ("info", version.content_hash)
     cached = _INFO.get(key)

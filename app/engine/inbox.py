@@ -36,7 +36,7 @@ class Decision:
 
 
 def config_for(instance: ProcessInstance, task) -> tuple[dict, NodeConfig]:
-    info = deploy.task_info(instance.version).get(task.task_spec.name) or {}
+    info = deploy.task_info(instance.spec_info).get(task.task_spec.name) or {}
     return info, node_config(info.get("properties"))
 
 
@@ -180,9 +180,13 @@ def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = N
                     decided = True
                     break
             org = assign.task_org(cfg, task.data, instance_org(instance))
-            initiator = db.session.get(User, instance.initiator_id) if instance.initiator_id else None
             slots = assign.resolve(
-                cfg, lane=task.task_spec.lane, data=task.data, org=org, initiator=initiator, evaluate=_evaluate(task)
+                cfg,
+                lane=task.task_spec.lane,
+                data=task.data,
+                org=org,
+                initiator_id=instance.initiator_id,
+                evaluate=_evaluate(task),
             )
             result = _apply_policies(cfg, slots, instance, org)
             if isinstance(result, Decision):

@@ -65,6 +65,10 @@ class ProcessVersion(db.Model):
 
     model: Mapped[ProcessModel] = relationship(foreign_keys=[model_id])
 
+    @property
+    def process_id(self) -> str:
+        return self.model.process_id
+
 
 class ProcessInstance(db.Model):
     __tablename__ = "process_instances"
@@ -92,6 +96,13 @@ class ProcessInstance(db.Model):
     version: Mapped[ProcessVersion] = relationship()
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def spec_info(self):
+        """The cached, immutable view of this instance's version (no query after the first use)."""
+        from app.engine.deploy import version_info
+
+        return version_info(self.version_id)
 
 
 class InstanceEvent(db.Model):

@@ -42,14 +42,13 @@ class PredictedStep:
 def _people(instance: ProcessInstance, task) -> list[str]:
     _info, cfg = config_for(instance, task)
     org = assign.task_org(cfg, task.data, instance_org(instance))
-    initiator = db.session.get(User, instance.initiator_id) if instance.initiator_id else None
     try:
         slots = assign.resolve(
             cfg,
             lane=task.task_spec.lane,
             data=task.data,
             org=org,
-            initiator=initiator,
+            initiator_id=instance.initiator_id,
             evaluate=lambda expr: task.workflow.script_engine.evaluate(task, expr),
         )
     except Exception:  # an expression that needs data not there yet
@@ -68,7 +67,7 @@ def _people(instance: ProcessInstance, task) -> list[str]:
 def predict(instance: ProcessInstance) -> list[PredictedStep]:
     if instance.status != "running":
         return []
-    spec, subs = deploy.specs_for(instance.version)
+    spec, subs = deploy.specs_for(instance.spec_info)
     wf = serializer.load(instance.state, spec, subs, _DRY)
     steps: list[PredictedStep] = []
     seen_current = {str(t.id) for t in wf.get_tasks(state=TaskState.READY, manual=True)}

@@ -40,7 +40,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def load(instance: ProcessInstance) -> BpmnWorkflow:
-    spec, subs = deploy.specs_for(instance.version)
+    spec, subs = deploy.specs_for(instance.spec_info)
     return serializer.load(instance.state, spec, subs, script_engine())
 
 
@@ -81,13 +81,15 @@ def save(instance: ProcessInstance, wf: BpmnWorkflow) -> None:
         {t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name for t in ready_user_tasks(wf)}
     )
     instance.updated_at = utcnow()
-    model = instance.version.model
+    model = instance.spec_info
     if model.title_rule or model.summary_fields:
         data = instance_data(wf)
         title = render_rule(model.title_rule, data).strip()
-        if title and title != render_rule(model.title_rule, {}).strip():
+        if title and title != render_rule(model.title_rule, {}).strip() and title != instance.title:
             instance.title = title[:300]
-        instance.summary = {k: data.get(k) for k in (model.summary_fields or []) if data.get(k) is not None}
+        summary = {k: data.get(k) for k in (model.summary_fields or []) if data.get(k) is not None}
+        if summary != instance.summary:
+            instance.summary = summary
     if wf.completed and instance.status in ("running", "error"):
         instance.status = "completed"
         instance.ended_at = utcnow()

@@ -7,7 +7,7 @@ commits once. A row that is no longer open, or a lost race on the instance versi
 from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.audit import services as audit
 from app.engine import forms, inbox, runtime
@@ -96,9 +96,17 @@ def start(
 # deciding
 
 
-def _group(row: HumanTask) -> list[HumanTask]:
-    """The rows of this activation of the row's node (an earlier round before a 退回 has another id)."""
-    return list(db.session.scalars(select(HumanTask).where(HumanTask.group_id == row.group_id)))
+def _group_and_open(row: HumanTask) -> tuple[list[HumanTask], list[HumanTask]]:
+    """One query: this activation's group (any status) and the instance's other open rows."""
+    rows = list(
+        db.session.scalars(
+            select(HumanTask).where(
+                HumanTask.instance_id == row.instance_id,
+                or_(HumanTask.group_id == row.group_id, HumanTask.status.in_(("open", "pending"))),
+            )
+        )
+    )
+    return [r for r in rows if r.group_id == row.group_id], rows
 
 
 def resolve_group(rows: list[HumanTask], method: str, ratio: int) -> str | None:
@@ -262,7 +270,7 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
         runtime.flush_or_conflict()
         return instance
 
-    group = _group(row)
+    group, instance_rows = _group_and_open(row)
     # 向前加签: the row that asked for signers waits until they have all answered.
     if row.add_mode == "before" and row.added_by_id:
         if not any(
@@ -316,7 +324,7 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
     if outcome == "reject" and cfg.reject_policy != "continue":
         return _reject_by_policy(instance, wf, row, actor, cfg, comment)
     runtime.complete_spiff_task(instance, wf, row.spiff_task_id, data)
-    after_engine(instance, wf)
+    after_engine(instance, wf, open_rows=[r for r in instance_rows if r.status in ("open", "pending")])
     if instance.status == "completed":
         runtime.add_event(instance, "end", step_name="办结")
     return instance
@@ -506,7 +514,7 @@ def check_form(row: HumanTask, form, *, files: dict | None = None) -> dict:
     wf = runtime.load(instance)
     task = runtime.find_task(wf, row.spiff_task_id)
     info, cfg = inbox.config_for(instance, task) if task else ({}, NodeConfig())
-    schema = forms.parse((instance.version.forms or {}).get(info.get("form") or ""))
+    schema = forms.parse((instance.spec_info.forms or {}).get(info.get("form") or ""))
     if not schema:
         return {}
     return forms.check(

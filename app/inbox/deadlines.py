@@ -26,7 +26,7 @@ BATCH = 200
 
 
 def _cfg(row: HumanTask) -> NodeConfig:
-    info = deploy.task_info(row.instance.version)
+    info = deploy.task_info(row.instance.spec_info)
     for meta in info.values():
         if meta.get("bpmn_id") == row.step:
             return node_config(meta.get("properties"))

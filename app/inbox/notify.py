@@ -12,11 +12,10 @@ from app.security.scope import scope_for
 MAX_ROLE_RECIPIENTS = 50
 
 
-def recipients(row: HumanTask) -> list[User]:
-    """The people who may act on a row: its assignee, or holders of its role whose scope holds its org."""
+def recipients(row: HumanTask) -> list[int]:
+    """Ids of the people who may act on a row: its assignee, or holders of its role whose scope holds its org."""
     if row.assignee_id:
-        user = db.session.get(User, row.assignee_id)
-        return [user] if user else []
+        return [row.assignee_id]
     if not row.candidate_role:
         return []
     from app.orgs.models import Organisation
@@ -25,19 +24,21 @@ def recipients(row: HumanTask) -> list[User]:
     users = db.session.scalars(
         select(User).where(User.roles.any(Role.code == row.candidate_role), User.status != "disabled").limit(500)
     )
-    return [u for u in users if scope_for(u).contains(org)][:MAX_ROLE_RECIPIENTS]
+    return [u.id for u in users if scope_for(u).contains(org)][:MAX_ROLE_RECIPIENTS]
 
 
 def notify(
     users, *, kind: str, title: str, body: str | None = None, url: str | None = None, instance_id: int | None = None
 ) -> None:
+    """Notify users (User objects or ids), once each."""
     seen = set()
     for user in users:
-        if user is None or user.id in seen:
+        user_id = user if isinstance(user, int) else getattr(user, "id", None)
+        if user_id is None or user_id in seen:
             continue
-        seen.add(user.id)
+        seen.add(user_id)
         db.session.add(
-            Notification(user_id=user.id, kind=kind, title=title, body=body, url=url, instance_id=instance_id)
+            Notification(user_id=user_id, kind=kind, title=title, body=body, url=url, instance_id=instance_id)
         )
 
 

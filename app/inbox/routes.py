@@ -159,7 +159,7 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         return "已抄送"
     if action == "draft":
         data, _errors = services.forms.coerce(
-            services.forms.parse((row.instance.version.forms or {}).get(_form_name(row))), f
+            services.forms.parse((row.instance.spec_info.forms or {}).get(_form_name(row))), f
         )
         collab.save_draft(row, current_user, data)
         return "已暂存"
@@ -180,7 +180,7 @@ def _form_name(row: HumanTask) -> str:
 
     wf = runtime.load(row.instance)
     task = runtime.find_task(wf, row.spiff_task_id)
-    info = deploy.task_info(row.instance.version).get(task.task_spec.name, {}) if task else {}
+    info = deploy.task_info(row.instance.spec_info).get(task.task_spec.name, {}) if task else {}
     return info.get("form") or ""
 
 

@@ -58,12 +58,12 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
     task = runtime.find_task(wf, row.spiff_task_id)
     data = dict(task.data) if task is not None else runtime.instance_data(wf)
     view.data = data
-    info = deploy.task_info(instance.version).get(task.task_spec.name, {}) if task is not None else {}
+    info = deploy.task_info(instance.spec_info).get(task.task_spec.name, {}) if task is not None else {}
     view.instructions = info.get("instructions")
     if task is not None:
         _info, view.cfg = inbox.config_for(instance, task)
-    schema = forms.parse((instance.version.forms or {}).get(info.get("form") or ""))
-    ui = forms.parse((instance.version.forms or {}).get(info.get("ui_form") or ""))
+    schema = forms.parse((instance.spec_info.forms or {}).get(info.get("form") or ""))
+    ui = forms.parse((instance.spec_info.forms or {}).get(info.get("ui_form") or ""))
     shown = dict(data)
     shown.update(row.form_data or {})
     shown.update(row.draft or {})
@@ -202,7 +202,7 @@ def diagram(instance: ProcessInstance) -> dict:
         elif task.state == TaskState.ERROR:
             failed.add(bpmn_id)
     return {
-        "xml": instance.version.bpmn,
+        "xml": instance.spec_info.bpmn,
         "done": sorted(done - current),
         "current": sorted(current),
         "failed": sorted(failed),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, or_, select
 
 from app.auth.models import Role, User
 from app.extensions import db
 from app.inbox.models import HumanTask, Notification
-from app.security.scope import scope_for
+from app.security.scope import CITY_KINDS
 
 MAX_ROLE_RECIPIENTS = 50
 
@@ -21,10 +21,24 @@ def recipients(row: HumanTask) -> list[int]:
     from app.orgs.models import Organisation
 
     org = db.session.get(Organisation, row.org_id)
-    users = db.session.scalars(
-        select(User).where(User.roles.any(Role.code == row.candidate_role), User.status != "disabled").limit(500)
+    if org is None:
+        return []
+    # The data-scope rule (app.security.scope) in SQL, so no user is loaded: city-level holders see
+    # everything, the others their own subtree, i.e. their organisation's path is a prefix of the row's.
+    parts = org.path.strip("/").split("/")
+    ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    stmt = (
+        select(User.id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(
+            User.roles.any(Role.code == row.candidate_role),
+            User.status != "disabled",
+            or_(Organisation.kind.in_(CITY_KINDS), Organisation.path.in_(ancestors)),
+        )
+        .order_by(User.id)
+        .limit(MAX_ROLE_RECIPIENTS)
     )
-    return [u.id for u in users if scope_for(u).contains(org)][:MAX_ROLE_RECIPIENTS]
+    return list(db.session.scalars(stmt))
 
 
 def notify(
@@ -32,14 +46,17 @@ def notify(
 ) -> None:
     """Notify users (User objects or ids), once each."""
     seen = set()
+    rows = []
     for user in users:
         user_id = user if isinstance(user, int) else getattr(user, "id", None)
         if user_id is None or user_id in seen:
             continue
         seen.add(user_id)
-        db.session.add(
-            Notification(user_id=user_id, kind=kind, title=title, body=body, url=url, instance_id=instance_id)
+        rows.append(
+            {"user_id": user_id, "kind": kind, "title": title, "body": body, "url": url, "instance_id": instance_id}
         )
+    if rows:  # one bulk INSERT (a role task may notify dozens of people), not one statement per person
+        db.session.execute(insert(Notification), rows)
 
 
 def new_tasks(rows: list[HumanTask]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -202,11 +204,30 @@ def diagram(instance: ProcessInstance) -> dict:
         elif task.state == TaskState.ERROR:
             failed.add(bpmn_id)
     return {
-        "xml": instance.spec_info.bpmn,
+        "xml": _lane_labels(_drawable(instance.spec_info.bpmn)),
         "done": sorted(done - current),
         "current": sorted(current),
         "failed": sorted(failed),
     }
+
+
+@lru_cache(maxsize=64)
+def _drawable(bpmn: str) -> str:
+    """The BPMN with a generated layout when the file carries no diagram (bpmn-js draws only BPMNDI)."""
+    from app.processes.layout import ensure_layout
+
+    return ensure_layout(bpmn)[0]
+
+
+_LANE = re.compile(r'(<(?:bpmn:)?lane\b[^>]*\bname=")([^"]+)(")')
+
+
+def _lane_labels(xml: str) -> str:
+    """Lanes are named by role code (the runtime's convention); people read the role's name."""
+    from app.auth.models import Role
+
+    names = dict(db.session.execute(select(Role.code, Role.name)).all())
+    return _LANE.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2)) + m.group(3), xml)
 
 
 def get_model(process_id: str) -> ProcessModel:

@@ -37,14 +37,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Crypto self-test (refuses to start), server-side sessions, throttling, audit checkpoint.
     init_security(app)
 
+    from app.accounts_apply.routes import bp as accounts_apply_bp
     from app.admin.calendar import bp as calendar_bp
     from app.admin.routes import bp as admin_bp
+    from app.alerts.routes import bp as alerts_bp
     from app.audit.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.clues.routes import bp as clues_bp
+    from app.designer.routes import bp as designer_bp
     from app.engine.wiring import init_engine
     from app.inbox.api import bp as api_inbox_bp
     from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
+    from app.plans.routes import bp as plans_bp
     from app.portal.routes import bp as portal_bp
     from app.processes.routes import bp as processes_bp
     from app.reports.routes import bp as reports_bp
@@ -61,9 +66,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         api_inbox_bp,
         deadlines_bp,
         calendar_bp,
+        clues_bp,
+        plans_bp,
+        alerts_bp,
+        accounts_apply_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(processes_bp)
+    app.register_blueprint(designer_bp)
     init_engine(app)
 
     from app.errors import register_error_handlers

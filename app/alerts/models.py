@@ -15,6 +15,7 @@ from app.models_base import UTCDateTime, utcnow
 KINDS = {
     "clue_returned": "线索多次退回",
     "clue_stalled": "线索停滞",
+    "clue_overdue": "线索超期",
     "task_overdue": "任务超期",
     "plan_lagging": "计划执行滞后",
 }

@@ -77,7 +77,8 @@ def order_context(clue: Clue, data: dict, *, dispatch_to: Organisation, contact:
             f"接单后{'1' if urgent else '2'}个工作日内赴现场核查，核实反映内容是否属实。",
             "对现场拍照取证，调取相关台账、记录，必要时制作询问笔录。",
             "发现重大事故隐患的，依法责令立即整改并同步报告总队。",
-            f"优先级：{PRIORITIES.get(clue.priority or '', '普通')}。请于办理期限前在系统中反馈调查情况，调查报告经总队审核签发。",
+            f"优先级：{PRIORITIES.get(clue.priority or '', '普通')}。请于办理期限前在系统中反馈调查情况，"
+            "调查报告经总队审核签发。",
         ]
         + ([f"研判意见：{data['judge_opinion']}"] if data.get("judge_opinion") else []),
         "contact": contact,
@@ -86,7 +87,7 @@ def order_context(clue: Clue, data: dict, *, dispatch_to: Organisation, contact:
 
 def report_context(clue: Clue, data: dict) -> dict:
     enterprise = _enterprise(clue)
-    outcome = OUTCOMES.get(data.get("outcome") or "", "")
+    outcome = OUTCOMES.get(data.get("verdict") or "", "")
     subject = clue.enterprise_name or f"{_district_name(clue)}线索"
     conclusion = data.get("conclusion") or ""
     return {

@@ -31,7 +31,12 @@ STEP_TEXT = {
     "closed": "已办结",
     "rejected": "不予受理",
 }
-HANDLER_ROLES = {"district": "district_officer", "section": "city_officer", "street": "street_officer"}
+# The roles that handle (处理) and feed back (反馈) a clue, by the kind of unit it is dispatched to.
+HANDLER_ROLES = {
+    "district": ("district_officer", "district_leader"),
+    "section": ("city_officer", "section_chief"),
+    "street": ("street_officer", "district_leader"),
+}
 
 
 def start_for(clue: Clue, actor, district: Organisation):
@@ -50,9 +55,7 @@ def start_for(clue: Clue, actor, district: Organisation):
         "district_name": district.short_name or district.name,
         "registered_on": utcnow().astimezone(runtime.SHANGHAI).date().isoformat(),
     }
-    instance, wf = runtime.start(
-        PROCESS_ID, initiator=actor, org=district, data=data, business_key=f"clue:{clue.id}"
-    )
+    instance, wf = runtime.start(PROCESS_ID, initiator=actor, org=district, data=data, business_key=f"clue:{clue.id}")
     clue.instance_id, clue.number = instance.id, instance.number
     actions.after_engine(instance, wf, open_rows=[])
     return instance
@@ -171,7 +174,8 @@ def dispatch(data: dict) -> dict:
         )
         clue.order_document_id = doc.id
     _move(clue, "handling", data)
-    return {"role": HANDLER_ROLES[org.kind], "org": org.code, "org_name": org.name}
+    handle_role, feedback_role = HANDLER_ROLES[org.kind]
+    return {"role": handle_role, "feedback_role": feedback_role, "org": org.code, "org_name": org.name}
 
 
 @service("clue.generate_report")
@@ -180,7 +184,7 @@ def generate_report(data: dict) -> dict:
     from app.clues import documents
 
     clue = _clue(data)
-    clue.outcome = data.get("outcome")
+    clue.outcome = data.get("verdict")
     doc = documents.store_report(clue, data, actor=_actor(data))
     clue.report_document_id = doc.id
     _move(clue, "reviewing", data)
@@ -223,5 +227,5 @@ def sign_report(data: dict) -> dict:
         "reviewed_at": utcnow().astimezone(runtime.SHANGHAI).date().isoformat(),
     }
     signed = reports.sign_document(doc, signer=signer)
-    _close(clue, data.get("outcome") or "substantiated", data)
+    _close(clue, data.get("verdict") or "substantiated", data)
     return {"document_id": signed.id, "number": signed.number, "sm3": signed.sm3}

@@ -57,6 +57,7 @@ def register(group: AppGroup) -> None:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         app = current_app._get_current_object()
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per round is noise
         run_round(app)  # catch up on whatever fell due while nothing was running
         if once:
             return

@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine import deploy, serializer
+from app.engine import deploy, serializer, services
 from app.engine.errors import EngineError
 from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessVersion
 from app.engine.services import script_engine
@@ -112,7 +112,8 @@ def flush_or_conflict() -> None:
 def run_engine(instance: ProcessInstance, wf: BpmnWorkflow) -> bool:
     """Run engine steps; on a failing step record an incident and mark the instance. True if ok."""
     try:
-        wf.do_engine_steps()
+        with services.running(instance):
+            wf.do_engine_steps()
         return True
     except (SpiffWorkflowException, EngineError, Exception) as exc:  # any step failure is an incident
         failed = wf.get_tasks(state=TaskState.ERROR)

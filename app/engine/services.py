@@ -2,19 +2,45 @@
 
 Domain modules register their operations at import (`@service("clue.generate_report")`). A callable
 receives the task data (a copy) and the evaluated parameters as keyword arguments and returns a
-JSON-serialisable value, stored by SpiffWorkflow in the task's result variable.
+JSON-serialisable value, stored by SpiffWorkflow in the task's result variable. A callable that acts
+on the instance itself (抄送) reads ``current_instance()`` / ``current_task()``: the runtime sets them
+while it runs engine steps (None in a dry run or outside the runtime).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from app.engine.errors import EngineError
 from app.engine.scripting import RestrictedScriptEngine
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
+_INSTANCE: ContextVar[Any] = ContextVar("ducha_service_instance", default=None)
+_TASK: ContextVar[Any] = ContextVar("ducha_service_task", default=None)
+
+
+@contextmanager
+def running(instance) -> Iterator[None]:
+    """Mark ``instance`` as the one whose engine steps run now (for services that act on it)."""
+    token = _INSTANCE.set(instance)
+    try:
+        yield
+    finally:
+        _INSTANCE.reset(token)
+
+
+def current_instance():
+    """The ProcessInstance whose engine steps are running, or None."""
+    return _INSTANCE.get()
+
+
+def current_task():
+    """The SpiffWorkflow task of the service call in progress, or None."""
+    return _TASK.get()
 
 
 def service(name: str):
@@ -37,7 +63,11 @@ class DuchaScriptEngine(RestrictedScriptEngine):
         if fn is None:
             raise EngineError(f"服务任务“{operation_name}”未注册")
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
-        result = fn(dict(task.data), **params)
+        token = _TASK.set(task)
+        try:
+            result = fn(dict(task.data), **params)
+        finally:
+            _TASK.reset(token)
         return json.dumps(result, ensure_ascii=False, default=str)
 
 

@@ -14,6 +14,7 @@ NAV = [
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("流程管理", "diagram-3", "processes.index", ("process.admin",)),
+    ("审批设计", "diagram-2", "designer.index", ("process.admin",)),
     ("系统管理", "gear", "admin.user_list", ("user.admin", "org.admin", "role.admin")),
     ("期限审批", "hourglass-split", "deadlines.index", ("deadline.approve",)),
     ("审计日志", "journal-text", "audit.index", ("audit.read",)),

@@ -26,7 +26,7 @@ from app.engine.services import DuchaScriptEngine
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.processes.instances import markers
-from app.processes.workspace import Workspace
+from app.processes.workspace import Workspace, json_error
 
 SALT = "ducha.processes.dryrun"
 
@@ -184,8 +184,9 @@ def _run(wf: BpmnWorkflow) -> str | None:
 def parse_data(text: str | None) -> dict:
     try:
         data = json.loads(text or "{}")
-    except ValueError as exc:
-        raise ValidationFailed(f"数据不是有效的 JSON：{exc}", errors={"data": "请输入 JSON 对象"}) from exc
+    except json.JSONDecodeError as exc:
+        message = f"数据不是有效的 JSON：{json_error(exc)}"
+        raise ValidationFailed(message, errors={"data": "请输入 JSON 对象"}) from exc
     if not isinstance(data, dict):
         raise ValidationFailed('数据必须是 JSON 对象，如 {"amount": 100}', errors={"data": "请输入 JSON 对象"})
     return data

@@ -175,8 +175,9 @@ def instance_retry(instance_id: int, incident_id: int):
         raise NotFound("异常事件不存在")
     try:
         changes = json.loads(request.form.get("data") or "{}")
-    except ValueError as exc:
-        raise ValidationFailed(f"修改的数据不是有效的 JSON：{exc}", errors={"data": "请输入 JSON 对象"}) from exc
+    except json.JSONDecodeError as exc:
+        message = f"修改的数据不是有效的 JSON：{workspace.json_error(exc)}"
+        raise ValidationFailed(message, errors={"data": "请输入 JSON 对象"}) from exc
     ok = operations.retry(instance, incident, current_user, changes)
     return _done(instance, "重试成功，流程已继续" if ok else "重试仍然失败，请查看异常信息")
 

@@ -6,6 +6,7 @@ audit entry → flush. The route commits once. Refusals are domain errors with C
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
@@ -90,8 +91,8 @@ def retry(instance: ProcessInstance, incident: Incident, actor, changes: dict) -
     if task is None:
         raise Conflict("没有找到失败的步骤，可能已被处理")
     data = {**task.data, **changes}
-    wf.reset_from_task_id(task.id, data=data)
-    # reset_branch re-inherits the parent's data over ``data``: the edited values must win for the retry.
+    wf.reset_from_task_id(task.id, data=copy.deepcopy(data))
+    # reset_branch merges the parent's data over (and into) the dict it is given: the edited values must win.
     task.data = data
     instance.status = "running"
     before = {id(o) for o in db.session.new}

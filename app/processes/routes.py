@@ -229,9 +229,9 @@ def deploy_view(pid: str):
         return redirect(url_for(".edit", pid=pid))
     db.session.commit()
     message = f"已部署流程「{version.model.name}」第 {version.version} 版"
+    flash(message, "success")  # the editor moves on to the version list, which shows it
     if _json_wanted():
         return jsonify({"ok": True, "version": version.version, "message": message, "url": url_for(".model", pid=pid)})
-    flash(message, "success")
     return redirect(url_for(".model", pid=pid))
 
 
@@ -257,6 +257,8 @@ def form_preview(pid: str):
         if not isinstance(schema, dict) or not isinstance(ui, dict):
             raise ValueError("顶层必须是 JSON 对象")
         fields = forms.fields(schema, ui)
+    except json.JSONDecodeError as exc:
+        error, fields = f"JSON 格式错误：{workspace.json_error(exc)}", []
     except ValueError as exc:
         error, fields = f"JSON 格式错误：{exc}", []
     except (AttributeError, TypeError) as exc:

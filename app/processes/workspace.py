@@ -104,6 +104,22 @@ def check_filename(name: str) -> str:
     return name
 
 
+_JSON_ERRORS = {
+    "Expecting value": "缺少值",
+    "Expecting property name enclosed in double quotes": "属性名必须用双引号括起",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Extra data": "末尾有多余的内容",
+    "Unterminated string starting at": "字符串没有结束",
+    "Invalid control character at": "含有非法控制字符",
+}
+
+
+def json_error(exc: json.JSONDecodeError) -> str:
+    """A JSON syntax error in Chinese, with its line and column."""
+    return f"第 {exc.lineno} 行第 {exc.colno} 列{_JSON_ERRORS.get(exc.msg, exc.msg)}"
+
+
 def _hardened() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -142,8 +158,8 @@ def check_content(filename: str, kind: str, text: str) -> None:
     if kind == "form":
         try:
             json.loads(text)
-        except ValueError as exc:
-            raise ValidationFailed(f"文件「{filename}」不是有效的 JSON：{exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"文件「{filename}」不是有效的 JSON：{json_error(exc)}") from exc
         return
     root = parse_xml(filename, text)
     namespace = etree.QName(root).namespace or ""

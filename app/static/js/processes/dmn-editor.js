@@ -3,7 +3,7 @@
   "use strict";
   var container = document.getElementById("dmn-canvas");
   if (!container || !window.DmnJS) { return; }
-  var modeler = new window.DmnJS({ container: container, common: { keyboard: { bindTo: window } } });
+  var modeler = new window.DmnJS({ container: container });
   var loading = true;
   var shell = new window.DuchaEditor.Shell({
     getText: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },

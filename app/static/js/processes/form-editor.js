@@ -14,6 +14,9 @@
     if (window.htmx) { window.htmx.trigger(previewForm, "preview"); }
   }
 
+  // Ace's syntax worker would start from a blob: URL, which the Content-Security-Policy forbids;
+  // jsoneditor validates the JSON itself, so the worker is not needed.
+  if (window.ace && window.ace.config) { window.ace.config.setDefaultValue("session", "useWorker", false); }
   editor = new window.JSONEditor(box, {
     mode: "code",
     modes: ["code", "tree"],

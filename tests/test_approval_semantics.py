@@ -521,6 +521,14 @@ def test_signature_required_and_shown_in_print(app, login_as):
     assert act(me, row["id"], "approve", signature=png).status_code == 302
     page = page_text(me.get(f"/inbox/instances/{inst}/print"))
     assert "签名" in page and png[:40] in page
+    pdf = me.get(f"/inbox/instances/{inst}/print.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "审批记录" in text and "签发" in text
 
 
 def test_common_phrases(app, login_as):

@@ -158,3 +158,21 @@ def test_boundary_timer_fires_with_controllable_clock(demo):
     assert [r.status for r in sign_rows] == ["cancelled"]
     wf = runtime.load(inst)
     assert wf.data.get("escalated") is True or runtime.instance_data(wf).get("escalated") is True
+
+
+def test_message_by_business_key(ctx):
+    from app.errors import Conflict, NotFound
+
+    deploy_test_process("message_wait")
+    officer = user("hp_officer")
+    inst = actions.start("message_wait", actor=officer, business_key="JC-2026-001")
+    db.session.commit()
+    assert _open(inst.id) == []  # waiting for the message, nobody has work yet
+    with pytest.raises(NotFound):
+        actions.deliver_message("JC-404", "inspection_result", {})
+    actions.deliver_message("JC-2026-001", "inspection_result", {"result": "合格"})
+    db.session.commit()
+    [row] = _open(inst.id)
+    assert row.step == "review" and row.assignee_id == officer.id
+    with pytest.raises(Conflict, match="不在等待消息"):
+        actions.deliver_message("JC-2026-001", "inspection_result", {})

@@ -520,3 +520,25 @@ def check_form(row: HumanTask, form, *, files: dict | None = None) -> dict:
     return forms.check(
         schema, form, file_values=files, permissions=cfg.field_permissions, current=dict(task.data) if task else {}
     )
+
+
+def deliver_message(business_key: str, name: str, payload: dict | None = None, *, process_id: str | None = None):
+    """Domain code sends a message into the running instance with this business key (one act, one flush)."""
+    stmt = select(ProcessInstance).where(
+        ProcessInstance.business_key == business_key, ProcessInstance.status == "running"
+    )
+    if process_id:
+        stmt = stmt.where(ProcessInstance.process_id == process_id)
+    instances = list(db.session.scalars(stmt))
+    if not instances:
+        from app.errors import NotFound
+
+        raise NotFound(f"没有业务编号为“{business_key}”的进行中流程")
+    if len(instances) > 1:
+        raise Conflict(f"业务编号“{business_key}”对应多个进行中的流程，请指定流程")
+    instance = instances[0]
+    wf = runtime.load(instance)
+    runtime.send_message(instance, wf, name, payload)
+    after_engine(instance, wf)
+    runtime.add_event(instance, "message", step_name=name, data={"fields": sorted((payload or {}).keys())})
+    return instance

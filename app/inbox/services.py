@@ -9,6 +9,7 @@ from functools import lru_cache
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from app.auth.models import User
 from app.engine import deploy, forms, inbox, runtime
 from app.engine.models import InstanceEvent, ProcessInstance, ProcessModel
 from app.engine.nodes import NodeConfig
@@ -261,3 +262,40 @@ def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
             value = mask_value(str(value))
         out.append((key, value))
     return out
+
+
+def approval_record_pdf(instance: ProcessInstance) -> bytes:
+    from app.inbox.models import OUTCOMES
+    from app.reports.render import render_pdf
+
+    kinds = {**OUTCOMES, "start": "发起", "end": "办结", "timer": "定时器触发", "comment": "评论"}
+    events = [
+        {
+            "at": e.at,
+            "step_name": e.step_name,
+            "actor_name": e.actor_name,
+            "comment": e.comment,
+            "label": kinds.get(e.kind, e.kind),
+        }
+        for e in history(instance)
+        if e.kind not in ("claim", "release", "attach")
+    ]
+    signs = [
+        {"name": r.completed_by.name if r.completed_by else "", "at": r.completed_at, "image": r.signature}
+        for r in signatures(instance)
+        if (r.signature or "").startswith("data:image/png;base64,")
+    ]
+    initiator = db.session.get(User, instance.initiator_id) if instance.initiator_id else None
+    return render_pdf(
+        "approval_record.html",
+        {
+            "title": f"{instance.title}审批单",
+            "number": None,
+            "process_name": instance.spec_info.name,
+            "started_at": instance.started_at,
+            "initiator": initiator.name if initiator else None,
+            "data": printable_data(instance),
+            "history": events,
+            "signatures": signs,
+        },
+    )

@@ -52,6 +52,15 @@ def _enterprise(clue: Clue) -> Enterprise | None:
     return db.session.get(Enterprise, clue.enterprise_id) if clue.enterprise_id else None
 
 
+def _industry(enterprise: Enterprise | None) -> str | None:
+    if enterprise is None or not enterprise.industry_code:
+        return None
+    from app.demo.reference import load_json
+
+    names = {row["code"]: row["name"] for row in load_json("industries.json")}
+    return names.get(enterprise.industry_code, enterprise.industry_code)
+
+
 def _district_name(clue: Clue) -> str:
     org = clue.district_org
     return (org.short_name or org.name) if org else ""
@@ -99,6 +108,7 @@ def report_context(clue: Clue, data: dict) -> dict:
         "address": (enterprise.address if enterprise else None) or "—",
         "district": _district_name(clue),
         "legal_person": enterprise.legal_person if enterprise else None,
+        "industry": _industry(enterprise),
         "investigators": _names(data.get("investigators")),
         "investigated_at": data.get("investigated_on"),
         "findings": data.get("findings") or "",

@@ -169,4 +169,7 @@ def seed_demo() -> dict[str, int]:
     orgs = seed_orgs()
     users = seed_users(orgs)
     enterprises = seed_enterprises(orgs)
-    return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises}
+    from app.demo.supervision import seed_supervision
+
+    supervision = seed_supervision()  # clues, plans, account applications at several stages
+    return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

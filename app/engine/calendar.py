@@ -123,10 +123,12 @@ def _default_provider() -> WorkCalendar:
 _provider: Callable[[], WorkCalendar] = _default_provider
 
 
-def set_calendar_provider(fn: Callable[[], WorkCalendar] | None) -> None:
-    """Replace the calendar source (``None`` restores the default, seeded from ``holidays``)."""
+def set_calendar_provider(fn: Callable[[], WorkCalendar] | None) -> Callable[[], WorkCalendar]:
+    """Replace the calendar source (``None``: the default, seeded from ``holidays``); returns the previous one."""
     global _provider
+    previous = _provider
     _provider = fn or _default_provider
+    return previous
 
 
 def get_calendar() -> WorkCalendar:

@@ -11,6 +11,7 @@ NAV = [
     ("线索核查", "search", "clues.index", ("clue.register", "clue.review", "clue.judge", "clue.handle")),
     ("计划管理", "calendar-check", "plans.index", ("plan.draft", "plan.approve")),
     ("预警中心", "bell", "alerts.index", ("inbox.use",)),
+    ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("流程管理", "diagram-3", "processes.index", ("process.admin",)),

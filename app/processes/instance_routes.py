@@ -10,7 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.engine import deploy, runtime
+from app.engine import runtime
 from app.engine.models import INSTANCE_STATUS, Incident, InstanceEvent, ProcessModel, ProcessVersion
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -95,7 +95,6 @@ def instance_detail(instance_id: int):
     tasks = db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.created_at, HumanTask.id)
     ).all()
-    spec, subs = deploy.specs_for(version)
     newer = db.session.scalars(
         select(ProcessVersion)
         .where(ProcessVersion.model_id == version.model_id, ProcessVersion.version > version.version)
@@ -121,7 +120,6 @@ def instance_detail(instance_id: int):
         task_status=TASK_STATUS,
         statuses=INSTANCE_STATUS,
         choices=instances.step_choices(wf),
-        steps=instances.all_steps(spec, subs),
         newer=newer,
     )
 

@@ -218,7 +218,12 @@ def migrate(instance: ProcessInstance, target: ProcessVersion, actor) -> None:
     instance.version_id = target.id
     if instance.status == "running":
         runtime.run_engine(instance, wf)
-    actions.after_engine(instance, wf)
+        actions.after_engine(instance, wf)
+    else:
+        # A suspended instance keeps its open inbox rows (the migrated READY tasks keep their ids);
+        # syncing now would cancel them, as the inbox offers nothing while an instance is suspended.
+        runtime.save(instance, wf)
+        runtime.flush_or_conflict()
     _record(
         instance,
         "migrate",

@@ -127,10 +127,12 @@ def edit(pid: str):
 @admin_required
 def file(pid: str, name: str):
     found = workspace.load(pid).get(name)
-    mimetype = "application/json" if found.kind == "form" else "application/xml"
+    # Shown to the editors as plain text (never rendered by the browser); downloads keep their type.
+    mimetype = "text/plain"
     headers = {}
     text = found.text
     if request.args.get("download"):
+        mimetype = "application/json" if found.kind == "form" else "application/xml"
         headers["Content-Disposition"] = _attachment(found.name)
     elif request.args.get("layout") and found.kind == "bpmn":
         text = layout.ensure_layout(text)[0]  # the editor shows a generated layout for files without BPMNDI

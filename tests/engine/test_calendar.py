@@ -59,11 +59,12 @@ def test_working_days_between(cn: WorkCalendar) -> None:
 
 def test_provider_can_be_replaced() -> None:
     custom = WorkCalendar(holidays={date(2030, 1, 2)}, workdays={date(2030, 1, 5)})
-    set_calendar_provider(lambda: custom)
+    previous = set_calendar_provider(lambda: custom)
     try:
         assert get_calendar() is custom
         assert get_calendar().add_working_days(date(2030, 1, 1), 1) == date(2030, 1, 3)
         assert get_calendar().is_working_day(date(2030, 1, 5))
-    finally:
         set_calendar_provider(None)
-    assert get_calendar() is cal._default_provider()
+        assert get_calendar() is cal._default_provider()
+    finally:
+        set_calendar_provider(previous)  # the app's database-backed provider, for the tests after this one

@@ -1,0 +1,196 @@
+"""Clue pages: list and search, registration with the duplicate check, the clue page, export, statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.clues import documents, services, stats
+from app.clues import process as _process  # registers the clue.* service tasks
+from app.clues.models import OUTCOMES, PRIORITIES, SOURCES, STATUS
+from app.clues.services import DuplicateSuspected, Filters
+from app.engine import forms
+from app.engine.models import INSTANCE_STATUS, ProcessInstance
+from app.errors import DomainError
+from app.extensions import db
+from app.inbox import services as inbox_services
+from app.inbox.queries import can_act, can_view_instance
+from app.orgs.models import Organisation
+from app.portal.paging import paginate
+from app.security.access import permission_required
+
+bp = Blueprint("clues", __name__, url_prefix="/clues")
+SERVICE_TASKS = _process.PROCESS_ID
+CLUE_PERMISSIONS = ("clue.register", "clue.review", "clue.judge", "clue.handle")
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_from(args) -> Filters:
+    return Filters(
+        q=(args.get("q") or "").strip() or None,
+        source=args.get("source") or None,
+        status=args.get("status") or None,
+        district=args.get("district") or None,
+        priority=args.get("priority") or None,
+        phone=(args.get("phone") or "").strip() or None,
+        date_from=_date(args.get("from")),
+        date_to=_date(args.get("to")),
+        following=args.get("following") == "1",
+    )
+
+
+def _districts() -> list[Organisation]:
+    return list(
+        db.session.scalars(
+            select(Organisation).where(Organisation.kind == "district").order_by(Organisation.sort, Organisation.code)
+        )
+    )
+
+
+@bp.get("/")
+@permission_required(*CLUE_PERMISSIONS)
+def index():
+    f = filters_from(request.args)
+    page = paginate(services.search(current_user, f), request.args.get("page"))
+    template = "clues/_list.html" if request.headers.get("HX-Request") else "clues/index.html"
+    return render_template(
+        template,
+        page=page,
+        filters=f,
+        sources=SOURCES,
+        statuses=STATUS,
+        priorities=PRIORITIES,
+        districts=_districts(),
+    )
+
+
+@bp.get("/export.csv")
+@permission_required(*CLUE_PERMISSIONS)
+def export():
+    rows = services.export_rows(current_user, filters_from(request.args))
+    db.session.commit()
+    buf = io.StringIO()
+    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
+    writer = csv.writer(buf)
+    writer.writerow(services.EXPORT_HEADER)
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=clues.csv"},
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("clue.register")
+def new():
+    schema, ui = services.register_schema()
+    errors: dict = {}
+    duplicates: list = []
+    status = 200
+    if request.method == "POST":
+        try:
+            data = forms.check(schema, request.form)
+            files = [
+                (s.filename, s.read()) for s in request.files.getlist("attachments") if s is not None and s.filename
+            ]
+            clue = services.register(
+                current_user, data, files=files, confirm_duplicate=bool(request.form.get("confirm_duplicate"))
+            )
+        except DuplicateSuspected as exc:
+            db.session.rollback()
+            duplicates = exc.duplicates
+            errors = {"_": exc.message}
+            status = exc.status
+        except DomainError as exc:
+            db.session.rollback()
+            errors = dict(exc.errors) or {}
+            errors.setdefault("_", exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(f"线索已登记：{clue.number}，已提交受理审批", "success")
+            return redirect(url_for(".detail", clue_id=clue.id))
+    values = request.form.to_dict() if request.method == "POST" else {}
+    fields = forms.fields(schema, ui, values, errors)
+    return render_template("clues/new.html", fields=fields, errors=errors, duplicates=duplicates, schema=schema), (
+        status
+    )
+
+
+@bp.post("/check-duplicates")
+@permission_required("clue.register")
+def check_duplicates():
+    duplicates = services.find_duplicates(
+        current_user,
+        credit_code=(request.form.get("enterprise") or "").strip().upper() or None,
+        content=request.form.get("content") or "",
+    )
+    return render_template("clues/_duplicates.html", duplicates=duplicates, confirm=True)
+
+
+@bp.get("/<int:clue_id>")
+@permission_required(*CLUE_PERMISSIONS, "stats.read")
+def detail(clue_id: int):
+    clue = services.get_visible(clue_id, current_user)
+    reveal = request.args.get("reveal") == "1"
+    reporter = services.reporter(clue, current_user, reveal=reveal)
+    if reveal:
+        db.session.commit()
+    instance = db.session.get(ProcessInstance, clue.instance_id) if clue.instance_id else None
+    history = inbox_services.history(instance) if instance else []
+    open_rows = inbox_services.open_rows(instance) if instance else []
+    mine = [r for r in open_rows if can_act(current_user, r)]
+    from app.alerts.models import Alert
+
+    alerts = list(db.session.scalars(select(Alert).where(Alert.clue_id == clue.id).order_by(Alert.created_at.desc())))
+    return render_template(
+        "clues/detail.html",
+        clue=clue,
+        reporter=reporter,
+        revealed=reveal and current_user.can("sensitive.unmask"),
+        instance=instance,
+        instance_status=INSTANCE_STATUS,
+        history=history,
+        open_rows=open_rows,
+        mine=mine,
+        documents=documents.documents_of(clue),
+        attachments=inbox_services.attachments(instance) if instance else [],
+        can_open_instance=bool(instance) and can_view_instance(current_user, instance),
+        following=services.is_following(clue, current_user),
+        alerts=alerts,
+        outcomes=OUTCOMES,
+    )
+
+
+@bp.post("/<int:clue_id>/follow")
+@permission_required(*CLUE_PERMISSIONS, "stats.read")
+def follow(clue_id: int):
+    clue = services.get_visible(clue_id, current_user)
+    now_following = services.toggle_follow(clue, current_user)
+    db.session.commit()
+    flash("已关注，线索每进入一个环节都会通知您" if now_following else "已取消关注", "success")
+    return redirect(url_for(".detail", clue_id=clue.id))
+
+
+@bp.get("/stats")
+@permission_required(*CLUE_PERMISSIONS, "stats.read")
+def statistics():
+    return render_template("clues/stats.html")
+
+
+@bp.get("/stats.json")
+@permission_required(*CLUE_PERMISSIONS, "stats.read")
+def statistics_json():
+    return jsonify(stats.statistics(current_user))

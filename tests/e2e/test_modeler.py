@@ -1,0 +1,151 @@
+"""The process modeler in a real browser: change a task name in the side panel, validate, deploy, see the
+new version; validation markers on the diagram; the other editors and viewers load without CSP errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.engine.models import ProcessModel
+from app.extensions import db
+from app.processes import workspace
+from tests.conftest import DATA, deploy_test_process, user
+from tests.test_process_admin import FILL, start_demo
+
+MIWG = Path(__file__).resolve().parents[2] / ".." / "shared" / "interop" / "miwg-reference"
+
+
+def _demo(app):
+    with app.app_context():
+        deploy_test_process("approval_demo")
+
+
+def test_change_task_name_validate_deploy_and_see_new_version(app, browser_page, console_errors, output_dir):
+    _demo(app)
+    page = browser_page("procadmin")
+    page.goto("/admin/processes/approval_demo/edit")
+    page.wait_for_selector('#canvas[data-import="ok"]')
+    assert "自动排布" in page.inner_text("#layout-note")  # the deployed file had no BPMNDI
+
+    page.click('.djs-element[data-element-id="review"]')
+    page.wait_for_selector('#sp-element-id:has-text("review")')
+    assert page.input_value('#side-panel select[name="kind"]') == "approval"
+    assert page.input_value('#side-panel input[name="dueWorkingDays"]') == "2"
+    name = page.locator('#side-panel input[name="name"]')
+    assert name.input_value() == "大队审核"
+    name.fill("大队复核")
+    name.press("Enter")
+    page.wait_for_selector('.djs-element[data-element-id="review"] text:has-text("大队复核")')
+    # A property through the panel as well: the due time in working days.
+    due = page.locator('#side-panel input[name="dueWorkingDays"]')
+    due.fill("3")
+    due.press("Enter")
+
+    page.click("#btn-validate")
+    page.wait_for_selector("#editor-message.alert-success")
+    assert "校验通过" in page.inner_text("#editor-message")
+    page.screenshot(path=str(output_dir / "modeler-validated.png"), full_page=True)
+
+    page.fill("#deploy-comment", "浏览器中修改节点名称")
+    page.click("#btn-deploy")
+    page.wait_for_url("**/admin/processes/approval_demo")
+    row = page.locator('tr[data-version="2"]')
+    row.wait_for()
+    assert (
+        "当前" in row.inner_text() and "流程管理员" in row.inner_text() and "浏览器中修改节点名称" in row.inner_text()
+    )
+    assert "已部署流程「测试审批」第 2 版" in page.inner_text("main")
+    page.screenshot(path=str(output_dir / "modeler-deployed.png"), full_page=True)
+    with app.app_context():
+        model = db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == "approval_demo"))
+        bpmn = model.current_version.bpmn
+        assert model.current_version.version == 2 and 'name="大队复核"' in bpmn
+        assert 'name="dueWorkingDays" value="3"' in bpmn and "BPMNShape" in bpmn
+        assert "spiffworkflow:calledDecisionId" in bpmn and '"PT1H"' in bpmn  # extensions survive the modeler
+    assert console_errors == [], "\n".join(console_errors)
+
+
+def test_validation_marks_the_elements_and_selects_them(app, browser_page, console_errors):
+    _demo(app)
+    with app.app_context():
+        ws = workspace.load("approval_demo")
+        text = (DATA / "workflows" / "approval_demo.bpmn").read_text(encoding="utf-8").replace('"PT1H"', "PT1H")
+        workspace.save_file(ws, "approval_demo.bpmn", text, user("procadmin"))
+        db.session.commit()
+    page = browser_page("procadmin")
+    page.goto("/admin/processes/approval_demo/edit")
+    page.wait_for_selector('#canvas[data-import="ok"]')
+    page.click("#btn-validate")
+    page.wait_for_selector("#editor-message.alert-danger")
+    page.wait_for_selector('.djs-element.ducha-error[data-element-id="sign_timeout"]')
+    item = page.locator('.problem[data-element-id="sign_timeout"]')
+    assert "字面量需加引号" in item.inner_text()
+    item.click()
+    page.wait_for_selector('#sp-element-id:has-text("sign_timeout")')
+    timer = page.locator('#side-panel input[name="timer"]')
+    assert timer.input_value() == "PT1H"
+    timer.fill('"PT2H"')
+    timer.press("Enter")
+    page.click("#btn-validate")
+    page.wait_for_selector("#editor-message.alert-success")
+    assert page.locator(".djs-element.ducha-error").count() == 0
+    assert console_errors == [], "\n".join(console_errors)
+
+
+def test_dmn_and_form_editors_instance_viewer_heatmap_and_dry_run(app, browser_page, console_errors, output_dir):
+    _demo(app)
+    instance_id = start_demo(app, fill=FILL)
+    page = browser_page("procadmin")
+    page.goto("/admin/processes/approval_demo/edit?file=demo_priority.dmn")
+    page.wait_for_selector('#dmn-canvas[data-import="ok"]')
+    assert page.locator("#dmn-canvas .tjs-table").count() == 1  # the decision table view
+
+    page.goto("/admin/processes/approval_demo/edit?file=demo_fill.schema.json")
+    page.wait_for_selector('#json-editor[data-import="ok"]')
+    page.wait_for_selector("#form-preview-body #f-subject")
+    assert "事项" in page.inner_text("#form-preview-body")
+
+    page.goto(f"/admin/processes/instances/{instance_id}")
+    page.wait_for_selector('#instance-diagram[data-import="ok"]')
+    assert page.locator('.djs-element.ducha-current[data-element-id="review"]').count() == 1
+    assert page.locator('.djs-element.ducha-done[data-element-id="fill"]').count() == 1
+    page.screenshot(path=str(output_dir / "instance.png"), full_page=True)
+
+    page.goto("/admin/processes/approval_demo/heatmap")
+    page.wait_for_selector('#heatmap[data-import="ok"]')
+    assert "等待 1" in page.inner_text('.heat-badge[data-step="review"]')
+
+    page.goto("/admin/processes/approval_demo/dryrun")
+    page.wait_for_selector('#dryrun-diagram[data-import="ok"]')
+    page.click('#dryrun-start button[type="submit"]')
+    page.wait_for_selector('.dryrun-task[data-step="fill"]')
+    page.fill('.dryrun-task[data-step="fill"] textarea', '{"subject": "试运行", "amount": 5, "category": "b"}')
+    page.click('.dryrun-task[data-step="fill"] button[type="submit"]')
+    page.wait_for_selector('.dryrun-task[data-step="review"]')
+    page.wait_for_selector('.djs-element.ducha-current[data-element-id="review"]')
+    page.fill('.dryrun-task[data-step="review"] textarea', "not json")
+    page.click('.dryrun-task[data-step="review"] button[type="submit"]')
+    page.wait_for_selector('#dryrun-error:has-text("数据不是有效的 JSON")')
+    page.screenshot(path=str(output_dir / "dryrun.png"), full_page=True)
+    assert console_errors == [], "\n".join(console_errors)
+
+
+def test_every_miwg_file_displays_in_the_modeler(app, browser_page, console_errors):
+    files = sorted(MIWG.glob("*.bpmn"))
+    assert len(files) == 21
+    page = browser_page("procadmin")
+    shown = {}
+    for path in files:  # one at a time: several files share a process id (WFP-6-), i.e. one workspace
+        with app.app_context():
+            pid, _note = workspace.upload_new(path.name, path.read_bytes(), user("procadmin"))
+            db.session.commit()
+        page.goto(f"/admin/processes/{pid}/edit")
+        page.wait_for_selector("#canvas[data-import]")
+        shown[path.name] = (page.get_attribute("#canvas", "data-import"), page.locator(".djs-element").count())
+        with app.app_context():
+            workspace.discard(workspace.load(pid), user("procadmin"))
+            db.session.commit()
+    assert {name: state for name, (state, _count) in shown.items() if state != "ok"} == {}
+    assert all(count > 3 for _state, count in shown.values()), shown
+    assert console_errors == [], "\n".join(console_errors)

@@ -207,13 +207,15 @@ class VersionInfo:
     summary_fields: tuple
 
 
-_VERSIONS: dict[int, VersionInfo] = {}
+# Keyed by (database URL, version id): one process may serve several apps (tests, benchmarks).
+_VERSIONS: dict[tuple[str, int], VersionInfo] = {}
 _VERSIONS_LOCK = threading.Lock()
 
 
 def version_info(version_id: int) -> VersionInfo:
     """The version by id, read from the database once per process (versions never change)."""
-    info = _VERSIONS.get(version_id)
+    key = (db.engine.url.render_as_string(hide_password=True), version_id)
+    info = _VERSIONS.get(key)
     if info is not None:
         return info
     row = db.session.get(ProcessVersion, version_id)
@@ -237,7 +239,7 @@ def version_info(version_id: int) -> VersionInfo:
         summary_fields=tuple(meta.get("summary_fields") or ()),
     )
     with _VERSIONS_LOCK:
-        _VERSIONS[version_id] = info
+        _VERSIONS[key] = info
     return info
 
 

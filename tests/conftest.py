@@ -188,6 +188,19 @@ def login_as(app):
     return make
 
 
+@pytest.fixture
+def client_for(login_as):
+    """One logged-in client per user for the whole test (a new login would end the user's older session)."""
+    clients = {}
+
+    def get(login: str):
+        if login not in clients:
+            clients[login] = login_as(login)
+        return clients[login]
+
+    return get
+
+
 def user(login: str):
     from sqlalchemy import select
 

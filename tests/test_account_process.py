@@ -17,18 +17,6 @@ from tests.conftest import page_text, user
 
 
 @pytest.fixture
-def login_as(login_as):
-    clients = {}
-
-    def get(login: str):
-        if login not in clients:
-            clients[login] = login_as(login)
-        return clients[login]
-
-    return get
-
-
-@pytest.fixture
 def account_process(app):
     from app.engine import deploy
 
@@ -84,15 +72,15 @@ def street_application(app, client, login="s_zhangwei"):
     )
 
 
-def test_street_account_via_district_and_city_with_one_time_password(app, account_process, login_as):
-    street = login_as("hp_street")
+def test_street_account_via_district_and_city_with_one_time_password(app, account_process, client_for):
+    street = client_for("hp_street")
     app_id = street_application(app, street)
     assert application(app, app_id).status == "district_review"
     # Another district's leader cannot see or act on it.
-    assert login_as("xh_leader").get(f"/accounts-apply/{app_id}").status_code == 404
-    decide(login_as("hp_leader"), open_row(app, "district_review"), "approve", "同意")
+    assert client_for("xh_leader").get(f"/accounts-apply/{app_id}").status_code == 404
+    decide(client_for("hp_leader"), open_row(app, "district_review"), "approve", "同意")
     assert application(app, app_id).status == "city_review"
-    decide(login_as("leader"), open_row(app, "city_review"), "approve", "同意开通")
+    decide(client_for("leader"), open_row(app, "city_review"), "approve", "同意开通")
     a = application(app, app_id)
     assert a.status == "created" and a.created_user_id and a.initial_password_enc.startswith("ENC1:")
     with app.app_context():
@@ -106,7 +94,7 @@ def test_street_account_via_district_and_city_with_one_time_password(app, accoun
         actions = set(db.session.scalars(select(AuditEntry.action)))
         assert {"account.apply", "account.create"} <= actions
     # Only the applicant sees the initial password, once.
-    assert login_as("hp_leader").post(f"/accounts-apply/{app_id}/password").status_code == 403
+    assert client_for("hp_leader").post(f"/accounts-apply/{app_id}/password").status_code == 403
     shown = street.post(f"/accounts-apply/{app_id}/password")
     password = shown.get_data(as_text=True).split('<code class="fs-5">')[1].split("</code>")[0]
     assert len(password) == 14
@@ -117,10 +105,10 @@ def test_street_account_via_district_and_city_with_one_time_password(app, accoun
     assert resp.status_code == 302 and "password" in resp.headers["Location"]
 
 
-def test_district_rejection_returns_the_reason(app, account_process, login_as):
-    street = login_as("hp_street")
+def test_district_rejection_returns_the_reason(app, account_process, client_for):
+    street = client_for("hp_street")
     app_id = street_application(app, street)
-    leader = login_as("hp_leader")
+    leader = client_for("hp_leader")
     task = open_row(app, "district_review")
     assert leader.post(f"/inbox/tasks/{task}/act", data={"action": "reject"}).status_code == 422  # reason needed
     decide(leader, task, "reject", "该街道已有两名专员账号，请说明新增理由")
@@ -137,8 +125,8 @@ def test_district_rejection_returns_the_reason(app, account_process, login_as):
     street_application(app, street)
 
 
-def test_soe_group_goes_straight_to_the_city_and_can_be_rejected(app, account_process, login_as):
-    soe = login_as("soe")
+def test_soe_group_goes_straight_to_the_city_and_can_be_rejected(app, account_process, client_for):
+    soe = client_for("soe")
     app_id = applied(
         app,
         soe,
@@ -149,12 +137,12 @@ def test_soe_group_goes_straight_to_the_city_and_can_be_rejected(app, account_pr
         reason="集团安全部新增人员",
     )
     assert application(app, app_id).status == "city_review"
-    decide(login_as("leader"), open_row(app, "city_review"), "reject", "请由集团安全管理部负责人提出申请")
+    decide(client_for("leader"), open_row(app, "city_review"), "reject", "请由集团安全管理部负责人提出申请")
     assert application(app, app_id).status == "rejected"
 
 
-def test_district_leader_applies_for_a_district_account(app, account_process, login_as):
-    district = login_as("hp_leader")
+def test_district_leader_applies_for_a_district_account(app, account_process, client_for):
+    district = client_for("hp_leader")
     app_id = applied(
         app,
         district,
@@ -165,13 +153,13 @@ def test_district_leader_applies_for_a_district_account(app, account_process, lo
         reason="大队新进执法队员",
     )
     assert application(app, app_id).status == "city_review"
-    decide(login_as("leader"), open_row(app, "city_review"), "approve")
+    decide(client_for("leader"), open_row(app, "city_review"), "approve")
     with app.app_context():
         assert db.session.scalar(select(User).where(User.login == "hp_zhaomin")).role_codes == {"district_officer"}
 
 
-def test_invalid_applications_are_refused(app, account_process, login_as):
-    street = login_as("hp_street")
+def test_invalid_applications_are_refused(app, account_process, client_for):
+    street = client_for("hp_street")
     code = org_code(app, "hp_street")
     wrong_role = apply(street, org=code, name="张伟", login="s_zw", roles="district_leader", reason="需要使用系统")
     assert wrong_role.status_code == 422
@@ -179,6 +167,6 @@ def test_invalid_applications_are_refused(app, account_process, login_as):
     assert taken.status_code == 409 and "已被使用" in page_text(taken)
     other_org = apply(street, org="310104", name="张伟", login="s_zw", roles="street_officer", reason="需要使用系统")
     assert other_org.status_code == 422
-    assert login_as("xh_officer").get("/accounts-apply/new").status_code == 403  # district officers do not apply
+    assert client_for("xh_officer").get("/accounts-apply/new").status_code == 403  # district officers do not apply
     with app.app_context():
         assert db.session.scalar(select(db.func.count(AccountApplication.id))) == 0

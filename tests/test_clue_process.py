@@ -40,19 +40,6 @@ def _fake_pdf(template_name, context, *, progress=None):
 
 
 @pytest.fixture
-def login_as(login_as):
-    """One client per user for the whole test (a new login would end the user's older session)."""
-    clients = {}
-
-    def get(login: str):
-        if login not in clients:
-            clients[login] = login_as(login)
-        return clients[login]
-
-    return get
-
-
-@pytest.fixture
 def fast_pdf(monkeypatch):
     """Most scenarios do not look at the PDF: skip WeasyPrint (the PDF test renders for real)."""
     monkeypatch.setattr("app.reports.services.render_pdf", _fake_pdf)
@@ -146,13 +133,13 @@ def act(client, task_id, action, **data):
     return resp
 
 
-def accept(app, login_as):
-    act(login_as("hp_leader"), open_row(app, "accept"), "approve", comment="同意受理")
+def accept(app, client_for):
+    act(client_for("hp_leader"), open_row(app, "accept"), "approve", comment="同意受理")
 
 
-def judge(app, login_as, verifiable="yes", risk="high"):
+def judge(app, client_for, verifiable="yes", risk="high"):
     act(
-        login_as("city_officer"),
+        client_for("city_officer"),
         open_row(app, "judge"),
         "complete",
         verifiable=verifiable,
@@ -161,8 +148,8 @@ def judge(app, login_as, verifiable="yes", risk="high"):
     )
 
 
-def dispatch(app, login_as, org="310101"):
-    act(login_as("city_officer"), open_row(app, "dispatch"), "complete", handle_org=org, dispatch_note="请尽快核查")
+def dispatch(app, client_for, org="310101"):
+    act(client_for("city_officer"), open_row(app, "dispatch"), "complete", handle_org=org, dispatch_note="请尽快核查")
 
 
 def handle(app, client, **extra):
@@ -177,9 +164,9 @@ def handle(app, client, **extra):
     act(client, open_row(app, "handle"), "complete", **data)
 
 
-def feedback(app, login_as, outcome="substantiated"):
+def feedback(app, client_for, outcome="substantiated"):
     act(
-        login_as("hp_leader"),
+        client_for("hp_leader"),
         open_row(app, "feedback"),
         "complete",
         verdict=outcome,
@@ -187,19 +174,19 @@ def feedback(app, login_as, outcome="substantiated"):
     )
 
 
-def to_review(app, login_as, clue_client):
-    accept(app, login_as)
-    judge(app, login_as)
-    dispatch(app, login_as)
-    handle(app, login_as("hp_officer"))
-    feedback(app, login_as)
+def to_review(app, client_for, clue_client):
+    accept(app, client_for)
+    judge(app, client_for)
+    dispatch(app, client_for)
+    handle(app, client_for("hp_officer"))
+    feedback(app, client_for)
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def test_happy_path_to_signed_report_with_follow_notifications(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_happy_path_to_signed_report_with_follow_notifications(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     photo = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "现场照片.png")
     clue_id = registered(app, officer, attachments=photo)
     row = clue_row(app, clue_id)
@@ -214,28 +201,28 @@ def test_happy_path_to_signed_report_with_follow_notifications(app, clue_process
     assert "138****5678" in page and "张**" in page and "13812345678" not in page
     assert "现场照片.png" in page  # the registration's attachment
     # The city officer follows the clue: each step notifies them.
-    city = login_as("city_officer")
+    city = client_for("city_officer")
     assert city.post(f"/clues/{clue_id}/follow").status_code == 302
 
-    accept(app, login_as)
+    accept(app, client_for)
     assert clue_row(app, clue_id)["status"] == "judging"
-    judge(app, login_as, risk="high")
+    judge(app, client_for, risk="high")
     row = clue_row(app, clue_id)
     assert row["status"] == "dispatching" and row["priority"] == "urgent" and row["order"]  # DMN: report + high
-    dispatch(app, login_as, org="310101")
+    dispatch(app, client_for, org="310101")
     assert clue_row(app, clue_id)["handling"] == "310101"
     # The handling task belongs to the dispatched org: Huangpu's officer sees it, Xuhui's does not.
     handle_id = open_row(app, "handle")
-    assert login_as("xh_officer").get(f"/inbox/tasks/{handle_id}").status_code == 404
+    assert client_for("xh_officer").get(f"/inbox/tasks/{handle_id}").status_code == 404
     handle(app, officer)
     assert clue_row(app, clue_id)["status"] == "feedback"
-    feedback(app, login_as)
+    feedback(app, client_for)
     row = clue_row(app, clue_id)
     assert row["status"] == "reviewing" and row["report"]
     review_id = open_row(app, "review")
-    review_page = page_text(login_as("chief").get(f"/inbox/tasks/{review_id}"))
+    review_page = page_text(client_for("chief").get(f"/inbox/tasks/{review_id}"))
     assert "通过并签发" in review_page and "退回修改" in review_page and "属实" in review_page
-    act(login_as("chief"), review_id, "approve", comment="同意调查结论，请跟踪整改")
+    act(client_for("chief"), review_id, "approve", comment="同意调查结论，请跟踪整改")
     row = clue_row(app, clue_id)
     assert row["status"] == "closed" and row["outcome"] == "substantiated"
     with app.app_context():
@@ -255,8 +242,8 @@ def test_happy_path_to_signed_report_with_follow_notifications(app, clue_process
     assert "已办结" in page and "已签发" in page and "调查报告审核" in page and "研判" in page
 
 
-def test_duplicate_warning_then_confirmed_registration(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_duplicate_warning_then_confirmed_registration(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     first = registered(app, officer)
     similar = CONTENT.replace("夜间", "晚上")
     # The check endpoint shows the warning while typing.
@@ -283,10 +270,10 @@ def test_duplicate_warning_then_confirmed_registration(app, clue_process, fast_p
     assert "疑似重复线索" not in page_text(other)
 
 
-def test_not_accepted_returns_the_reason_to_the_registrar(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_not_accepted_returns_the_reason_to_the_registrar(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     clue_id = registered(app, officer)
-    leader = login_as("hp_leader")
+    leader = client_for("hp_leader")
     accept_id = open_row(app, "accept")
     bad = leader.post(f"/inbox/tasks/{accept_id}/act", data={"action": "reject"})
     assert bad.status_code == 422 and "必须填写意见" in page_text(bad)
@@ -301,19 +288,19 @@ def test_not_accepted_returns_the_reason_to_the_registrar(app, clue_process, fas
     assert "不予受理" in page_text(officer.get(f"/clues/{clue_id}"))
 
 
-def test_unverifiable_clue_closes_at_judgement(app, clue_process, fast_pdf, login_as):
-    clue_id = registered(app, login_as("hp_officer"))
-    accept(app, login_as)
-    judge(app, login_as, verifiable="no", risk="low")
+def test_unverifiable_clue_closes_at_judgement(app, clue_process, fast_pdf, client_for):
+    clue_id = registered(app, client_for("hp_officer"))
+    accept(app, client_for)
+    judge(app, client_for, verifiable="no", risk="low")
     row = clue_row(app, clue_id)
     assert row["status"] == "closed" and row["outcome"] == "unverifiable" and row["order"] is None
 
 
-def test_report_sent_back_three_times_raises_an_abnormal_flow_alert(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_report_sent_back_three_times_raises_an_abnormal_flow_alert(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     clue_id = registered(app, officer)
-    to_review(app, login_as, officer)
-    chief = login_as("chief")
+    to_review(app, client_for, officer)
+    chief = client_for("chief")
     for i in range(3):
         review_id = open_row(app, "review")
         act(chief, review_id, "reject", comment=f"第{i + 1}次退回：隐患整改期限不明确")
@@ -322,7 +309,7 @@ def test_report_sent_back_three_times_raises_an_abnormal_flow_alert(app, clue_pr
         handle_id = open_row(app, "handle")
         assert f"第{i + 1}次退回" in page_text(officer.get(f"/inbox/tasks/{handle_id}"))
         handle(app, officer)
-        feedback(app, login_as, outcome="partly")
+        feedback(app, client_for, outcome="partly")
     assert clue_row(app, clue_id)["returns"] == 3
     with app.app_context():
         alert = db.session.scalar(select(Alert).where(Alert.clue_id == clue_id, Alert.kind == "clue_returned"))
@@ -337,13 +324,13 @@ def test_report_sent_back_three_times_raises_an_abnormal_flow_alert(app, clue_pr
         assert alert.status == "closed" and "办结" in alert.closure
 
 
-def test_overdue_handling_reminds_then_escalates_to_the_leader(app, clue_process, fast_pdf, login_as):
+def test_overdue_handling_reminds_then_escalates_to_the_leader(app, clue_process, fast_pdf, client_for):
     from app.engine.cli import run_round
 
-    clue_id = registered(app, login_as("hp_officer"))
-    accept(app, login_as)
-    judge(app, login_as, risk="medium")
-    dispatch(app, login_as)
+    clue_id = registered(app, client_for("hp_officer"))
+    accept(app, client_for)
+    judge(app, client_for, risk="medium")
+    dispatch(app, client_for)
     handle_id = open_row(app, "handle")
     with app.app_context():
         due = db.session.get(HumanTask, handle_id).due_at
@@ -363,10 +350,10 @@ def test_overdue_handling_reminds_then_escalates_to_the_leader(app, clue_process
     with app.app_context():
         row = db.session.get(HumanTask, handle_id)
         assert row.assignee.login == "hp_leader" and row.status == "open"
-    page = page_text(login_as("hp_officer").get(f"/clues/{clue_id}"))
+    page = page_text(client_for("hp_officer").get(f"/clues/{clue_id}"))
     assert "超时升级" in page
     # The alert centre lists it for the brigade, by organisation and person; red once overdue.
-    board = page_text(login_as("hp_leader").get("/alerts/?tab=board"))
+    board = page_text(client_for("hp_leader").get("/alerts/?tab=board"))
     assert "处理" in board and "黄浦大队长" in board and "黄浦区" in board
     with app.app_context():
         from app.alerts.services import summarise, task_board
@@ -377,10 +364,10 @@ def test_overdue_handling_reminds_then_escalates_to_the_leader(app, clue_process
         }
 
 
-def test_stalled_clue_alert_is_closed_by_its_owner(app, clue_process, fast_pdf, login_as):
+def test_stalled_clue_alert_is_closed_by_its_owner(app, clue_process, fast_pdf, client_for):
     from app.clues.warnings import scan
 
-    clue_id = registered(app, login_as("hp_officer"))
+    clue_id = registered(app, client_for("hp_officer"))
     with app.app_context():
         scan(utcnow() + timedelta(days=14))
         db.session.commit()
@@ -389,8 +376,8 @@ def test_stalled_clue_alert_is_closed_by_its_owner(app, clue_process, fast_pdf, 
         scan(utcnow() + timedelta(days=15))  # no second alert for the same clue
         assert db.session.scalar(select(db.func.count(Alert.id)).where(Alert.clue_id == clue_id)) == 1
         alert_id = alert.id
-    assert login_as("xh_leader").post(f"/alerts/{alert_id}/close", data={"closure": "x"}).status_code == 404
-    leader = login_as("hp_leader")
+    assert client_for("xh_leader").post(f"/alerts/{alert_id}/close", data={"closure": "x"}).status_code == 404
+    leader = client_for("hp_leader")
     assert leader.post(f"/alerts/{alert_id}/close", data={"closure": ""}).status_code == 422
     assert leader.post(f"/alerts/{alert_id}/close", data={"closure": "已督促受理审批"}).status_code == 302
     closed = page_text(leader.get("/alerts/?tab=closed"))
@@ -412,36 +399,36 @@ def _visible(client, clue_id: int, number: str) -> dict:
     }
 
 
-def test_confidentiality_per_role_before_and_after_closing(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_confidentiality_per_role_before_and_after_closing(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     clue_id = registered(app, officer)
     number = clue_row(app, clue_id)["number"]
     everything = dict.fromkeys(("page", "list", "search", "phone", "export"), True)
     nothing = dict.fromkeys(everything, False)
-    xh, city, street = login_as("xh_officer"), login_as("city_officer"), login_as("hp_street")
+    xh, city, street = client_for("xh_officer"), client_for("city_officer"), client_for("hp_street")
     assert _visible(officer, clue_id, number) == everything
     assert _visible(city, clue_id, number) == everything
-    assert _visible(login_as("hp_leader"), clue_id, number) == everything
+    assert _visible(client_for("hp_leader"), clue_id, number) == everything
     assert _visible(xh, clue_id, number) == nothing  # another district, in progress
     assert _visible(street, clue_id, number) == nothing  # a street of the same district is not the handler
-    assert login_as("xh_leader").get(f"/clues/{clue_id}").status_code == 404
-    stats = login_as("xh_leader").get("/clues/stats.json").get_json()
+    assert client_for("xh_leader").get(f"/clues/{clue_id}").status_code == 404
+    stats = client_for("xh_leader").get("/clues/stats.json").get_json()
     assert stats["total"] == 0
-    to_review(app, login_as, officer)
-    act(login_as("chief"), open_row(app, "review"), "approve")
+    to_review(app, client_for, officer)
+    act(client_for("chief"), open_row(app, "review"), "approve")
     assert clue_row(app, clue_id)["status"] == "closed"
     assert _visible(xh, clue_id, number) == everything  # closed: every enforcement organisation
     assert _visible(street, clue_id, number) == everything
-    assert login_as("xh_leader").get("/clues/stats.json").get_json()["total"] == 1
+    assert client_for("xh_leader").get("/clues/stats.json").get_json()["total"] == 1
     # Organisations outside enforcement (SOE groups) have no clue pages at all.
-    assert login_as("soe").get(f"/clues/{clue_id}").status_code == 403
+    assert client_for("soe").get(f"/clues/{clue_id}").status_code == 403
 
 
-def test_dispatch_to_a_city_section_and_invalid_code_falls_back(app, clue_process, fast_pdf, login_as):
-    first = registered(app, login_as("hp_officer"))
-    accept(app, login_as)
-    judge(app, login_as)
-    dispatch(app, login_as, org="SHYJ-ZD1")
+def test_dispatch_to_a_city_section_and_invalid_code_falls_back(app, clue_process, fast_pdf, client_for):
+    first = registered(app, client_for("hp_officer"))
+    accept(app, client_for)
+    judge(app, client_for)
+    dispatch(app, client_for, org="SHYJ-ZD1")
     assert clue_row(app, first)["handling"] == "SHYJ-ZD1"
     with app.app_context():
         row = db.session.get(HumanTask, open_row(app, "handle"))
@@ -451,40 +438,40 @@ def test_dispatch_to_a_city_section_and_invalid_code_falls_back(app, clue_proces
         from app.inbox.queries import can_act
 
         assert can_act(user("city_officer"), row) and not can_act(user("hp_officer"), row)
-    handle(app, login_as("city_officer"))
+    handle(app, client_for("city_officer"))
     with app.app_context():
         fb = db.session.get(HumanTask, open_row(app, "feedback"))
         assert fb.candidate_role == "section_chief"  # a section's feedback comes from a section chief
     second = registered(
-        app, login_as("hp_officer"), content="另一家企业反映的问题：消防通道被堆放的货物堵塞，疏散指示灯损坏。"
+        app, client_for("hp_officer"), content="另一家企业反映的问题：消防通道被堆放的货物堵塞，疏散指示灯损坏。"
     )
-    accept(app, login_as)
-    judge(app, login_as)
-    dispatch(app, login_as, org="NO-SUCH-ORG")
+    accept(app, client_for)
+    judge(app, client_for)
+    dispatch(app, client_for, org="NO-SUCH-ORG")
     assert clue_row(app, second)["handling"] == "310101"
 
 
-def test_reporter_reveal_needs_permission_and_is_audited(app, clue_process, fast_pdf, login_as):
+def test_reporter_reveal_needs_permission_and_is_audited(app, clue_process, fast_pdf, client_for):
     from app.audit.models import AuditEntry
 
-    clue_id = registered(app, login_as("hp_officer"))
-    plain = page_text(login_as("hp_officer").get(f"/clues/{clue_id}?reveal=1"))
+    clue_id = registered(app, client_for("hp_officer"))
+    plain = page_text(client_for("hp_officer").get(f"/clues/{clue_id}?reveal=1"))
     assert "13812345678" not in plain  # district officers lack sensitive.unmask
-    shown = page_text(login_as("leader").get(f"/clues/{clue_id}?reveal=1"))
+    shown = page_text(client_for("leader").get(f"/clues/{clue_id}?reveal=1"))
     assert "13812345678" in shown and "310101199001011234" in shown and "张三丰" in shown
     with app.app_context():
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "clue.reporter.reveal")) is not None
 
 
-def test_statistics_page_and_json(app, clue_process, fast_pdf, login_as):
-    officer = login_as("hp_officer")
+def test_statistics_page_and_json(app, clue_process, fast_pdf, client_for):
+    officer = client_for("hp_officer")
     registered(app, officer)
     registered(app, officer, name="上海徐汇精细化工有限公司", source="hotline")
     page = page_text(officer.get("/clues/stats"))
     assert "echarts.min.js" in page and "clues_stats.js" in page
     assert officer.get("/clues/stats.json").get_json()["total"] == 2  # the registrar sees both
-    assert login_as("hp_leader").get("/clues/stats.json").get_json()["total"] == 1  # the Xuhui one is Xuhui's
-    data = login_as("city_officer").get("/clues/stats.json").get_json()
+    assert client_for("hp_leader").get("/clues/stats.json").get_json()["total"] == 1  # the Xuhui one is Xuhui's
+    data = client_for("city_officer").get("/clues/stats.json").get_json()
     assert data["total"] == 2
     assert {r["name"]: r["value"] for r in data["by_source"]} == {"举报": 1, "12350热线": 1}
     assert sum(r["value"] for r in data["by_month"]) == 2
@@ -496,13 +483,13 @@ POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")
 
 
 @pytest.mark.skipif(not POPPLER, reason="poppler-utils not installed")
-def test_investigation_report_pdf_renders_signed_with_chinese_text(app, clue_process, login_as, tmp_path):
+def test_investigation_report_pdf_renders_signed_with_chinese_text(app, clue_process, client_for, tmp_path):
     from app.reports.services import document_path, sm3_hex
 
-    officer = login_as("hp_officer")
+    officer = client_for("hp_officer")
     clue_id = registered(app, officer)
-    to_review(app, login_as, officer)
-    act(login_as("chief"), open_row(app, "review"), "approve", comment="同意调查结论和处理意见。")
+    to_review(app, client_for, officer)
+    act(client_for("chief"), open_row(app, "review"), "approve", comment="同意调查结论和处理意见。")
     with app.app_context():
         doc = db.session.get(Document, clue_row(app, clue_id)["report"])
         data = document_path(doc).read_bytes()

@@ -28,18 +28,6 @@ MONTH = 12  # the plan month: December of this year, so this year's inspections 
 
 
 @pytest.fixture
-def login_as(login_as):
-    clients = {}
-
-    def get(login: str):
-        if login not in clients:
-            clients[login] = login_as(login)
-        return clients[login]
-
-    return get
-
-
-@pytest.fixture
 def plan_setup(app):
     """Huangpu enterprises: due by grade, one over its annual limit, one inspected recently."""
     from app.engine import deploy
@@ -114,10 +102,10 @@ def decide(client, step_task: int, action: str, comment: str = ""):
     assert resp.status_code == 302, page_text(resp)
 
 
-def test_generation_excludes_over_limit_and_draw_is_reproducible(app, plan_setup, login_as):
+def test_generation_excludes_over_limit_and_draw_is_reproducible(app, plan_setup, client_for):
     from app.plans import services
 
-    officer = login_as("hp_officer")
+    officer = client_for("hp_officer")
     plan_id = generate(officer)
     p = plan_of(app, plan_id)
     names = [n for n, _, _ in p["items"]]
@@ -150,14 +138,14 @@ def test_generation_excludes_over_limit_and_draw_is_reproducible(app, plan_setup
     assert ("上海隆盛冷链食品有限公司", "manual", True) in plan_of(app, plan_id)["items"]
     assert "超限检查：群众举报线索需复查" in page_text(officer.get(f"/plans/{plan_id}"))
     # Another district's officer cannot see or edit it; the same month cannot be generated twice.
-    assert login_as("xh_officer").get(f"/plans/{plan_id}").status_code == 404
+    assert client_for("xh_officer").get(f"/plans/{plan_id}").status_code == 404
     assert officer.post("/plans/generate", data={"year": YEAR, "month": MONTH}).status_code == 409
 
 
-def test_review_send_backs_publicity_timer_and_publication(app, plan_setup, login_as):
+def test_review_send_backs_publicity_timer_and_publication(app, plan_setup, client_for):
     from app.engine.cli import run_round
 
-    officer, district, city = login_as("hp_officer"), login_as("hp_leader"), login_as("leader")
+    officer, district, city = client_for("hp_officer"), client_for("hp_leader"), client_for("leader")
     plan_id = generate(officer)
     assert officer.post(f"/plans/{plan_id}/submit").status_code == 302
     assert plan_of(app, plan_id)["status"] == "reviewing"
@@ -204,12 +192,12 @@ def test_review_send_backs_publicity_timer_and_publication(app, plan_setup, logi
         assert db.session.get(ProcessInstance, p["instance"]).status == "completed"
 
 
-def test_execution_warning_job(app, plan_setup, login_as):
+def test_execution_warning_job(app, plan_setup, client_for):
     from app.engine.cli import ROUND_JOBS
     from app.plans.process import check_execution
 
     assert ROUND_JOBS["plans.execution"] is check_execution  # the scheduler round calls it
-    officer = login_as("hp_officer")
+    officer = client_for("hp_officer")
     plan_id = generate(officer)
     with app.app_context():
         plan = db.session.get(MonthlyPlan, plan_id)
@@ -231,7 +219,7 @@ def test_execution_warning_job(app, plan_setup, login_as):
         db.session.commit()
         assert db.session.scalar(select(Alert.level).where(Alert.plan_id == plan_id)) == "red"
         assert db.session.scalar(select(db.func.count(Inspection.id)).where(Inspection.plan_item_id.is_not(None))) == 3
-    board = page_text(login_as("hp_leader").get("/alerts/?tab=open"))
+    board = page_text(client_for("hp_leader").get("/alerts/?tab=open"))
     assert "计划执行滞后" in board
 
 
@@ -240,12 +228,12 @@ def _item_ids(app, plan_id: int) -> list[int]:
         return [i.id for i in db.session.get(MonthlyPlan, plan_id).items]
 
 
-def test_city_user_generates_for_a_district_and_plans_are_scoped(app, plan_setup, login_as):
-    city = login_as("leader")
+def test_city_user_generates_for_a_district_and_plans_are_scoped(app, plan_setup, client_for):
+    city = client_for("leader")
     assert city.post("/plans/generate", data={"year": YEAR, "month": MONTH}).status_code == 403  # no plan.draft
-    officer = login_as("hp_officer")
+    officer = client_for("hp_officer")
     plan_id = generate(officer, district="310104")  # a district officer always plans for their own district
     with app.app_context():
         assert db.session.get(MonthlyPlan, plan_id).org.code == "310101"
     assert plan_id and "黄浦区" in page_text(city.get("/plans/"))
-    assert "黄浦区" not in page_text(login_as("xh_leader").get("/plans/")).split("plan-table")[1]
+    assert "黄浦区" not in page_text(client_for("xh_leader").get("/plans/")).split("plan-table")[1]

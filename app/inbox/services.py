@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -191,25 +190,11 @@ def start_form(model: ProcessModel) -> tuple[dict, dict]:
 
 
 def diagram(instance: ProcessInstance) -> dict:
-    """The BPMN XML with done / current / failed step ids for the viewer."""
-    wf = runtime.load(instance)
-    done, current, failed = set(), set(), set()
-    for task in wf.get_tasks():
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if not bpmn_id:
-            continue
-        if task.state == TaskState.COMPLETED:
-            done.add(bpmn_id)
-        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-            current.add(bpmn_id)
-        elif task.state == TaskState.ERROR:
-            failed.add(bpmn_id)
-    return {
-        "xml": _lane_labels(_drawable(instance.spec_info.bpmn)),
-        "done": sorted(done - current),
-        "current": sorted(current),
-        "failed": sorted(failed),
-    }
+    """The BPMN XML with done / current / failed step ids (and flows taken) for the viewer."""
+    from app.processes.instances import markers
+
+    xml = _drawable(instance.spec_info.bpmn)
+    return {"xml": _lane_labels(xml), **markers(runtime.load(instance), xml)}
 
 
 @lru_cache(maxsize=64)

@@ -15,7 +15,7 @@
           function mark(ids, cls) {
             ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, cls); } });
           }
-          mark(d.done, "done"); mark(d.current, "current"); mark(d.failed, "failed");
+          mark(d.done, "done"); mark(d.current, "current"); mark(d.failed, "failed"); mark(d.flows || [], "taken");
           canvas.zoom("fit-viewport");
         });
       })

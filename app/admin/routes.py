@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.auth import services as accounts
-from app.auth.models import USER_STATUS, Role, User
+from app.auth.models import USER_STATUS, User
 from app.auth.permissions import PERMISSIONS
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.orgs import services as orgs
-from app.orgs.models import ORG_KINDS, Organisation
+from app.orgs.models import ORG_KINDS
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.security.scope import scope_for
@@ -75,20 +74,18 @@ def org_edit(org_id: int):
 @permission_required("user.admin")
 def user_list():
     scope = scope_for(current_user)
-    stmt = scope.filter_org(select(User).join(User.org), User.org_id)
-    q = (request.args.get("q") or "").strip()
-    if q:
-        stmt = stmt.where(User.name.contains(q, autoescape=True) | User.login.contains(q, autoescape=True))
-    if request.args.get("org_id"):
-        org = orgs.get_org(int(request.args["org_id"]), scope)
-        stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
-    if request.args.get("role"):
-        stmt = stmt.where(User.roles.any(Role.code == request.args["role"]))
-    if request.args.get("status"):
-        stmt = stmt.where(User.status == request.args["status"])
-    page = paginate(stmt.order_by(Organisation.path, User.login), request.args.get("page"))
-    roles = db.session.scalars(select(Role).order_by(Role.id)).all()
-    return render_template("admin/users.html", page=page, roles=roles, statuses=USER_STATUS, orgs=orgs.list_orgs(scope))
+    org_id = request.args.get("org_id")
+    stmt = accounts.users_query(
+        scope,
+        q=(request.args.get("q") or "").strip(),
+        org=orgs.get_org(int(org_id), scope) if org_id and org_id.isdigit() else None,
+        role=request.args.get("role") or None,
+        status=request.args.get("status") or None,
+    )
+    page = paginate(stmt, request.args.get("page"))
+    return render_template(
+        "admin/users.html", page=page, roles=accounts.all_roles(), statuses=USER_STATUS, orgs=orgs.list_orgs(scope)
+    )
 
 
 def _user_form_values() -> dict:
@@ -127,7 +124,7 @@ def user_new():
 
 
 def _user_form(user: User | None, errors: dict):
-    roles = db.session.scalars(select(Role).order_by(Role.id)).all()
+    roles = accounts.all_roles()
     return render_template(
         "admin/user_form.html",
         user=user,
@@ -182,17 +179,15 @@ def user_reset_password(user_id: int):
 @bp.get("/roles")
 @permission_required("role.admin")
 def role_list():
-    roles = db.session.scalars(select(Role).order_by(Role.id)).all()
-    counts = dict(
-        db.session.execute(select(Role.id, func.count(User.id)).join(Role, User.roles).group_by(Role.id)).all()
+    return render_template(
+        "admin/roles.html", roles=accounts.all_roles(), counts=accounts.role_user_counts(), permissions=PERMISSIONS
     )
-    return render_template("admin/roles.html", roles=roles, counts=counts, permissions=PERMISSIONS)
 
 
 @bp.route("/roles/<code>", methods=["GET", "POST"])
 @permission_required("role.admin")
 def role_edit(code: str):
-    role = None if code == "new" else db.session.scalar(select(Role).where(Role.code == code))
+    role = None if code == "new" else accounts.role_by_code(code)
     if code != "new" and role is None:
         raise NotFound("角色不存在")
     errors: dict = {}

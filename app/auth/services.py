@@ -252,3 +252,31 @@ def get_user(user_id: int) -> User:
     if user is None:
         raise NotFound("用户不存在")
     return user
+
+
+def users_query(
+    scope, *, q: str = "", org: Organisation | None = None, role: str | None = None, status: str | None = None
+):
+    """Accounts inside a data scope, filtered in SQL (so paging counts are exact)."""
+    stmt = scope.filter_org(select(User).join(User.org), User.org_id)
+    if q:
+        stmt = stmt.where(User.name.contains(q, autoescape=True) | User.login.contains(q, autoescape=True))
+    if org is not None:
+        stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
+    if role:
+        stmt = stmt.where(User.roles.any(Role.code == role))
+    if status:
+        stmt = stmt.where(User.status == status)
+    return stmt.order_by(Organisation.path, User.login)
+
+
+def all_roles() -> list[Role]:
+    return list(db.session.scalars(select(Role).order_by(Role.id)))
+
+
+def role_by_code(code: str) -> Role | None:
+    return db.session.scalar(select(Role).where(Role.code == code))
+
+
+def role_user_counts() -> dict[int, int]:
+    return dict(db.session.execute(select(Role.id, func.count(User.id)).join(Role, User.roles).group_by(Role.id)).all())

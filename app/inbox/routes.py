@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from app.engine.models import INSTANCE_STATUS, ProcessModel
+from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.inbox import actions, collab, queries, services
-from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask, Notification
+from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal.paging import paginate
 from app.security.access import permission_required
 
@@ -44,7 +43,7 @@ def index():
         current_user, f
     )
     page = paginate(stmt, request.args.get("page"))
-    processes = db.session.scalars(select(ProcessModel).order_by(ProcessModel.name)).all()
+    processes = services.process_choices()
     template = "inbox/_list.html" if request.headers.get("HX-Request") else "inbox/index.html"
     return render_template(
         template,
@@ -158,10 +157,7 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         )
         return "已抄送"
     if action == "draft":
-        data, _errors = services.forms.coerce(
-            services.forms.parse((row.instance.spec_info.forms or {}).get(_form_name(row))), f
-        )
-        collab.save_draft(row, current_user, data)
+        collab.save_draft(row, current_user, services.draft_data(row, f))
         return "已暂存"
     if action == "claim":
         collab.claim(row, current_user)
@@ -173,15 +169,6 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         count = collab.urge(row, current_user, note=comment)
         return f"已催办 {count} 人"
     raise ValidationFailed(f"未知的操作：{action}")
-
-
-def _form_name(row: HumanTask) -> str:
-    from app.engine import deploy, runtime
-
-    wf = runtime.load(row.instance)
-    task = runtime.find_task(wf, row.spiff_task_id)
-    info = deploy.task_info(row.instance.spec_info).get(task.task_spec.name, {}) if task else {}
-    return info.get("form") or ""
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -282,15 +269,7 @@ def start(process_id: str):
         else:
             db.session.commit()
             flash(f"已发起：{inst.title}（{inst.number or inst.id}）", "success")
-            mine = db.session.scalar(
-                select(HumanTask.id)
-                .where(
-                    HumanTask.instance_id == inst.id,
-                    HumanTask.status == "open",
-                    HumanTask.assignee_id == current_user.id,
-                )
-                .limit(1)
-            )
+            mine = services.my_open_task(inst, current_user)
             return redirect(url_for(".task", task_id=mine) if mine else url_for(".index", tab="started"))
     fields = services.forms.fields(schema, ui, request.form.to_dict(), errors) if schema else []
     return render_template("inbox/start.html", model=model, fields=fields, errors=errors), (422 if errors else 200)
@@ -307,24 +286,14 @@ def add_phrase():
 @bp.get("/notifications")
 @permission_required("inbox.use")
 def notifications():
-    stmt = (
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-    )
-    page = paginate(stmt, request.args.get("page"))
+    page = paginate(services.notifications(current_user), request.args.get("page"))
     return render_template("inbox/notifications.html", page=page)
 
 
 @bp.post("/notifications/read")
 @permission_required("inbox.use")
 def notifications_read():
-    from app.models_base import utcnow
-
-    for n in db.session.scalars(
-        select(Notification).where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-    ):
-        n.read_at = utcnow()
+    services.mark_notifications_read(current_user)
     db.session.commit()
     return redirect(url_for(".notifications"))
 

@@ -284,3 +284,48 @@ def approval_record_pdf(instance: ProcessInstance) -> bytes:
             "signatures": signs,
         },
     )
+
+
+def process_choices() -> list[ProcessModel]:
+    return list(db.session.scalars(select(ProcessModel).order_by(ProcessModel.name)))
+
+
+def form_schema(row: HumanTask) -> dict:
+    """The JSON schema of the form of a row's task (empty when the task has none)."""
+    wf = runtime.load(row.instance)
+    task = runtime.find_task(wf, row.spiff_task_id)
+    info = deploy.task_info(row.instance.spec_info).get(task.task_spec.name, {}) if task else {}
+    return forms.parse((row.instance.spec_info.forms or {}).get(info.get("form") or ""))
+
+
+def draft_data(row: HumanTask, form) -> dict:
+    """暂存 keeps what was typed, valid or not yet."""
+    data, _errors = forms.coerce(form_schema(row), form)
+    return data
+
+
+def my_open_task(instance: ProcessInstance, user) -> int | None:
+    return db.session.scalar(
+        select(HumanTask.id)
+        .where(HumanTask.instance_id == instance.id, HumanTask.status == "open", HumanTask.assignee_id == user.id)
+        .limit(1)
+    )
+
+
+def notifications(user):
+    from app.inbox.models import Notification
+
+    return (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def mark_notifications_read(user) -> None:
+    from app.inbox.models import Notification
+
+    for n in db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ):
+        n.read_at = utcnow()

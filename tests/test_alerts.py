@@ -13,8 +13,8 @@ from app.inbox.models import HumanTask, Notification
 from tests import test_clue_process as clues
 from tests.conftest import page_text, user
 
-# The clue scenario's fixtures and steps (one logged-in client per user, the deployed process, fast PDFs).
-login_as, clue_process, fast_pdf = clues.login_as, clues.clue_process, clues.fast_pdf
+# The clue scenario's fixtures and steps (the deployed process, fast PDFs); `client_for` gives one client per user.
+clue_process, fast_pdf = clues.clue_process, clues.fast_pdf
 accept, dispatch, handle, judge, open_row, registered = (
     clues.accept,
     clues.dispatch,
@@ -25,18 +25,18 @@ accept, dispatch, handle, judge, open_row, registered = (
 )
 
 
-def to_handling(app, login_as) -> int:
-    registered(app, login_as("hp_officer"))
-    accept(app, login_as)
-    judge(app, login_as, risk="medium")
-    dispatch(app, login_as)
+def to_handling(app, client_for) -> int:
+    registered(app, client_for("hp_officer"))
+    accept(app, client_for)
+    judge(app, client_for, risk="medium")
+    dispatch(app, client_for)
     return open_row(app, "handle")
 
 
-def test_board_levels_by_org_and_person(app, clue_process, fast_pdf, login_as):
+def test_board_levels_by_org_and_person(app, clue_process, fast_pdf, client_for):
     from app.alerts.services import level_of, summarise, task_board
 
-    task_id = to_handling(app, login_as)
+    task_id = to_handling(app, client_for)
     with app.app_context():
         due = db.session.get(HumanTask, task_id).due_at
         leader = user("leader")
@@ -49,17 +49,17 @@ def test_board_levels_by_org_and_person(app, clue_process, fast_pdf, login_as):
         assert summary["by_org"] == {"黄浦区": {"red": 1, "yellow": 0, "green": 0}}
         assert summary["by_person"] == {"角色：大队执法人员": {"red": 1, "yellow": 0, "green": 0}}
         assert task_board(user("xh_leader"), now=due + timedelta(hours=2)) == []  # another district
-    page = page_text(login_as("leader").get("/alerts/"))
+    page = page_text(client_for("leader").get("/alerts/"))
     assert "预警中心" in page and "处理" in page and "催办" in page and "升级" in page
-    assert "处理" not in page_text(login_as("xh_leader").get("/alerts/")).split("board-table")[1]
+    assert "处理" not in page_text(client_for("xh_leader").get("/alerts/")).split("board-table")[1]
 
 
-def test_urge_and_escalate_are_recorded_and_closed_when_done(app, clue_process, fast_pdf, login_as):
-    task_id = to_handling(app, login_as)
-    city = login_as("leader")
+def test_urge_and_escalate_are_recorded_and_closed_when_done(app, clue_process, fast_pdf, client_for):
+    task_id = to_handling(app, client_for)
+    city = client_for("leader")
     # Another district cannot urge or escalate it; an officer without leadership cannot escalate.
-    assert login_as("xh_leader").post(f"/alerts/tasks/{task_id}/urge").status_code == 404
-    assert login_as("hp_officer").post(f"/alerts/tasks/{task_id}/escalate").status_code == 403
+    assert client_for("xh_leader").post(f"/alerts/tasks/{task_id}/urge").status_code == 404
+    assert client_for("hp_officer").post(f"/alerts/tasks/{task_id}/escalate").status_code == 403
     assert city.post(f"/alerts/tasks/{task_id}/urge", data={"note": "请今日内完成"}).status_code == 302
     with app.app_context():
         urged = db.session.scalars(
@@ -76,7 +76,7 @@ def test_urge_and_escalate_are_recorded_and_closed_when_done(app, clue_process, 
     detail = page_text(city.get(f"/alerts/{alert_id}"))
     assert "请今日内完成" in detail and "升级给黄浦大队长" in detail
     # The leader now holds the task and does it; the scheduler round closes the alert (closure record).
-    handle(app, login_as("hp_leader"))
+    handle(app, client_for("hp_leader"))
     from app.engine.cli import run_round
 
     run_round(app)
@@ -87,7 +87,7 @@ def test_urge_and_escalate_are_recorded_and_closed_when_done(app, clue_process, 
     assert "任务已办理" in closed
 
 
-def test_alert_close_needs_owner_or_leader_in_scope(app, clue_process, fast_pdf, login_as):
+def test_alert_close_needs_owner_or_leader_in_scope(app, clue_process, fast_pdf, client_for):
     from app.alerts import services
     from app.orgs.services import by_code
 
@@ -98,7 +98,7 @@ def test_alert_close_needs_owner_or_leader_in_scope(app, clue_process, fast_pdf,
         assert alert.owner.login == "hp_leader"
         notes = db.session.scalars(select(Notification.title).where(Notification.user_id == user("hp_leader").id)).all()
         assert "预警：测试预警：线索停滞" in notes
-    assert login_as("hp_officer").post(f"/alerts/{alert_id}/close", data={"closure": "已处理"}).status_code == 403
-    assert login_as("leader").post(f"/alerts/{alert_id}/close", data={"closure": "总队已督办"}).status_code == 302
-    assert login_as("leader").post(f"/alerts/{alert_id}/close", data={"closure": "再次"}).status_code == 409
-    assert "总队已督办" in page_text(login_as("hp_leader").get("/alerts/?tab=closed"))
+    assert client_for("hp_officer").post(f"/alerts/{alert_id}/close", data={"closure": "已处理"}).status_code == 403
+    assert client_for("leader").post(f"/alerts/{alert_id}/close", data={"closure": "总队已督办"}).status_code == 302
+    assert client_for("leader").post(f"/alerts/{alert_id}/close", data={"closure": "再次"}).status_code == 409
+    assert "总队已督办" in page_text(client_for("hp_leader").get("/alerts/?tab=closed"))

@@ -133,7 +133,11 @@ def record_templates(people: People, rng: random.Random) -> Templates:
             out.rows[tid] = _row_info(row, initiator.id)
             post = process.POSTS[tid]
             actions.complete(
-                row, users[tid], action=post["action"], form_data=process.FORM_DATA.get(tid), comment=post.get("comment")
+                row,
+                users[tid],
+                action=post["action"],
+                form_data=process.FORM_DATA.get(tid),
+                comment=post.get("comment"),
             )
             db.session.flush()
             times.append(time.time())
@@ -148,7 +152,11 @@ def record_templates(people: People, rng: random.Random) -> Templates:
             row = open_row(inst.id)
             out.reject_rows[tid] = _row_info(row, initiator.id)
             actions.complete(
-                row, users[tid], action=action, form_data=process.FORM_DATA.get(tid), comment="不属于本部门职责，不予立案"
+                row,
+                users[tid],
+                action=action,
+                form_data=process.FORM_DATA.get(tid),
+                comment="不属于本部门职责，不予立案",
             )
             db.session.flush()
             times.append(time.time())
@@ -200,6 +208,7 @@ class InstanceFactory:
         self.rng = rng
         self.audit: list[tuple] = []  # (at, actor_id, login, action, object_type, object_id, detail)
         self.day_seq: dict[str, int] = {}
+        self.now = datetime.now(UTC)
         self.names = {u["id"]: u.get("name") for u in people.users}
 
     # -- planning -----------------------------------------------------------------------------
@@ -338,13 +347,19 @@ class InstanceFactory:
             actor = plan.actors.get(tid) if done else None
             action = "reject" if plan.stage == -1 and tid == "review" else process.POSTS[tid]["action"]
             comment = (
-                "不属于本部门职责，不予立案" if action == "reject" else rng.choice(COMMENTS[tid]) if tid in COMMENTS else None
+                "不属于本部门职责，不予立案"
+                if action == "reject"
+                else rng.choice(COMMENTS[tid])
+                if tid in COMMENTS
+                else None
             )
             form_data = form if tid == "register" else handle_form if tid == "handle" else {}
             tid_row = ids.task
             ids.task += 1
             spiff_id = mapping.get(info.spiff_task_id, info.spiff_task_id)
             assignee = initiator["id"] if info.to_initiator else (actor["id"] if actor else None)
+            due = created + timedelta(days=4) if info.has_due else None
+            reminded = self._reminders(due, done)
             out["tasks"].append(
                 {
                     "id": tid_row,
@@ -365,8 +380,9 @@ class InstanceFactory:
                     "comment": comment if done else None,
                     "form_data": form_data if done else None,
                     "priority": info.priority,
-                    "due_at": created + timedelta(days=4) if info.has_due else None,
-                    "remind_count": 0,
+                    "due_at": due,
+                    "remind_count": reminded[0],
+                    "reminded_at": reminded[1],
                     "created_at": created,
                     "completed_at": plan.step_times[k + 1] if done else None,
                     "completed_by_id": actor["id"] if done else None,
@@ -401,6 +417,15 @@ class InstanceFactory:
         if plan.stage == 5:
             self._event(out, ids, iid, plan.step_times[-1], None, "end", None, "办结", None, {})
         return out
+
+    def _reminders(self, due: datetime | None, done: bool) -> tuple[int, datetime | None]:
+        """What app.inbox.deadlines would have done to an open row by now (a live system's steady state):
+        reminded a day before the due time, and after it until it stopped nagging (1 + 3 reminders)."""
+        if done or due is None or due > self.now + timedelta(days=1):
+            return 0, None
+        if due > self.now:
+            return 1, due - timedelta(days=1)
+        return 4, min(self.now - timedelta(hours=4), due + timedelta(hours=12))
 
     def _event(self, out, ids: Ids, iid, at, actor, kind, step, step_name, comment, data) -> None:
         out["events"].append(

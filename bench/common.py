@@ -95,7 +95,7 @@ def bump_sequences(*tables) -> None:
         db.session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM \"{name}\"), false)"
+                f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{name}"), false)'
             )
         )
 

@@ -25,17 +25,23 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from sqlalchemy import func, insert, select, text
+from tqdm import tqdm
 
-from bench.common import DEMO_PASSWORD, ROOT, bump_sequences, describe_url, make_app, prepare_database  # noqa: E402
+from bench.common import DEMO_PASSWORD, ROOT, bump_sequences, describe_url, make_app, prepare_database
 
 DEFAULT_INSTANCE_DIR = ROOT / "instance" / "bench"
 FULL = {"users": 2000, "enterprises": 100_000, "inspections": 600_000, "instances": 30_000, "running": 5_000}
 CHUNK = 2000
 INSPECTION_NOTES = [None, None, "未发现问题", "发现一般隐患，已责令整改", "发现重大隐患，已立案", "复查整改情况"]
 # Clue status of a running bench instance, by its open step (app/clues/models.py STATUS).
-CLUE_STATUS = {"register": "accepting", "review": "accepting", "judge": "judging", "handle": "handling", "close": "reviewing"}
+CLUE_STATUS = {
+    "register": "accepting",
+    "review": "accepting",
+    "judge": "judging",
+    "handle": "handling",
+    "close": "reviewing",
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -120,16 +126,18 @@ class Generator:
         self.rows["users"] = len(self.people.users)
 
     def enterprises(self) -> None:
+        from app.demo.reference import load_json
         from app.enterprises.models import Enterprise
         from app.extensions import db
-        from app.demo.reference import load_json
         from bench.people import enterprise_rows
 
         self.by_district: dict[str, list[dict]] = {}
         self.enterprise_list: list[tuple[int, int, str, str]] = []  # id, org id, district, grade
         chunk: list[dict] = []
         with self.bar(self.n["enterprises"], "enterprises") as bar:
-            for row in enterprise_rows(self.rng, self.orgs, self.n["enterprises"], load_json("industries.json"), self.now):
+            for row in enterprise_rows(
+                self.rng, self.orgs, self.n["enterprises"], load_json("industries.json"), self.now
+            ):
                 chunk.append(row)
                 self.by_district.setdefault(row["district_code"], []).append(
                     {"id": row["id"], "name": row["name"], "credit_code": row["credit_code"]}
@@ -164,7 +172,11 @@ class Generator:
             cum.append(total)
         districts = {o.district_code: o for o in self.orgs.values() if o.kind == "district"}
         inspectors = {
-            d: [u["id"] for u in self.people.users if u["district"] == d and u["role"] in ("district_officer", "street_officer")]
+            d: [
+                u["id"]
+                for u in self.people.users
+                if u["district"] == d and u["role"] in ("district_officer", "street_officer")
+            ]
             for d in districts
         }
         span = (self.now - self.oldest).days

@@ -80,9 +80,20 @@ FORM_DATA = {
 }
 
 
+# Process-level settings (app/engine/deploy.py MODEL_PROPERTIES): numbering, title, list columns.
+MODEL_PROPERTIES = {
+    "category": "线索核查",
+    "numberRule": "XS{yyyy}{MM}{dd}{seq:5}",
+    "titleRule": "{enterprise_name}线索核查",
+    "summaryFields": "enterprise_name,credit_code,source",
+}
+
+
 def _props(props: dict) -> str:
     inner = "".join(f'<spiffworkflow:property name="{k}" value="{v}" />' for k, v in props.items())
-    return f"<bpmn:extensionElements><spiffworkflow:properties>{inner}</spiffworkflow:properties></bpmn:extensionElements>"
+    return (
+        f"<bpmn:extensionElements><spiffworkflow:properties>{inner}</spiffworkflow:properties></bpmn:extensionElements>"
+    )
 
 
 def bpmn() -> str:
@@ -128,12 +139,7 @@ def bpmn() -> str:
   <bpmn:participant id="Participant_{PROCESS_ID}" name="{PROCESS_NAME}" processRef="{PROCESS_ID}" />
 </bpmn:collaboration>
 <bpmn:process id="{PROCESS_ID}" name="{PROCESS_NAME}" isExecutable="true">
-{_props({
-    "category": "线索核查",
-    "numberRule": "XS{yyyy}{MM}{dd}{seq:5}",
-    "titleRule": "{enterprise_name}线索核查",
-    "summaryFields": "enterprise_name,credit_code,source",
-})}
+{_props(MODEL_PROPERTIES)}
 <bpmn:laneSet id="LaneSet_{PROCESS_ID}">{lane_xml}</bpmn:laneSet>
 <bpmn:startEvent id="start" name="开始"><bpmn:outgoing>f_start</bpmn:outgoing></bpmn:startEvent>
 <bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="register" />

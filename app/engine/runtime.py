@@ -20,12 +20,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import deploy, serializer, services
 from app.engine.errors import EngineError
-from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessVersion
+from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessModel, ProcessVersion
 from app.engine.services import script_engine
 from app.errors import Conflict, NotFound
 from app.extensions import db
@@ -202,6 +202,19 @@ def next_number(rule: str | None, process_id: str) -> str | None:
     return f"{head}{seq:0{width}d}"
 
 
+def _lock_numbering(model) -> None:
+    """Starts of one process draw 流程编号 (max + 1) one at a time: a no-op UPDATE of the model row locks
+    it until commit (a row lock on PostgreSQL; on SQLite it takes the write lock early, as SELECT ... FOR
+    UPDATE does not exist there). Two processes sharing one numbering rule are not serialised by this."""
+    if model.number_rule:
+        db.session.execute(
+            update(ProcessModel)
+            .where(ProcessModel.id == model.id)
+            .values(enabled=ProcessModel.enabled)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def start(
     process_id: str,
     *,
@@ -220,6 +233,7 @@ def start(
     data = dict(data or {})
     data.setdefault("initiator", getattr(initiator, "login", None))
     data.setdefault("initiator_org", org.code)
+    _lock_numbering(model)
     instance = ProcessInstance(
         version=version,
         version_id=version.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -68,3 +69,8 @@ def init_engine(app: Flask) -> None:
     app.extensions["ducha.scheduler_state"] = scheduler_state
     app.extensions["ducha.unread_notifications"] = unread_notifications
     calendar.set_calendar_provider(_db_calendar)
+    # SpiffWorkflow logs every task state change at INFO: a dozen lines per act, thousands a minute in the
+    # production log under load (bench/load.py). Keep its warnings, unless logging was set up explicitly.
+    spiff_log = logging.getLogger("spiff")
+    if spiff_log.level == logging.NOTSET:
+        spiff_log.setLevel(logging.WARNING)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.engine import assign, deploy, runtime
 from app.engine.nodes import NodeConfig, node_config
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PRE_DUE = timedelta(days=1)
 REMIND_GAP = timedelta(hours=4)
 BATCH = 200
+MAX_REMINDERS = 10
 
 
 def _cfg(row: HumanTask) -> NodeConfig:
@@ -43,6 +44,9 @@ def process_due(now: datetime | None = None) -> dict[str, int]:
                 HumanTask.paused_at.is_(None),
                 HumanTask.due_at.is_not(None),
                 HumanTask.due_at <= now + PRE_DUE,
+                # Rows reminded a moment ago, or nagged to the end, are not read again every round.
+                or_(HumanTask.reminded_at.is_(None), HumanTask.reminded_at < now - REMIND_GAP),
+                HumanTask.remind_count < MAX_REMINDERS,
             )
             .order_by(HumanTask.due_at)
             .limit(BATCH)
@@ -69,8 +73,9 @@ def handle(row: HumanTask, now: datetime) -> str | None:
     cfg = _cfg(row)
     overdue = row.due_at <= now
     if row.remind_count < cfg.remind_times or (overdue and cfg.timeout_action == "none"):
-        if row.remind_count >= cfg.remind_times + 3:
-            return None  # stop nagging; the alert centre still lists it as overdue
+        if row.remind_count >= min(cfg.remind_times + 3, MAX_REMINDERS - 1):
+            row.remind_count = MAX_REMINDERS  # stop nagging; the alert centre still lists it as overdue
+            return None
         row.remind_count += 1
         row.reminded_at = now
         title = ("已超期" if overdue else "即将到期") + f"：{row.instance.title} - {row.step_name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from app.auth.models import User
+from app.enterprises.credit_code import is_valid as is_valid_credit_code
 from app.enterprises.models import Enterprise
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -41,8 +42,12 @@ def search(kind: str, q: str, user) -> list[dict]:
             for o in db.session.scalars(stmt.order_by(Organisation.path).limit(LIMIT))
         ]
     if kind == "enterprise":
+        code = q.upper()
+        # A whole 统一社会信用代码 is answered from its unique index (no name contains one); anything
+        # else also searches the names, which scans the table.
+        match = Enterprise.credit_code == code
         stmt = scope.filter_org(select(Enterprise), Enterprise.org_id).where(
-            or_(Enterprise.name.like(like), Enterprise.credit_code == q.upper())
+            match if is_valid_credit_code(code) else or_(Enterprise.name.like(like), match)
         )
         return [
             {"value": e.credit_code, "label": e.name}

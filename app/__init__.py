@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.processes.routes import bp as processes_bp
     from app.reports.routes import bp as reports_bp
     from app.security.routes import bp as security_bp
+    from app.stats.routes import bp as stats_bp
 
     for bp in (
         auth_bp,
@@ -70,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         plans_bp,
         alerts_bp,
         accounts_apply_bp,
+        stats_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(processes_bp)

@@ -12,7 +12,7 @@ from app.models_base import UTCDateTime, utcnow
 
 DOCUMENT_STATUS = {"draft": "草稿", "signed": "已签发"}
 # Kinds other modules add appear by their code until they are named here.
-DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告"}
+DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 
 

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from app.auth.models import Role, User, user_roles
-from app.demo.seed import SURNAMES
+from app.demo.seed import SUFFIX_BY_INDUSTRY, SURNAMES
+from app.enterprises.credit_code import ALPHABET as CODE_ALPHABET
 from app.enterprises.credit_code import check_char
 from app.enterprises.models import Enterprise
 from app.extensions import db
@@ -28,25 +29,6 @@ TRADE = (
     "华申浦沪东海新金恒隆盛泰宏达源嘉信安吉祥瑞丰德利兴昌荣茂鑫鼎福宝康顺通和永丽美佳诚汇中国联合天元正"
     "远鸿博盈辉明光伟峰雅致卓越晟煜昊鹏程飞腾跃宇宙星辰江河湖山林森松柏竹梅兰菊振邦凯弘毅亿万千百"
 )
-SUFFIX = {
-    "HG": "化工有限公司",
-    "YJ": "钢铁有限公司",
-    "YS": "有色金属制品有限公司",
-    "JC": "建材有限公司",
-    "JX": "机械制造有限公司",
-    "QG": "轻工制品有限公司",
-    "FZ": "纺织有限公司",
-    "YC": "烟草机械有限公司",
-    "SM": "商贸有限公司",
-    "GM": "实业有限公司",
-    "FC": "金属表面处理有限公司",
-    "SA": "冷链食品有限公司",
-    "YX": "环境工程有限公司",
-    "CC": "仓储物流有限公司",
-    "JY": "加油站有限公司",
-    "JZ": "建设工程有限公司",
-}
-CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 # Share of the accounts beyond the fixed ones, by kind (street staff are the many).
 SHARES = {
@@ -225,7 +207,7 @@ def enterprise_rows(rng: random.Random, orgs: dict[str, Organisation], count: in
         yield {
             "id": eid,
             "credit_code": code,
-            "name": f"上海{trade}{SUFFIX.get(industry['code'][:2], '实业有限公司')}",
+            "name": f"上海{trade}{SUFFIX_BY_INDUSTRY.get(industry['code'][:2], '实业有限公司')}",
             "org_id": street.id,
             "district_code": street.district_code,
             "industry_code": industry["code"],

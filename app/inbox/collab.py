@@ -95,16 +95,21 @@ def transfer(row: HumanTask, actor, *, to, comment: str | None) -> HumanTask:
     row.status, row.outcome, row.comment = "completed", "transfer", comment
     row.completed_at, row.completed_by_id = utcnow(), actor.id
     new = _copy_row(row, assignee_id=target.id, transferred_from_id=actor.id)
+    return _handed_over(row, new, actor, target, kind="transfer", comment=comment)
+
+
+def _handed_over(row: HumanTask, new: HumanTask, actor, target, *, kind: str, comment: str | None) -> HumanTask:
+    """Record a 转办/委派 (history, audit), flush, and tell the new holder."""
     runtime.add_event(
         row.instance,
-        "transfer",
+        kind,
         actor=actor,
         step=row.step,
         step_name=row.step_name,
         comment=comment,
         data={"to": target.login, "to_name": target.name},
     )
-    audit.record("task.transfer", actor=actor, object_type="task", object_id=row.id, detail={"to": target.login})
+    audit.record(f"task.{kind}", actor=actor, object_type="task", object_id=row.id, detail={"to": target.login})
     _bump(row)
     notify.new_tasks([new])
     return new
@@ -140,19 +145,7 @@ def delegate(row: HumanTask, actor, *, to, comment: str | None) -> HumanTask:
         raise ValidationFailed("不能委派给自己")
     row.status, row.assignee_id = "pending", actor.id
     new = _copy_row(row, assignee_id=target.id, delegated_from_id=actor.id, kind="task")
-    runtime.add_event(
-        row.instance,
-        "delegate",
-        actor=actor,
-        step=row.step,
-        step_name=row.step_name,
-        comment=comment,
-        data={"to": target.login, "to_name": target.name},
-    )
-    audit.record("task.delegate", actor=actor, object_type="task", object_id=row.id, detail={"to": target.login})
-    _bump(row)
-    notify.new_tasks([new])
-    return new
+    return _handed_over(row, new, actor, target, kind="delegate", comment=comment)
 
 
 def add_sign(row: HumanTask, actor, *, users: list, mode: str, comment: str | None) -> list[HumanTask]:

@@ -82,10 +82,10 @@ def test_csv_export_is_audited(app, login_as, ctx):
 
 
 def test_csv_cells_cannot_start_formulas():
-    from app.audit.routes import _cell
+    from app.tabular.export import safe_text
 
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("@SUM") == "'@SUM" and _cell("-1") == "'-1" and _cell("正常") == "正常"
+    assert safe_text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert safe_text("@SUM") == "'@SUM" and safe_text("-1") == "'-1" and safe_text("正常") == "正常"
 
 
 def test_verify_button(login_as, ctx):

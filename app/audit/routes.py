@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -17,11 +15,11 @@ from app.audit.models import AuditEntry
 from app.extensions import db
 from app.portal.paging import paginate
 from app.security.access import permission_required
+from app.tabular.export import Column, send
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 FILTERS = ("date_from", "date_to", "actor", "action", "object_type", "object_id")
-CSV_HEADER = ["序号", "时间", "操作人ID", "操作人", "IP", "操作", "对象类型", "对象ID", "详情", "链值"]
 
 
 def _day(value: str | None) -> datetime | None:
@@ -70,51 +68,40 @@ def index():
     return _render()
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a leading = + - @ would run as a formula in Excel/WPS.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+EXPORT_COLUMNS = [
+    Column("序号", "id", kind="number", width=8),
+    Column("时间", "at", kind="datetime", width=18),
+    Column("操作人ID", "actor_id", kind="number", width=10),
+    Column("操作人", "actor_login"),
+    Column("IP", "ip"),
+    Column("操作", "action", width=20),
+    Column("对象类型", "object_type"),
+    Column("对象ID", "object_id"),
+    Column("详情", lambda e: json.dumps(e.detail, ensure_ascii=False, sort_keys=True), width=40),
+    Column("链值", "mac", width=30),
+]
 
 
-@bp.get("/export.csv")
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @permission_required("audit.read")
-def export():
+def export(fmt: str):
     f = _filters()
     limit = current_app.config["AUDIT_EXPORT_MAX_ROWS"]
     rows = db.session.scalars(_query(f).order_by(AuditEntry.id).limit(limit)).all()
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    buf = io.StringIO()
-    buf.write("\ufeff")  # BOM: Excel opens UTF-8 Chinese correctly
-    writer = csv.writer(buf)
-    writer.writerow(CSV_HEADER)
-    for e in rows:
-        writer.writerow(
-            [
-                e.id,
-                e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-                e.actor_id,
-                _cell(e.actor_login),
-                _cell(e.ip),
-                _cell(e.action),
-                _cell(e.object_type),
-                _cell(e.object_id),
-                _cell(json.dumps(e.detail, ensure_ascii=False, sort_keys=True)),
-                e.mac,
-            ]
-        )
     audit.record(
         "audit.export",
         actor=current_user,
         ip=request.remote_addr,
-        detail={"filters": {k: v for k, v in f.items() if v}, "rows": len(rows), "truncated": len(rows) >= limit},
+        detail={
+            "filters": {k: v for k, v in f.items() if v},
+            "rows": len(rows),
+            "truncated": len(rows) >= limit,
+            "format": fmt,
+        },
     )
     db.session.commit()
-    stamp = datetime.now(tz).strftime("%Y%m%d-%H%M%S")
-    return Response(
-        buf.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
-    )
+    return send(EXPORT_COLUMNS, rows, filename="audit", fmt=fmt, sheet="审计日志")
 
 
 @bp.post("/verify")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,6 +21,7 @@ from app.inbox.queries import can_act, can_view_instance
 from app.orgs.models import Organisation
 from app.portal.paging import paginate
 from app.security.access import permission_required
+from app.tabular.export import send
 
 bp = Blueprint("clues", __name__, url_prefix="/clues")
 SERVICE_TASKS = _process.PROCESS_ID
@@ -75,21 +74,13 @@ def index():
     )
 
 
-@bp.get("/export.csv")
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @permission_required(*CLUE_PERMISSIONS)
-def export():
+def export(fmt: str):
     rows = services.export_rows(current_user, filters_from(request.args))
     db.session.commit()
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
-    writer = csv.writer(buf)
-    writer.writerow(services.EXPORT_HEADER)
-    writer.writerows(rows)
-    return Response(
-        buf.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": "attachment; filename=clues.csv"},
-    )
+    return send(services.EXPORT_COLUMNS, rows, filename="线索", fmt=fmt, sheet="线索")
 
 
 @bp.route("/new", methods=["GET", "POST"])

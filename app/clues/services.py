@@ -27,6 +27,7 @@ from app.orgs.models import Organisation
 from app.security.crypto import blind_index, decrypt_field, encrypt_field
 from app.security.masking import mask_id_number, mask_name, mask_phone
 from app.security.scope import CITY_KINDS, scope_for
+from app.tabular.export import Column
 
 PROCESS_ID = "clue_verification"
 REGISTER_FORM = "clue_register.schema.json"
@@ -318,50 +319,25 @@ def followers(clue: Clue) -> list:
 # export
 
 
-EXPORT_HEADER = [
-    "线索编号",
-    "来源",
-    "涉及企业",
-    "统一社会信用代码",
-    "所属区",
-    "承办单位",
-    "状态",
-    "优先级",
-    "风险等级",
-    "核查结论",
-    "登记时间",
-    "办结时间",
-    "线索内容",
+EXPORT_COLUMNS = [
+    Column("线索编号", "number", width=18),
+    Column("来源", lambda c: SOURCES.get(c.source, c.source), width=10),
+    Column("涉及企业", "enterprise_name", width=30),
+    Column("统一社会信用代码", "credit_code", width=22),
+    Column("所属区", lambda c: c.district_org.short_name or c.district_org.name, width=10),
+    Column("承办单位", lambda c: c.handling_org.name if c.handling_org else "", width=20),
+    Column("状态", "status_label", width=10),
+    Column("优先级", "priority_label", width=8),
+    Column("风险等级", "risk_label", width=8),
+    Column("核查结论", "outcome_label", width=12),
+    Column("登记时间", "registered_at", kind="datetime", width=18),
+    Column("办结时间", "closed_at", kind="datetime", width=18),
+    Column("线索内容", "content", width=50),
 ]
 
 
-def export_rows(user, f: Filters, *, limit: int = 5000) -> list[list[str]]:
-    rows = []
-    for c in db.session.scalars(search(user, f).limit(limit)):
-        rows.append(
-            [
-                c.number or "",
-                SOURCES.get(c.source, c.source),
-                c.enterprise_name or "",
-                c.credit_code or "",
-                c.district_org.short_name or c.district_org.name,
-                c.handling_org.name if c.handling_org else "",
-                c.status_label,
-                c.priority_label,
-                c.risk_label,
-                c.outcome_label,
-                _local(c.registered_at),
-                _local(c.closed_at),
-                c.content,
-            ]
-        )
+def export_rows(user, f: Filters, *, limit: int = 5000) -> list[Clue]:
+    """The clues of an export (inside the user's scope and R2.1.7 visibility), audited."""
+    rows = list(db.session.scalars(search(user, f).limit(limit)))
     audit.record("clue.export", actor=user, detail={"rows": len(rows)})
     return rows
-
-
-def _local(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,1 @@
+"""Spreadsheet files people exchange with the platform: exports (`export.py`) and imports."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.auth import separation
 from app.auth import services as accounts
 from app.auth.models import USER_STATUS, User
 from app.auth.permissions import PERMISSIONS
@@ -19,9 +20,17 @@ from app.security.scope import scope_for
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.app_context_processor
+def _separation_rule() -> dict:
+    return {"separation_rule": separation.RULE_LINES}
+
+
 def _form_errors(exc: DomainError) -> dict:
     db.session.rollback()
-    return exc.errors or {"_": exc.message}
+    errors = dict(exc.errors)
+    if not errors or exc.message != exc.default_message:
+        errors.setdefault("_", exc.message)
+    return errors
 
 
 @bp.route("/orgs", methods=["GET", "POST"])
@@ -129,6 +138,7 @@ def _user_form(user: User | None, errors: dict):
         "admin/user_form.html",
         user=user,
         roles=roles,
+        admin_role_codes={r.code for r in roles if separation.is_admin_role(r)},
         statuses=USER_STATUS,
         orgs=orgs.list_orgs(scope_for(current_user)),
         errors=errors,

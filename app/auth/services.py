@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.audit import services as audit
+from app.auth import separation
 from app.auth.models import Role, User
 from app.auth.permissions import PERMISSIONS
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -130,6 +131,9 @@ def create_user(
         raise Conflict(f"登录名“{login}”已被使用", errors={"login": "登录名已被使用"})
     if check_policy:
         _check_password(password, login)
+    role_rows = _roles_by_code(list(roles))
+    separation.check_assignment(actor, None, [], role_rows)
+    separation.check_account(role_rows, login)
     user = User(
         login=login,
         name=name.strip(),
@@ -140,7 +144,7 @@ def create_user(
         password_hash=make_password_hash(password),
         password_changed_at=utcnow(),
         must_change_password=must_change_password,
-        roles=_roles_by_code(list(roles)),
+        roles=role_rows,
     )
     db.session.add(user)
     db.session.flush()
@@ -174,9 +178,12 @@ def update_user(
         raise PermissionDenied("不能管理本单位数据范围之外的账号")
     if status not in ("active", "disabled", "locked"):
         raise ValidationFailed(errors={"status": "状态无效"})
+    role_rows = _roles_by_code(roles)
+    separation.check_assignment(actor, user, user.roles, role_rows)
+    separation.check_account(role_rows, user.login)
     before = {"roles": sorted(user.role_codes), "org": user.org.code, "status": user.status}
     user.name, user.org, user.phone, user.position, user.is_leader = name.strip(), org, phone, position, is_leader
-    user.roles = _roles_by_code(roles)
+    user.roles = role_rows
     if status == "active" and user.status == "locked":
         user.locked_until, user.failed_logins = None, 0
     if status == "disabled" and user.status != "disabled":
@@ -229,6 +236,7 @@ def save_role(
         raise ValidationFailed(errors={"permissions": "未知权限：" + "、".join(sorted(unknown))})
     if not code.strip() or not name.strip():
         raise ValidationFailed(errors={"code": "请填写角色编码和名称"})
+    separation.check_role_edit(actor, role, permissions)
     if role is None:
         if db.session.scalar(select(Role.id).where(Role.code == code)):
             raise Conflict(f"角色编码“{code}”已存在", errors={"code": "角色编码已存在"})

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from app.audit import services as audit
+from app.auth import separation
 from app.auth import services as accounts
 from app.auth.models import User
 from app.errors import DomainError, NotFound
@@ -144,3 +145,28 @@ def end_user_sessions(user_id: int):
     db.session.commit()
     flash(f"已结束 {user.login} 的 {count} 个会话", "success")
     return redirect(url_for(".user_factors"))
+
+
+@bp.route("/security/users/<int:user_id>/roles", methods=["GET", "POST"])
+@permission_required("role.admin")
+def user_admin_roles(user_id: int):
+    """三员分立: the security administrator grants and withdraws administrative roles (rule 3)."""
+    user = _scoped_user(user_id)
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            separation.assign_admin_roles(user, actor=current_user, codes=request.form.getlist("roles"))
+        except DomainError as exc:
+            db.session.rollback()
+            errors = {"_": exc.message}
+        else:
+            db.session.commit()
+            flash(f"已保存 {user.login} 的管理类角色", "success")
+            return redirect(url_for(".user_factors"))
+    return render_template(
+        "security/user_roles.html",
+        user=user,
+        roles=separation.admin_roles(),
+        business=[r for r in user.roles if not separation.is_admin_role(r)],
+        errors=errors,
+    ), (422 if errors else 200)

@@ -78,6 +78,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(designer_bp)
     init_engine(app)
 
+    from app.enterprises import init_app as init_enterprises
+
+    init_enterprises(app)  # 一企一档, grading, labels, triggered supervision, check once
+
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

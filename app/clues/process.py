@@ -128,6 +128,9 @@ def _close(clue: Clue, outcome: str, data: dict) -> None:
     _move(clue, "rejected" if outcome == "not_accepted" else "closed", data)
     alerts.close_for(clue_id=clue.id, closure="线索已办结，预警自动关闭")
     audit.record("clue.close", actor=_actor(data), object_type="clue", object_id=clue.id, detail={"outcome": outcome})
+    from app.grading.events import clue_closed
+
+    clue_closed(clue)  # a clue closed as 属实 moves the enterprise's score at once
 
 
 @service("clue.generate_order")

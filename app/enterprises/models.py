@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -36,3 +36,46 @@ class Enterprise(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
+
+
+RECORD_KINDS = {
+    "accident": "生产安全事故",
+    "violation": "违法行为",
+    "complaint": "投诉举报",
+    "major_hazard": "重大危险源",
+    "standardisation": "安全生产标准化",
+    "insurance": "安全生产责任险",
+    "emergency_plan": "应急预案备案",
+    "exchange": "数据交换记录",
+    "grade_change": "监管等级变化",
+    "label_change": "标签变化",
+    "dispatch": "触发式监管处置结果",
+}
+
+
+class EnterpriseRecord(db.Model):
+    """One dated fact about an enterprise with its source (一企一档): accidents, violations, hazards,
+    standardisation, insurance, plans, complaints, exchange records. Grading reads these; trigger
+    rules evaluate each new one."""
+
+    __tablename__ = "enterprise_records"
+    __table_args__ = (
+        Index("ix_enterprise_records_ent_kind_on", "enterprise_id", "kind", "occurred_on"),
+        Index("ix_enterprise_records_kind_created", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    occurred_on: Mapped[date]
+    title: Mapped[str] = mapped_column(String(300))
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(60))  # 数据交换：市市场监管局 / 人工录入 / 系统
+    source_ref: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return RECORD_KINDS.get(self.kind, self.kind)

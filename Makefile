@@ -23,7 +23,7 @@ lint: deps
 format: deps
 	$(BIN)/ruff format .
 
-deps: $(VENV)/.stamp app/static/vendor/versions.json sysdeps
+deps: $(VENV)/.stamp app/static/dist/versions.json sysdeps
 
 db: deps
 	$(FLASK) db upgrade
@@ -40,8 +40,10 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-app/static/vendor/versions.json: node_modules/.stamp scripts/vendor.mjs
-	node scripts/vendor.mjs
+# The front-end build (esbuild): app/static/js/entries/*.js -> app/static/dist/ (not committed).
+FRONTEND_SRC := $(shell find app/static/js app/static/css -type f 2>/dev/null)
+app/static/dist/versions.json: node_modules/.stamp scripts/build.mjs $(FRONTEND_SRC)
+	node scripts/build.mjs
 
 sysdeps:
 	@bash scripts/sysdeps.sh
@@ -50,4 +52,4 @@ bench: deps db
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) node_modules app/static/vendor
+	rm -rf $(VENV) node_modules app/static/dist app/static/vendor

@@ -220,11 +220,20 @@ class _Reader:
         self.used_flows: set[str] = set()
 
     def read_lanes(self, lane_set: etree._Element) -> None:
-        """Lanes name role codes: a user task in a lane, without its own assignee, goes to that role."""
+        """Lanes stand for roles (their ``role`` property, else their name is the role code): a user task
+        in a lane, without its own assignee, goes to that role."""
         for lane in lane_set.iter(f"{{{BPMN}}}lane"):
+            role = next(
+                (
+                    (p.get("value") or "").strip()
+                    for p in lane.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
+                    if p.get("name") == "role"
+                ),
+                "",
+            ) or (lane.get("name") or "").strip()
             for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-                if ref.text and lane.get("name"):
-                    self.lanes[ref.text.strip()] = lane.get("name").strip()
+                if ref.text and role:
+                    self.lanes[ref.text.strip()] = role
 
     def check_top_level(self) -> None:
         for el in self.root:

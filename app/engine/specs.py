@@ -243,7 +243,42 @@ def build(bundle: ProcessBundle, process_id: str | None = None) -> Specs:
         file = next(iter(bundle.bpmn), "")
         raise SpecInvalid([SpecProblem(file, process_id, None, f"部署中没有可执行的流程「{process_id}」")])
     parser = analysis.parser
-    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    spec, subprocesses = parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    roles = lane_roles([p for _, p in analysis.executable])
+    for process in [spec, *subprocesses.values()]:
+        _apply_lane_roles(process, roles.get(process.name, {}))
+    return spec, subprocesses
+
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def lane_roles(processes: list[etree._Element]) -> dict[str, dict[str, str]]:
+    """Per process id: lane name -> the role the lane stands for (its ``role`` property).
+
+    Lanes of the shipped processes have Chinese names and say their role in
+    ``spiffworkflow:properties``; a lane without it (files from other tools) keeps the old rule: its
+    name is the role code.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for process in processes:
+        found = {}
+        for lane in process.iter(f"{{{speclint.BPMN_NS}}}lane"):
+            path = f"{{{speclint.BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
+            for prop in lane.iterfind(path):
+                if prop.get("name") == "role" and (prop.get("value") or "").strip() and lane.get("name"):
+                    found[lane.get("name")] = prop.get("value").strip()
+        out[process.get("id")] = found
+    return out
+
+
+def _apply_lane_roles(process, roles: dict[str, str]) -> None:
+    if not roles:
+        return
+    for ts in process.task_specs.values():
+        lane = getattr(ts, "lane", None)
+        if lane in roles:
+            ts.lane = roles[lane]
 
 
 # ---------------------------------------------------------------------------------------------

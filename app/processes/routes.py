@@ -11,16 +11,14 @@ import json
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from app.auth.models import Role
 from app.engine import forms
 from app.engine.errors import SpecInvalid
 from app.engine.models import INSTANCE_STATUS
-from app.engine.services import registered
 from app.errors import NotFound, ValidationFailed, wants_json
 from app.extensions import db
 from app.processes import catalog, layout, workspace
+from app.processes.editor_config import editor_config
 from app.processes.models import DRAFT_KINDS
 from app.security.access import permission_required
 
@@ -93,16 +91,12 @@ def edit(pid: str):
     if name is None:
         raise NotFound("工作区中没有文件")
     current = ws.get(name)
-    roles = [{"code": r.code, "name": r.name} for r in db.session.scalars(select(Role).order_by(Role.id))]
     config = {
+        **(editor_config(ws) if current.kind == "bpmn" else {}),
         "pid": pid,
         "file": current.name,
         "kind": current.kind,
         "main": ws.main,
-        "forms": [f.name for f in ws.by_kind("form")],
-        "decisions": ws.decision_ids(),
-        "roles": roles,
-        "services": registered(),
         "urls": {
             "file": url_for(".file", pid=pid, name=current.name),
             "load": url_for(".file", pid=pid, name=current.name, layout=1),

@@ -30,7 +30,7 @@ def test_start_fill_and_approve_in_browser(app, browser_page, output_dir, consol
     leader.click("text=浏览器端到端检查")
     leader.wait_for_url("**/inbox/tasks/*")
     # The diagram is drawn by bpmn-js with the current step marked.
-    leader.wait_for_selector(".diagram .djs-element.current", timeout=15_000)
+    leader.wait_for_selector(".diagram .djs-element.ducha-current", timeout=15_000)
     assert leader.locator("#history").inner_text().count("提交") >= 1
     leader.fill("#comment", "同意，按期办理")
     leader.screenshot(path=str(output_dir / "inbox-leader-task.png"), full_page=True)

@@ -29,18 +29,20 @@ def test_change_task_name_validate_deploy_and_see_new_version(app, browser_page,
     assert "自动排布" in page.inner_text("#layout-note")  # the deployed file had no BPMNDI
 
     page.click('.djs-element[data-element-id="review"]')
-    page.wait_for_selector('#sp-element-id:has-text("review")')
+    page.wait_for_selector('#side-panel[data-element-id="review"]')
     assert page.input_value('#side-panel select[name="kind"]') == "approval"
     assert page.input_value('#side-panel input[name="dueWorkingDays"]') == "2"
-    name = page.locator('#side-panel input[name="name"]')
+    name = page.locator('#side-panel [name="name"]')
     assert name.input_value() == "大队审核"
     name.fill("大队复核")
-    name.press("Enter")
+    name.press("Tab")
     page.wait_for_selector('.djs-element[data-element-id="review"] text:has-text("大队复核")')
     # A property through the panel as well: the due time in working days.
     due = page.locator('#side-panel input[name="dueWorkingDays"]')
     due.fill("3")
-    due.press("Enter")
+    due.press("Tab")
+    page.wait_for_function("() => window.duchaModeler.get('commandStack').canUndo()")
+    page.screenshot(path=str(output_dir / "modeler-properties.png"), full_page=True)
 
     page.click("#btn-validate")
     page.wait_for_selector("#editor-message.alert-success")
@@ -82,11 +84,11 @@ def test_validation_marks_the_elements_and_selects_them(app, browser_page, conso
     item = page.locator('.problem[data-element-id="sign_timeout"]')
     assert "字面量需加引号" in item.inner_text()
     item.click()
-    page.wait_for_selector('#sp-element-id:has-text("sign_timeout")')
-    timer = page.locator('#side-panel input[name="timer"]')
+    page.wait_for_selector('#side-panel[data-element-id="sign_timeout"]')
+    timer = page.locator('#side-panel [name="timerEventDefinitionValue"]')
     assert timer.input_value() == "PT1H"
     timer.fill('"PT2H"')
-    timer.press("Enter")
+    timer.press("Tab")
     page.click("#btn-validate")
     page.wait_for_selector("#editor-message.alert-success")
     assert page.locator(".djs-element.ducha-error").count() == 0

@@ -87,7 +87,7 @@ def test_build_deploy_and_run_a_designed_approval(app, browser_page, output_dir,
         leader.goto("/inbox/")
         leader.click("text=设计器流程端到端")
         leader.wait_for_url("**/inbox/tasks/*")
-        leader.wait_for_selector(".diagram .djs-element.current", timeout=15_000)  # the generated layout draws
+        leader.wait_for_selector(".diagram .djs-element.ducha-current", timeout=15_000)  # the generated layout draws
         leader.fill("#comment", "同意")
         leader.screenshot(path=str(output_dir / shot), full_page=True)
         leader.click("button[name=action][value=approve]")

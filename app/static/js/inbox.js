@@ -1,27 +1,7 @@
-// Task and instance pages: diagram viewer with step markers, signature pad, common phrases,
+// Task and instance pages (the diagram is entries/diagram.js): signature pad, common phrases,
 // action panels (only the open panel's inputs are submitted) and pickers.
 (function () {
   "use strict";
-
-  function showDiagram(el) {
-    if (!window.BpmnJS) { return; }
-    fetch(el.dataset.diagramUrl, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (d) {
-        var viewer = new window.BpmnJS({ container: el });
-        return viewer.importXML(d.xml).then(function () {
-          var canvas = viewer.get("canvas");
-          var registry = viewer.get("elementRegistry");
-          function mark(ids, cls) {
-            ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, cls); } });
-          }
-          mark(d.done, "done"); mark(d.current, "current"); mark(d.failed, "failed"); mark(d.flows || [], "taken");
-          canvas.zoom("fit-viewport");
-        });
-      })
-      .catch(function (e) { el.textContent = "流程图无法显示：" + e.message; });
-  }
-  document.querySelectorAll("[data-diagram-url]").forEach(showDiagram);
 
   document.querySelectorAll("canvas[data-signature-target]").forEach(function (canvas) {
     if (!window.SignaturePad) { return; }

@@ -1,83 +1,107 @@
-// The BPMN editor page: bpmn-js modeler + side panel + validation markers (canvas.addMarker).
-(function () {
-  "use strict";
-  var container = document.getElementById("canvas");
-  if (!container || !window.BpmnJS) { return; }
+// The BPMN editor page: bpmn-js modeler in Chinese, the properties panel with the Ducha provider,
+// a minimap, and validation markers (canvas.addMarker). Bundled by scripts/build.mjs (entries/modeler.js).
+import BpmnModeler from "bpmn-js/lib/Modeler";
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
+import MinimapModule from "diagram-js-minimap";
 
-  var modeler = new window.BpmnJS({
-    container: container,
-    moddleExtensions: { spiffworkflow: window.DuchaSpiffModdle }
+import translateModule from "../i18n/translate.js";
+import { Shell, el, request } from "./editor-common.js";
+import { fitBeside } from "./fit.js";
+import DuchaPropertiesModule from "./properties/index.js";
+import spiffModdle from "./spiff-moddle.js";
+
+const OPEN_GROUPS = ["general", "ducha-assignee", "ducha-form", "ducha-approval", "ducha-deadline", "ducha-lane", "ducha-condition",
+  "ducha-script", "ducha-decision", "ducha-service", "ducha-call", "ducha-process", "timer", "message", "signal", "multiInstance"];
+const container = document.getElementById("canvas");
+if (container) start();
+
+function start() {
+  let shell = null;
+  const root = document.getElementById("process-editor");
+  const config = JSON.parse(root.getAttribute("data-config"));
+  const modeler = new BpmnModeler({
+    container,
+    propertiesPanel: {
+      parent: "#side-panel",
+      layout: { groups: Object.fromEntries(OPEN_GROUPS.map((id) => [id, { open: true }])) },
+    },
+    additionalModules: [translateModule, BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, DuchaPropertiesModule, MinimapModule],
+    moddleExtensions: { spiffworkflow: spiffModdle },
+    ducha: config,
   });
-  var canvas = modeler.get("canvas");
-  var registry = modeler.get("elementRegistry");
-  var marked = [];
-  var shell;
+  window.duchaModeler = modeler; // for the browser tests and the console
+  const canvas = modeler.get("canvas");
+  const registry = modeler.get("elementRegistry");
+  let marked = [];
 
   function highlight(problems) {
-    marked.forEach(function (m) { if (registry.get(m[0])) { canvas.removeMarker(m[0], m[1]); } });
+    marked.forEach(([id, cls]) => { if (registry.get(id)) canvas.removeMarker(id, cls); });
     marked = [];
-    problems.forEach(function (p) {
-      if (p.file !== shell.config.file || !p.element_id || !registry.get(p.element_id)) { return; }
-      var cls = p.severity === "error" ? "ducha-error" : "ducha-warning";
+    problems.forEach((p) => {
+      if (p.file !== shell.config.file || !p.element_id || !registry.get(p.element_id)) return;
+      const cls = p.severity === "error" ? "ducha-error" : "ducha-warning";
       canvas.addMarker(p.element_id, cls);
       marked.push([p.element_id, cls]);
     });
-    container.setAttribute("data-highlighted", marked.map(function (m) { return m[0]; }).join(" "));
+    container.setAttribute("data-highlighted", marked.map((m) => m[0]).join(" "));
   }
 
   function selectProblem(p) {
-    var element = p.element_id && registry.get(p.element_id);
-    if (!element) { return; }
+    const element = p.element_id && registry.get(p.element_id);
+    if (!element) return;
     modeler.get("selection").select(element);
-    if (canvas.scrollToElement) { canvas.scrollToElement(element); }
+    if (canvas.scrollToElement) canvas.scrollToElement(element);
   }
 
-  shell = new window.DuchaEditor.Shell({
-    getText: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
-    highlight: highlight,
-    selectProblem: selectProblem
+  shell = new Shell({
+    getText: () => modeler.saveXML({ format: true }).then((r) => r.xml),
+    highlight,
+    selectProblem,
   });
 
-  var panel = new window.DuchaSidePanel(modeler, document.getElementById("side-panel"), shell.config);
-  var loading = true;
-  modeler.on("commandStack.changed", function () { if (!loading) { shell.changed(); } });
+  let loading = true;
+  modeler.on("commandStack.changed", () => { if (!loading) shell.changed(); });
+  modeler.on("selection.changed", (evt) => {
+    const one = evt.newSelection.length === 1 ? evt.newSelection[0] : null;
+    document.getElementById("side-panel").setAttribute("data-element-id", one ? one.id : "");
+  });
 
-  function pickDiagrams() {
-    var defs = modeler.getDefinitions();
-    var diagrams = (defs && defs.diagrams) || [];
-    var wrap = document.getElementById("diagram-picker-wrap");
-    var picker = document.getElementById("diagram-picker");
-    if (diagrams.length < 2 || !picker) { return; }
-    diagrams.forEach(function (d, i) {
-      picker.appendChild(window.DuchaEditor.el("option", { value: String(i) }, d.name || d.id));
-    });
-    wrap.classList.remove("d-none");
-    picker.addEventListener("change", function () {
-      modeler.open(diagrams[Number(picker.value)]).then(function () { canvas.zoom("fit-viewport"); panel.show(null); });
-    });
+  function fit() {
+    const palette = container.querySelector(".djs-palette");
+    fitBeside(canvas, palette ? palette.getBoundingClientRect().width + 16 : 0);
   }
 
-  window.DuchaEditor.request(shell.config.urls.load).then(function (resp) {
-    if (!resp.ok) { throw new Error("文件无法读取"); }
+  function pickDiagrams() {
+    const defs = modeler.getDefinitions();
+    const diagrams = (defs && defs.diagrams) || [];
+    const wrap = document.getElementById("diagram-picker-wrap");
+    const picker = document.getElementById("diagram-picker");
+    if (diagrams.length < 2 || !picker) return;
+    diagrams.forEach((d, i) => picker.appendChild(el("option", { value: String(i) }, d.name || d.id)));
+    wrap.classList.remove("d-none");
+    picker.addEventListener("change", () => modeler.open(diagrams[Number(picker.value)]).then(fit));
+  }
+
+  request(config.urls.load).then((resp) => {
+    if (!resp.ok) throw new Error("文件无法读取");
     return modeler.importXML(resp.data);
-  }).then(function (result) {
+  }).then((result) => {
     loading = false;
-    var defs = modeler.getDefinitions();
+    const defs = modeler.getDefinitions();
     if (!defs || !defs.diagrams || !defs.diagrams.length) {
       shell.show("warning", "此文件没有图形布局（BPMNDI），流程图无法显示；仍可校验和部署，或重新上传以自动排布。");
       container.setAttribute("data-import", "no-di");
       return;
     }
-    canvas.zoom("fit-viewport");
+    fit();
     pickDiagrams();
-    panel.show(null);
     container.setAttribute("data-import", "ok");
     if (result.warnings && result.warnings.length) {
-      shell.setStatus("导入时有 " + result.warnings.length + " 条提示（其他工具的扩展或无法识别的内容，保存时可能不保留）");
+      shell.setStatus(`导入时有 ${result.warnings.length} 条提示（其他工具的扩展或无法识别的内容，保存时可能不保留）`);
     }
-  }).catch(function (err) {
+  }).catch((err) => {
     loading = false;
     container.setAttribute("data-import", "error");
-    shell.show("danger", "流程图无法显示：" + err.message);
+    shell.show("danger", `流程图无法显示：${err.message}`);
   });
-})();
+}

@@ -1,11 +1,16 @@
-// The DMN editor page: dmn-js modeler (decision table view), saved as a draft, validated with the workspace.
+// The DMN editor page: dmn-js modeler in Chinese (decision table view), saved as a draft, validated with
+// the workspace. Bundled by scripts/build.mjs (entries/dmn.js).
+import DmnModeler from "dmn-js/lib/Modeler";
+
+import translateModule from "../i18n/translate.js";
+import { Shell, request } from "./editor-common.js";
+
 (function () {
-  "use strict";
   var container = document.getElementById("dmn-canvas");
-  if (!container || !window.DmnJS) { return; }
-  var modeler = new window.DmnJS({ container: container });
+  if (!container) { return; }
+  var modeler = new DmnModeler({ container: container, common: { additionalModules: [translateModule] } });
   var loading = true;
-  var shell = new window.DuchaEditor.Shell({
+  var shell = new Shell({
     getText: function () { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); },
     highlight: function (problems) {
       container.setAttribute("data-highlighted", problems.filter(function (p) {
@@ -22,7 +27,7 @@
 
   modeler.on("views.changed", function () { watch(modeler.getActiveViewer()); });
 
-  window.DuchaEditor.request(shell.config.urls.file).then(function (resp) {
+  request(shell.config.urls.file).then(function (resp) {
     if (!resp.ok) { throw new Error("文件无法读取"); }
     return modeler.importXML(resp.data);
   }).then(function () {

@@ -1,13 +1,16 @@
 // The form editor page: jsoneditor (code/tree) with a live preview rendered by the server (htmx partial).
+import JSONEditor from "jsoneditor";
+
+import { Shell, request } from "./editor-common.js";
+
 (function () {
-  "use strict";
   var box = document.getElementById("json-editor");
-  if (!box || !window.JSONEditor) { return; }
+  if (!box) { return; }
   var previewForm = document.getElementById("preview-form");
   var previewText = document.getElementById("preview-text");
   var timer = null;
   var editor;
-  var shell = new window.DuchaEditor.Shell({ getText: function () { return editor.getText(); } });
+  var shell = new Shell({ getText: function () { return editor.getText(); } });
 
   function preview() {
     previewText.value = editor.getText();
@@ -17,7 +20,7 @@
   // Ace's syntax worker would start from a blob: URL, which the Content-Security-Policy forbids;
   // jsoneditor validates the JSON itself, so the worker is not needed.
   if (window.ace && window.ace.config) { window.ace.config.setDefaultValue("session", "useWorker", false); }
-  editor = new window.JSONEditor(box, {
+  editor = new JSONEditor(box, {
     mode: "code",
     modes: ["code", "tree"],
     language: "zh-CN",
@@ -29,7 +32,7 @@
     }
   });
 
-  window.DuchaEditor.request(shell.config.urls.file).then(function (resp) {
+  request(shell.config.urls.file).then(function (resp) {
     var text = typeof resp.data === "string" ? resp.data : JSON.stringify(resp.data, null, 2);
     editor.setText(text);
     box.setAttribute("data-import", "ok");

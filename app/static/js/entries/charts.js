@@ -1,0 +1,4 @@
+// Pages with charts (统计分析, 线索统计): ECharts and the page scripts that draw from data- attributes.
+import "../lib/globals-echarts.js";
+import "../stats.js";
+import "../clues_stats.js";

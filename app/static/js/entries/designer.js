@@ -1,0 +1,2 @@
+// The simple (DingTalk-style) approval designer.
+import "../designer.js";

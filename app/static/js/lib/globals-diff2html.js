@@ -1,0 +1,3 @@
+import * as Diff2Html from "diff2html";
+
+window.Diff2Html = Diff2Html;

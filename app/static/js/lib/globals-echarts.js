@@ -1,0 +1,3 @@
+import * as echarts from "echarts";
+
+window.echarts = echarts;

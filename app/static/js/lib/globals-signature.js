@@ -1,0 +1,3 @@
+import SignaturePad from "signature_pad";
+
+window.SignaturePad = SignaturePad;

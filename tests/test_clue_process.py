@@ -468,7 +468,7 @@ def test_statistics_page_and_json(app, clue_process, fast_pdf, client_for):
     registered(app, officer)
     registered(app, officer, name="上海徐汇精细化工有限公司", source="hotline")
     page = page_text(officer.get("/clues/stats"))
-    assert "echarts.min.js" in page and "clues_stats.js" in page
+    assert "dist/charts.js" in page and 'id="clue-stats"' in page
     assert officer.get("/clues/stats.json").get_json()["total"] == 2  # the registrar sees both
     assert client_for("hp_leader").get("/clues/stats.json").get_json()["total"] == 1  # the Xuhui one is Xuhui's
     data = client_for("city_officer").get("/clues/stats.json").get_json()

@@ -63,7 +63,7 @@ def test_new_from_template_renders_the_tree(admin):
     assert [n["id"] for n in config["tree"]["nodes"]] == ["review_dispatch", "handle", "check_feedback"]
     assert "simple_dispatch.schema.json" in config["catalog"]["forms"]
     assert {"code": "city_officer", "name": "总队执法人员"} in config["catalog"]["roles"]
-    assert 'src="/static/js/designer.js"' in resp.get_data(as_text=True)
+    assert 'src="/static/dist/designer.js"' in resp.get_data(as_text=True)
     assert admin.get("/admin/designer/new?template=nope").status_code == 422
 
 

@@ -239,18 +239,22 @@ def test_upload_new_process_keeps_drafts_until_discarded(app, admin):
 
 def test_editor_pages_for_bpmn_dmn_and_forms(demo, admin):
     page = admin.get("/admin/processes/approval_demo/edit").get_data(as_text=True)
-    assert 'id="canvas"' in page and "bpmn-modeler.production.min.js" in page and "side-panel.js" in page
-    assert "bpmn-navigated-viewer" not in page  # one bpmn-js bundle per page
+    assert 'id="canvas"' in page and "dist/modeler.js" in page and 'id="side-panel"' in page
+    assert "dist/diagram.js" not in page  # one bpmn-js bundle per page
     assert "没有图形布局" in page  # the deployed file has no BPMNDI: the editor says it lays it out
     config = json.loads(re.search(r'data-config="([^"]+)"', page).group(1).replace("&#34;", '"'))
-    assert config["decisions"] == ["demo_priority"] and "demo_fill.schema.json" in config["forms"]
+    assert config["decisions"] == [{"id": "demo_priority", "name": "优先级", "file": "demo_priority.dmn"}]
+    form_files = {f["file"]: f for f in config["forms"]}
+    assert ["subject", "事项"] in form_files["demo_fill.schema.json"]["fields"]  # field permissions by title
+    assert {"id": "approval_demo", "name": "测试审批"} in config["processes"]
+    assert any(u["login"] == "hp_officer" and not u["name"].isascii() for u in config["users"])
     assert {"code": "district_leader", "name": "大队领导"} in config["roles"]
     laid_out = admin.get(config["urls"]["load"]).get_data(as_text=True)
     assert "BPMNShape" in laid_out and 'bpmnElement="review"' in laid_out
     dmn = admin.get("/admin/processes/approval_demo/edit?file=demo_priority.dmn").get_data(as_text=True)
-    assert "dmn-modeler.production.min.js" in dmn and 'id="dmn-canvas"' in dmn
+    assert "dist/dmn.js" in dmn and 'id="dmn-canvas"' in dmn
     form = admin.get("/admin/processes/approval_demo/edit?file=demo_fill.schema.json").get_data(as_text=True)
-    assert "jsoneditor.min.js" in form and 'hx-post="/admin/processes/approval_demo/form-preview"' in form
+    assert "dist/form-editor.js" in form and 'hx-post="/admin/processes/approval_demo/form-preview"' in form
     assert "<script>" not in page + dmn + form  # CSP: no inline scripts
     assert admin.get("/admin/processes/approval_demo/edit?file=nope.json").status_code == 404
 
@@ -411,7 +415,7 @@ def test_compare_versions_element_by_element(demo, admin):
     assert "diff --git a/approval_demo.bpmn b/approval_demo.bpmn" in body["text"]
     page = page_text(admin.get("/admin/processes/approval_demo/compare?a=1&b=2"))
     assert "第 1 版 → 第 2 版" in page and "名称" in page and "大队审核" in page and "大队审查" in page
-    assert "属性 dueWorkingDays" in page and "条件表达式" in page and "diff2html.min.js" in page
+    assert "属性 dueWorkingDays" in page and "条件表达式" in page and "dist/compare.js" in page
     # The draft against the current version: an added and a removed element.
     text = DEMO_BPMN.replace('<bpmn:endEvent id="end_escalated"', '<bpmn:endEvent id="end_late"').replace(
         'targetRef="end_escalated"', 'targetRef="end_late"'
@@ -479,7 +483,7 @@ def _task_id(html: str, step: str) -> str:
 
 def test_dry_run_steps_through_every_lane_in_memory(app, demo, admin):
     page = admin.get("/admin/processes/approval_demo/dryrun").get_data(as_text=True)
-    assert "bpmn-navigated-viewer.production.min.js" in page and "bpmn-modeler" not in page
+    assert "dist/dryrun.js" in page and "modeler" not in page
     before = _counts(app)
     url = "/admin/processes/approval_demo/dryrun"
     html = admin.post(url, data={"data": "{}"}).get_data(as_text=True)
@@ -593,7 +597,7 @@ def test_instance_page_marks_steps_and_masks_personal_data(app, demo, admin):
     marks = json.loads(re.search(r'data-markers="([^"]+)"', page).group(1).replace("&#34;", '"'))
     assert {"start", "fill", "grade"} <= set(marks["done"]) and marks["current"] == ["review"]
     assert marks["failed"] == [] and {"f1", "f2", "f3"} <= set(marks["flows"])
-    assert "bpmn-navigated-viewer.production.min.js" in page and "/versions/1/bpmn" in page
+    assert "dist/diagram.js" in page and "/versions/1/bpmn" in page
     assert "发起" in page and "提交" in page  # history
     xml = admin.get("/admin/processes/approval_demo/versions/1/bpmn").get_data(as_text=True)
     assert "BPMNDiagram" in xml  # the viewer gets a generated layout for files without one
@@ -743,7 +747,7 @@ def test_heatmap_counts_passed_waiting_failed_and_duration(app, demo, admin):
         assert stats["fill"]["avg_seconds"] is not None and stats["review"]["waiting"] == 2
         assert step_stats(user("hp_officer"), "approval_demo")["review"]["waiting"] == 1  # scope applies
     page = admin.get("/admin/processes/approval_demo/heatmap").get_data(as_text=True)
-    assert 'data-heat="' in page and 'data-step="review"' in page and "bpmn-navigated-viewer" in page
+    assert 'data-heat="' in page and 'data-step="review"' in page and "dist/diagram.js" in page
     deploy_calc(app)
     with app.app_context():
         actions.start("pa_calc", actor=user("hp_officer"), data={"divisor": 0})

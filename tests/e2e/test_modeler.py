@@ -151,3 +151,70 @@ def test_every_miwg_file_displays_in_the_modeler(app, browser_page, console_erro
     assert {name: state for name, (state, _count) in shown.items() if state != "ok"} == {}
     assert all(count > 3 for _state, count in shown.values()), shown
     assert console_errors == [], "\n".join(console_errors)
+
+
+ENGLISH = r"[A-Za-z]{3,}"
+
+
+def _english(texts: list[str]) -> list[str]:
+    import re
+
+    return [t for t in texts if re.search(ENGLISH, t.replace("BPMN", "").replace("DMN", ""))]
+
+
+def test_modeler_speaks_chinese_and_its_pickers_show_names(app, browser_page, console_errors, output_dir):
+    _demo(app)
+    page = browser_page("procadmin")
+    page.goto("/admin/processes/approval_demo/edit")
+    page.wait_for_selector('#canvas[data-import="ok"]')
+    # The palette covers nothing: every shape starts right of it.
+    covered = page.evaluate(
+        """() => { const right = document.querySelector('.djs-palette').getBoundingClientRect().right;
+        const shapes = [...document.querySelectorAll('.djs-shape')];
+        return shapes.filter(s => s.getBoundingClientRect().left < right).length; }"""
+    )
+    assert covered == 0
+    palette = page.eval_on_selector_all(".djs-palette .entry[aria-label]", "els => els.map(e => e.ariaLabel)")
+    assert len(palette) > 10 and _english(palette) == [], palette
+
+    page.click('.djs-element[data-element-id="review"]')
+    page.wait_for_selector('#side-panel[data-element-id="review"]')
+    pad = page.eval_on_selector_all(".djs-context-pad .entry[title]", "els => els.map(e => e.title)")
+    assert len(pad) > 4 and _english(pad) == [], pad
+    groups = page.eval_on_selector_all(".bio-properties-panel-group-header-title", "els => els.map(e => e.textContent)")
+    assert "办理人" in groups and "期限与超时" in groups and _english(groups) == [], groups
+    labels = page.eval_on_selector_all("#side-panel label", "els => els.map(e => e.textContent)")
+    assert _english(labels) == [], labels
+    assert "用户任务" in page.inner_text(".bio-properties-panel-header-type")
+
+    # Assignee: a role picked by name, stored as its code.
+    page.select_option('#side-panel select[name="assigneeKind"]', "role")
+    role = page.locator('#side-panel select[name="assigneeRole"]')
+    role.wait_for()
+    assert "总队领导" in role.inner_text() and "city_leader" not in role.inner_text()
+    role.select_option(label="总队领导")
+    # People: names with their organisation, logins only in the file.
+    page.select_option('#side-panel select[name="assigneeKind"]', "users")
+    add = page.locator('#side-panel select[name="assigneeUsers-add"]')
+    add.wait_for()
+    option = add.locator("option").nth(1)
+    login, text = option.get_attribute("value"), option.inner_text()
+    assert login not in text and "（" in text
+    add.select_option(login)
+    page.wait_for_selector(f'#side-panel .ducha-chips[data-people="{login}"]')
+    assert text.split("（")[0] in page.inner_text("#side-panel .ducha-chips")
+    # The method 会签 and a button label.
+    page.select_option('#side-panel select[name="method"]', "all")
+    page.click('[data-group-id="group-ducha-buttons"] .bio-properties-panel-group-header')
+    page.fill('#side-panel input[name="button-label-approve"]', "同意")
+    page.press('#side-panel input[name="button-label-approve"]', "Tab")
+    xml = page.evaluate("() => window.duchaModeler.saveXML().then(r => r.xml)")
+    assert f'name="assignee" value="users:{login}"' in xml and 'name="method" value="all"' in xml
+    assert "approve:同意" in xml
+    page.screenshot(path=str(output_dir / "modeler-properties-panel.png"), full_page=True)
+
+    # A lane says the role it stands for, by name.
+    page.click('.djs-element[data-element-id="Lane_leader"] .djs-hit', position={"x": 10, "y": 40}, force=True)
+    page.wait_for_selector('#side-panel[data-element-id="Lane_leader"]')
+    assert "大队领导" in page.inner_text('#side-panel select[name="laneRole"]')
+    assert console_errors == [], "\n".join(console_errors)

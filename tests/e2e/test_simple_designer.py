@@ -148,3 +148,15 @@ def test_copy_move_delete_and_save_a_draft(app, browser_page, output_dir, consol
     assert cc["users"] == ["leader", "xh_leader"]
     assert update["assignments"] == [{"field": "state", "value": "已送审"}]
     assert not console_errors, console_errors
+
+
+def test_first_click_on_plus_right_after_typing_in_a_side_field_works(app, browser_page, console_errors):
+    admin = browser_page("procadmin")
+    admin.goto("/admin/designer/new?template=blank")
+    admin.click(".dd-node.dd-type-start")
+    admin.fill("#designer-panel [name=process-name]", "刚输入未离开")  # no Tab: the field still has focus
+    admin.locator(".dd-flow > .dd-add").last.locator(".dd-add-btn").click()  # one click: blur, re-render, menu
+    admin.click(".dd-menu [data-add-type=cc]")
+    admin.wait_for_selector(".dd-node.dd-type-cc")
+    assert admin.inner_text("#designer-title") == "刚输入未离开"  # the typed value was applied too
+    assert console_errors == [], "\n".join(console_errors)

@@ -1,2 +1,2 @@
 // The simple (DingTalk-style) approval designer.
-import "../designer.js";
+import "../designer/main.js";

@@ -77,6 +77,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(processes_bp)
     app.register_blueprint(designer_bp)
     init_engine(app)
+    # Service tasks and scheduler-round jobs, registered explicitly (never by importing a routes file).
+    from app import accounts_apply, alerts, clues, designer, plans
+
+    for module in (clues, plans, accounts_apply, alerts, designer):
+        module.init_app(app)
 
     from app.enterprises import init_app as init_enterprises
 

@@ -22,7 +22,6 @@ PROCESS_ID = "account_opening"
 
 
 def start_for(application: AccountApplication, actor):
-    from app.inbox import actions
 
     org = application.org
     names = dict(db.session.execute(select(Role.code, Role.name).where(Role.code.in_(application.roles))).all())
@@ -42,11 +41,15 @@ def start_for(application: AccountApplication, actor):
         "needs_district": needs_district,
     }
     application.status = "district_review" if needs_district else "city_review"
-    instance, wf = runtime.start(
-        PROCESS_ID, initiator=actor, org=org, data=data, business_key=f"account:{application.id}"
+    instance = runtime.start(
+        PROCESS_ID,
+        actor=actor,
+        org=org,
+        data=data,
+        business_key=f"account:{application.id}",
+        entry="account_application_page",
     )
     application.instance_id, application.number = instance.id, instance.number
-    actions.after_engine(instance, wf, open_rows=[])
     return instance
 
 

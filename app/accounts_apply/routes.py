@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.accounts_apply import process as _process
 from app.accounts_apply import services
 from app.engine import forms
 from app.engine.models import ProcessInstance
@@ -15,7 +14,6 @@ from app.inbox import services as inbox_services
 from app.portal.paging import paginate
 
 bp = Blueprint("accounts_apply", __name__, url_prefix="/accounts-apply")
-SERVICE_TASKS = _process.PROCESS_ID
 
 
 def _allowed() -> None:

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.alerts import jobs as _jobs  # registers the scheduler-round jobs
 from app.alerts import services
 from app.alerts.models import KINDS
 from app.engine.models import ProcessModel
@@ -20,7 +19,6 @@ from app.security.scope import scope_for
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 TABS = {"board": "任务预警", "open": "异常预警", "closed": "处置记录"}
-JOBS = _jobs.JOB_NAMES
 
 
 @bp.get("/")

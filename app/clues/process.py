@@ -41,7 +41,6 @@ HANDLER_ROLES = {
 
 def start_for(clue: Clue, actor, district: Organisation):
     """Start the process for a freshly registered clue (only non-sensitive fields go into task data)."""
-    from app.inbox import actions
 
     data = {
         "clue_id": clue.id,
@@ -55,9 +54,15 @@ def start_for(clue: Clue, actor, district: Organisation):
         "district_name": district.short_name or district.name,
         "registered_on": utcnow().astimezone(runtime.SHANGHAI).date().isoformat(),
     }
-    instance, wf = runtime.start(PROCESS_ID, initiator=actor, org=district, data=data, business_key=f"clue:{clue.id}")
+    instance = runtime.start(
+        PROCESS_ID,
+        actor=actor,
+        org=district,
+        data=data,
+        business_key=f"clue:{clue.id}",
+        entry="clue_registration_page",
+    )
     clue.instance_id, clue.number = instance.id, instance.number
-    actions.after_engine(instance, wf, open_rows=[])
     return instance
 
 

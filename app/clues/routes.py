@@ -9,7 +9,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.clues import documents, services, stats
-from app.clues import process as _process  # registers the clue.* service tasks
 from app.clues.models import OUTCOMES, PRIORITIES, SOURCES, STATUS
 from app.clues.services import DuplicateSuspected, Filters
 from app.engine import forms
@@ -24,7 +23,6 @@ from app.security.access import permission_required
 from app.tabular.export import send
 
 bp = Blueprint("clues", __name__, url_prefix="/clues")
-SERVICE_TASKS = _process.PROCESS_ID
 CLUE_PERMISSIONS = ("clue.register", "clue.review", "clue.judge", "clue.handle")
 
 

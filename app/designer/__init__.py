@@ -5,3 +5,11 @@ diagram from ``layout``), ``parse`` reads the same subset back, ``templates`` ho
 points, ``service_tasks`` registers the service tasks the compiler emits (``inbox.cc``, ``http.call``),
 ``services`` and ``routes`` are the admin pages at /admin/designer.
 """
+
+
+def init_app(app) -> None:
+    """Register the service tasks the compiler emits (`inbox.cc`, `http.call`)."""
+    from app.designer import service_tasks
+    from app.engine.services import register_services
+
+    register_services(service_tasks)

@@ -11,11 +11,7 @@ import json
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from app.designer import (
-    service_tasks,  # noqa: F401  (registers inbox.cc and http.call)
-    services,
-    templates,
-)
+from app.designer import services, templates
 from app.designer.compile import compile_tree
 from app.designer.parse import OutsideSubset
 from app.designer.tree import DELAY_UNITS, NODE_TYPES, OPERATORS, check, normalize

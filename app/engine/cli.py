@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import threading
@@ -21,13 +22,25 @@ ROUND_JOBS: dict[str, Callable] = {}
 
 
 def round_job(name: str):
-    """Register `fn(now)` to run in every scheduler round (cheap, idempotent checks: warnings, sweeps)."""
+    """Mark `fn(now)` as a scheduler-round job (cheap, idempotent checks: warnings, sweeps); a module's
+    `init_app` registers it with `register_jobs`."""
 
     def decorator(fn: Callable) -> Callable:
-        ROUND_JOBS[name] = fn
+        fn.ducha_round_job = name
         return fn
 
     return decorator
+
+
+def register_jobs(module) -> list[str]:
+    """Register every function of `module` marked with `@round_job` (called from the module's init_app)."""
+    names = []
+    for value in vars(module).values():
+        name = getattr(value, "ducha_round_job", None) if inspect.isfunction(value) else None
+        if name:
+            ROUND_JOBS[name] = value
+            names.append(name)
+    return names
 
 
 def register(group: AppGroup) -> None:

@@ -122,7 +122,11 @@ def sources_from_files(bpmn_path: Path) -> Sources:
 
 
 def validate_sources(src: Sources) -> list[SpecProblem]:
+    from app.engine.tasklint import check_approved_field, check_people
+
     problems = specs.validate(src.bundle())
+    for name, text in [(src.bpmn_filename, src.bpmn), *src.extra_bpmn.items()]:
+        problems += check_people(name, text) + check_approved_field(name, text, src.forms)
     for name, text in src.forms.items():
         try:
             json.loads(text)
@@ -205,6 +209,7 @@ class VersionInfo:
     extra_bpmn: dict
     title_rule: str | None
     summary_fields: tuple
+    start_form: str | None = None
 
 
 # Keyed by (database URL, version id): one process may serve several apps (tests, benchmarks).
@@ -237,6 +242,7 @@ def version_info(version_id: int) -> VersionInfo:
         extra_bpmn=dict(row.extra_bpmn or {}),
         title_rule=meta.get("title_rule"),
         summary_fields=tuple(meta.get("summary_fields") or ()),
+        start_form=meta.get("start_form"),
     )
     with _VERSIONS_LOCK:
         _VERSIONS[key] = info

@@ -8,6 +8,7 @@ return-direct), which may complete tasks and run the engine again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
@@ -15,7 +16,7 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.engine import assign, deploy, runtime
+from app.engine import assign, deploy, state
 from app.engine.calendar import get_calendar
 from app.engine.models import ProcessInstance
 from app.engine.nodes import NodeConfig, node_config
@@ -23,6 +24,7 @@ from app.extensions import db
 from app.inbox.models import HumanTask
 from app.models_base import utcnow
 
+log = logging.getLogger(__name__)
 MAX_AUTO_STEPS = 25
 JUMP_KEY = "_ducha_return_to"
 
@@ -40,12 +42,29 @@ def config_for(instance: ProcessInstance, task) -> tuple[dict, NodeConfig]:
     return info, node_config(info.get("properties"))
 
 
-def due_at(cfg: NodeConfig):
+def _days(value, evaluate) -> float | None:
+    """A number of days from a node setting: a number, or an expression over the task data (a DMN output
+    such as `deadline_workdays`); an expression that fails or gives no positive number means no deadline."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        result = evaluate(value) if evaluate is not None else None
+    except Exception:  # a missing field or a bad expression: the task gets no deadline rather than failing
+        log.warning("deadline expression %r could not be evaluated", value)
+        return None
+    if isinstance(result, bool) or not isinstance(result, int | float) or result <= 0:
+        return None
+    return result
+
+
+def due_at(cfg: NodeConfig, evaluate=None):
     now = utcnow()
-    if cfg.due_working_days:
-        return get_calendar().add_working_days(now, cfg.due_working_days)
-    if cfg.due_days:
-        return now + timedelta(days=cfg.due_days)
+    working = _days(cfg.due_working_days, evaluate)
+    if working:
+        return get_calendar().add_working_days(now, round(working))
+    days = _days(cfg.due_days, evaluate)
+    if days:
+        return now + timedelta(days=days)
     return None
 
 
@@ -136,14 +155,14 @@ def _evaluate(wf_task):
 
 def _decide_node(instance, wf, task, decision: Decision) -> None:
     approved = decision.outcome in ("auto_approve", "skip")
-    runtime.add_event(
+    state.add_event(
         instance,
         decision.outcome,
         step=task.task_spec.bpmn_id,
         step_name=task.task_spec.bpmn_name or task.task_spec.name,
         comment=decision.reason,
     )
-    runtime.complete_spiff_task(instance, wf, str(task.id), {"approved": approved, "outcome": decision.outcome})
+    state.complete_spiff_task(instance, wf, str(task.id), {"approved": approved, "outcome": decision.outcome})
 
 
 def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
@@ -156,7 +175,7 @@ def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = N
             )
         )
     for _ in range(MAX_AUTO_STEPS):
-        ready = {str(t.id): t for t in runtime.ready_user_tasks(wf)} if instance.status == "running" else {}
+        ready = {str(t.id): t for t in state.ready_user_tasks(wf)} if instance.status == "running" else {}
         live = []
         for row in open_rows:
             if row.spiff_task_id in ready:
@@ -193,7 +212,7 @@ def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = N
                 _decide_node(instance, wf, task, result)
                 decided = True
                 break
-            rows = _rows_for(instance, task, info, cfg, result, org, due_at(cfg))
+            rows = _rows_for(instance, task, info, cfg, result, org, due_at(cfg, _evaluate(task)))
             db.session.add_all(rows)
             created.extend(rows)
             open_rows.extend(rows)

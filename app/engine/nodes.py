@@ -10,7 +10,8 @@
 | onNoApprover        | auto_approve, auto_reject, user:<login>, admin (default)               |
 | onInitiator         | self (default), skip, leader                                           |
 | autoPass            | never (default), consecutive, always                                   |
-| dueDays / dueWorkingDays | deadline of the task (calendar / working days)                    |
+| dueDays / dueWorkingDays | deadline of the task (calendar / working days): a number or an     |
+|                     | expression over the task data, e.g. a DMN output `deadline_workdays`   |
 | remindTimes         | reminders before the timeout action (default 1)                        |
 | timeoutAction       | none (default), auto_approve, auto_reject, escalate                    |
 | reasonRequired      | approve,reject (which decisions need a comment)                        |
@@ -57,8 +58,8 @@ class NodeConfig:
     on_no_approver: str = "admin"
     on_initiator: str = "self"
     auto_pass: str = "never"
-    due_days: int | None = None
-    due_working_days: int | None = None
+    due_days: int | str | None = None  # a number, or an expression evaluated on the task's data
+    due_working_days: int | str | None = None
     remind_times: int = 1
     timeout_action: str = "none"
     reason_required: set[str] = field(default_factory=set)
@@ -79,6 +80,14 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+def _int_or_expression(value: str | None) -> int | str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    number = _int(value)
+    return number if number is not None else value
 
 
 def _pairs(value: str | None) -> list[tuple[str, str]]:
@@ -106,8 +115,8 @@ def node_config(properties: dict | None) -> NodeConfig:
     cfg.on_no_approver = p.get("onNoApprover") or "admin"
     cfg.on_initiator = p.get("onInitiator") or "self"
     cfg.auto_pass = p.get("autoPass") or "never"
-    cfg.due_days = _int(p.get("dueDays"))
-    cfg.due_working_days = _int(p.get("dueWorkingDays"))
+    cfg.due_days = _int_or_expression(p.get("dueDays"))
+    cfg.due_working_days = _int_or_expression(p.get("dueWorkingDays"))
     remind = _int(p.get("remindTimes"))
     cfg.remind_times = 1 if remind is None else max(0, remind)
     cfg.timeout_action = p.get("timeoutAction") or "none"

@@ -1,249 +1,131 @@
-"""The workflow runtime: start, load, run steps, complete, reset, terminate, messages, timers.
+"""The runtime: the one entry point for every act that moves an instance.
 
-No Flask request objects and no HTML. Every function works inside the caller's transaction and
-flushes; the route or job commits once. Instance rows carry a version column (optimistic locking):
-two acts on the same instance at once -> one wins, the other raises Conflict.
+start, complete, fire timers, deliver a message, reset (退回/撤回/拿回/移动令牌), terminate, and `run` for
+administrative repairs (retry, migration). Each act changes the engine state, then `_finish` does the same
+four things in the same order: run the engine steps → sync the inbox (with the node policies) → save the
+instance → notify the new task holders. The inbox, the scheduler and the domain modules (clues, plans,
+account applications) all come through here, so the start-roles check and the node policies hold
+everywhere.
+
+No Flask request objects, no HTML. Functions flush; the route or job commits once. An act by a person
+that would leave the instance in `error` (a failing step after it) raises `WorkflowError` with a Chinese
+message instead: the caller rolls back and nothing changed. Acts nobody waits for (timers, messages) and a
+new instance whose first automatic step fails keep the instance in `error` with an incident for the
+process administrator (retry).
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import traceback
-from datetime import UTC, datetime
-from string import Formatter
-from typing import Any
-from zoneinfo import ZoneInfo
-
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select, update
-from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine import deploy, serializer, services
-from app.engine.errors import EngineError
-from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessModel, ProcessVersion
+from app.engine import deploy, serializer, state
+from app.engine.models import ProcessInstance, ProcessVersion
 from app.engine.services import script_engine
-from app.errors import Conflict, NotFound
+from app.engine.state import (  # noqa: F401  (the runtime's read helpers, re-exported for callers)
+    SHANGHAI,
+    add_event,
+    find_task,
+    flush_or_conflict,
+    get_instance,
+    instance_data,
+    load,
+    ready_user_tasks,
+    render_rule,
+)
+from app.errors import Conflict, PermissionDenied, WorkflowError
 from app.extensions import db
 from app.models_base import utcnow
 
-log = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
 # ---------------------------------------------------------------------------------------------
-# loading and saving
+# the common tail of every act
 
 
-def load(instance: ProcessInstance) -> BpmnWorkflow:
-    spec, subs = deploy.specs_for(instance.spec_info)
-    return serializer.load(instance.state, spec, subs, script_engine())
-
-
-def ready_user_tasks(wf: BpmnWorkflow) -> list:
-    """READY tasks for people (user tasks, manual tasks and plain bpmn:task)."""
-    return wf.get_tasks(state=TaskState.READY, manual=True)
-
-
-def _timer_due(task) -> datetime | None:
-    event = getattr(task.task_spec, "event_definition", None)
-    if not isinstance(event, TimerEventDefinition):
-        return None
-    try:
-        value = event.details(task).value
-    except Exception:  # an expression that fails to evaluate is caught when the timer is refreshed
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
-    return None
-
-
-def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
-    """Earliest due time of the WAITING timer events (stored indexed for the scheduler)."""
-    times = [t for t in (_timer_due(task) for task in wf.get_tasks(state=TaskState.WAITING)) if t]
-    return min(times).astimezone(UTC) if times else None
-
-
-def save(instance: ProcessInstance, wf: BpmnWorkflow) -> None:
-    instance.state = serializer.dump(wf)
-    instance.next_timer_at = next_timer_at(wf) if not wf.completed else None
-    instance.current_steps = sorted(
-        {t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name for t in ready_user_tasks(wf)}
+def _failure(instance: ProcessInstance, what: str) -> WorkflowError:
+    incident = db.session.info.get(state.INCIDENTS_KEY, {}).get(instance.id)
+    step = f"步骤「{incident.step_name}」" if incident is not None and incident.step_name else "后续步骤"
+    detail = incident.message.removeprefix("步骤执行失败：") if incident is not None else "未知错误"
+    return WorkflowError(
+        f"{what}失败：{step}执行出错（{detail}）。本次操作已撤销，流程保持原状；请联系流程管理员检查流程配置。"
     )
-    instance.updated_at = utcnow()
-    model = instance.spec_info
-    if model.title_rule or model.summary_fields:
-        data = instance_data(wf)
-        title = render_rule(model.title_rule, data).strip()
-        if title and title != render_rule(model.title_rule, {}).strip() and title != instance.title:
-            instance.title = title[:300]
-        summary = {k: data.get(k) for k in (model.summary_fields or []) if data.get(k) is not None}
-        if summary != instance.summary:
-            instance.summary = summary
-    if wf.completed and instance.status in ("running", "error"):
-        instance.status = "completed"
-        instance.ended_at = utcnow()
-        instance.next_timer_at = None
 
 
-def flush_or_conflict() -> None:
-    """Flush; a lost optimistic-lock race becomes a Chinese 409."""
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise Conflict("该事项已被他人处理，请刷新后查看最新状态") from exc
+def _finish(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, strict: str | None = None) -> list:
+    """inbox sync → save → flush (409 on a lost race) → notify; `strict` names the act that must not fail."""
+    from app.engine import inbox
+    from app.inbox import notify
+
+    was_running = instance.status == "running"
+    created = inbox.sync(instance, wf, open_rows=open_rows)
+    if strict and instance.status == "error":
+        raise _failure(instance, strict)
+    state.save(instance, wf)
+    if was_running and instance.status == "completed":
+        add_event(instance, "end", step_name="办结")
+    flush_or_conflict()
+    notify.new_tasks(created)
+    return created
 
 
-# ---------------------------------------------------------------------------------------------
-# running steps; failures become incidents
-
-
-def run_engine(instance: ProcessInstance, wf: BpmnWorkflow) -> bool:
-    """Run engine steps; on a failing step record an incident and mark the instance. True if ok."""
-    try:
-        with services.running(instance):
-            wf.do_engine_steps()
-        return True
-    except (SpiffWorkflowException, EngineError, Exception) as exc:  # any step failure is an incident
-        failed = wf.get_tasks(state=TaskState.ERROR)
-        step = failed[0].task_spec if failed else None
-        message = getattr(exc, "message", None) or str(exc)
-        log.warning("instance %s step %s failed: %s", instance.id, getattr(step, "bpmn_id", None), message)
-        db.session.add(
-            Incident(
-                instance_id=instance.id,
-                step=getattr(step, "bpmn_id", None),
-                step_name=getattr(step, "bpmn_name", None) or getattr(step, "bpmn_id", None),
-                message=f"步骤执行失败：{message}",
-                detail=traceback.format_exc(limit=5),
-            )
-        )
-        instance.status = "error"
-        return False
-
-
-def complete_spiff_task(instance: ProcessInstance, wf: BpmnWorkflow, spiff_task_id: str, data: dict) -> None:
-    """Set the form data on a READY task, run it and the engine steps that follow."""
-    task = find_task(wf, spiff_task_id)
-    if task is None or task.state != TaskState.READY:
-        raise Conflict("该任务已不在待办状态，可能已被他人处理或流程已变化")
-    task.set_data(**data)
-    task.run()
-    run_engine(instance, wf)
-
-
-def find_task(wf: BpmnWorkflow, spiff_task_id: str):
-    from uuid import UUID
-
-    try:
-        return wf.get_task_from_id(UUID(str(spiff_task_id)))
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
-def reset_to(instance: ProcessInstance, wf: BpmnWorkflow, spiff_task_id: str, data: dict | None = None) -> None:
-    """Move the instance back to a step it has run (退回/撤回/拿回/移动令牌); later branches are dropped."""
-    task = find_task(wf, spiff_task_id)
-    if task is None:
-        raise Conflict("目标步骤已不存在，无法退回")
-    wf.reset_from_task_id(task.id, data=data)
-    run_engine(instance, wf)
+def run(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, strict: str | None = None) -> list:
+    """Run the engine steps that are ready, then finish the act. Returns the inbox rows created."""
+    state.run_engine(instance, wf)
+    return _finish(instance, wf, open_rows=open_rows, strict=strict)
 
 
 # ---------------------------------------------------------------------------------------------
-# starting
+# start
 
 
-class _SafeFormat(Formatter):
-    def get_value(self, key, args, kwargs):
-        value = kwargs.get(key, "")
-        return "" if value is None else value
-
-
-def render_rule(rule: str | None, data: dict) -> str:
-    if not rule:
-        return ""
-    try:
-        return _SafeFormat().format(rule, **data)
-    except (ValueError, IndexError, AttributeError):
-        return rule
-
-
-_SEQ = re.compile(r"\{seq:(\d+)\}")
-
-
-def next_number(rule: str | None, process_id: str) -> str | None:
-    """流程编号: e.g. "XS{yyyy}{MM}{dd}{seq:4}" -> XS202611280001 (sequence per prefix)."""
-    if not rule:
-        return None
-    now = datetime.now(SHANGHAI)
-    prefix = rule.replace("{yyyy}", f"{now:%Y}").replace("{MM}", f"{now:%m}").replace("{dd}", f"{now:%d}")
-    match = _SEQ.search(prefix)
-    width = int(match.group(1)) if match else 4
-    head = _SEQ.sub("", prefix)
-    last = db.session.scalar(
-        select(func.max(ProcessInstance.number)).where(
-            ProcessInstance.number.startswith(head, autoescape=True),
-            func.length(ProcessInstance.number) == len(head) + width,
-        )
-    )
-    seq = int(last[len(head) :]) + 1 if last and last[len(head) :].isdigit() else 1
-    return f"{head}{seq:0{width}d}"
-
-
-def _lock_numbering(model) -> None:
-    """Starts of one process draw 流程编号 (max + 1) one at a time: a no-op UPDATE of the model row locks
-    it until commit (a row lock on PostgreSQL; on SQLite it takes the write lock early, as SELECT ... FOR
-    UPDATE does not exist there). Two processes sharing one numbering rule are not serialised by this."""
-    if model.number_rule:
-        db.session.execute(
-            update(ProcessModel)
-            .where(ProcessModel.id == model.id)
-            .values(enabled=ProcessModel.enabled)
-            .execution_options(synchronize_session=False)
-        )
+def check_may_start(model, actor, entry: str | None = None) -> None:
+    """`startRoles` names the roles that may start a process, or the module page it is started from
+    (`clue_registration_page`): a domain module passes its `entry` after its own permission checks."""
+    roles = list(model.start_roles or [])
+    if roles:
+        if entry and entry in roles:
+            return
+        if actor is None or not (set(roles) & actor.role_codes):
+            raise PermissionDenied(f"您不能发起“{model.name}”")
+    elif actor is None or not actor.can("process.start"):
+        raise PermissionDenied("您没有发起流程的权限")
 
 
 def start(
     process_id: str,
     *,
-    initiator,
-    org,
+    actor,
+    org=None,
     data: dict | None = None,
     business_key: str | None = None,
-    version: ProcessVersion | None = None,
     title: str | None = None,
-) -> tuple[ProcessInstance, BpmnWorkflow]:
-    """Create an instance of the current (or given) version and run it to its first wait state."""
+    entry: str | None = None,
+    version: ProcessVersion | None = None,
+) -> ProcessInstance:
+    """Check who may start, create the instance, run it to its first wait state, sync, save, notify."""
+    from app.audit import services as audit
+
     version = version or deploy.current_version(process_id)
     model = version.model
+    check_may_start(model, actor, entry)
+    org = org or actor.org
     spec, subs = deploy.specs_for(version)
     wf = BpmnWorkflow(spec, subs, script_engine=script_engine())
     data = dict(data or {})
-    data.setdefault("initiator", getattr(initiator, "login", None))
+    data.setdefault("initiator", getattr(actor, "login", None))
     data.setdefault("initiator_org", org.code)
-    _lock_numbering(model)
+    state.lock_numbering(model)
     instance = ProcessInstance(
         version=version,
         version_id=version.id,
         process_id=model.process_id,
         business_key=business_key,
-        number=next_number(model.number_rule, model.process_id),
+        number=state.next_number(model.number_rule, model.process_id),
         title=title or render_rule(model.title_rule, data) or model.name,
         summary={k: data.get(k) for k in (model.summary_fields or []) if k in data},
         org_id=org.id,
-        initiator_id=getattr(initiator, "id", None),
+        initiator_id=getattr(actor, "id", None),
         status="running",
         state={},
     )
@@ -252,48 +134,145 @@ def start(
     # The start event carries the initial data into the first tasks.
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    run_engine(instance, wf)
-    save(instance, wf)
-    add_event(instance, "start", actor=initiator, step_name="发起", data={"fields": sorted(data)})
-    return instance, wf
-
-
-def add_event(
-    instance: ProcessInstance,
-    kind: str,
-    *,
-    actor=None,
-    step: str | None = None,
-    step_name: str | None = None,
-    comment: str | None = None,
-    data: dict | None = None,
-) -> InstanceEvent:
-    event = InstanceEvent(
-        instance_id=instance.id,
-        kind=kind,
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "name", None),
-        step=step,
-        step_name=step_name,
-        comment=comment,
-        data=data or {},
+    state.run_engine(instance, wf)
+    add_event(instance, "start", actor=actor, step_name="发起", data={"fields": sorted(data)})
+    created = _finish(instance, wf, open_rows=[])
+    _claim_for_initiator(created, actor)
+    audit.record(
+        "process.start",
+        actor=actor,
+        object_type="instance",
+        object_id=instance.id,
+        detail={"process": process_id, "number": instance.number},
     )
-    db.session.add(event)
-    return event
-
-
-def get_instance(instance_id: int) -> ProcessInstance:
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound("流程实例不存在")
     return instance
 
 
+def _claim_for_initiator(created: list, actor) -> None:
+    """A first task offered to a role the initiator holds opens claimed by the initiator (as in 钉钉)."""
+    from app.inbox.queries import can_act
+
+    for row in created:
+        if row.status == "open" and row.assignee_id is None and row.candidate_role and can_act(actor, row):
+            row.assignee_id, row.claimed_at = actor.id, utcnow()
+            return
+
+
 # ---------------------------------------------------------------------------------------------
-# life cycle
+# acts on a running instance
+
+
+def complete(
+    instance: ProcessInstance,
+    wf: BpmnWorkflow,
+    spiff_task_id: str,
+    data: dict,
+    *,
+    open_rows=None,
+    strict: str | None = None,
+) -> list:
+    """Set the form data on a READY task, run it, and finish the act."""
+    state.complete_spiff_task(instance, wf, spiff_task_id, data)
+    return _finish(instance, wf, open_rows=open_rows, strict=strict)
+
+
+def reset(
+    instance: ProcessInstance,
+    wf: BpmnWorkflow,
+    spiff_task_id: str,
+    *,
+    data: dict | None = None,
+    strict: str | None = "退回",
+) -> list:
+    """Move the instance back to a step it has run (退回/撤回/拿回/移动令牌, retry of a failed step).
+
+    Later branches are dropped, with their timers; the boundary timers of the step returned to are armed
+    again from now. A person's reset that would leave the instance in `error` raises instead.
+    """
+    state.reset_engine(wf, spiff_task_id, data)
+    instance.status = "running"
+    return run(instance, wf, strict=strict)
+
+
+def fire_timers(instance: ProcessInstance) -> list:
+    """Fire the instance's due timers and finish the act. Returns the timer tasks that fired.
+
+    A suspended or finished instance is left alone. A boundary timer that does not interrupt its task
+    (a reminder) notifies the task's current holders.
+    """
+    if instance.status != "running":
+        return []
+    wf = load(instance)
+    waiting = {t.id: t for t in wf.get_tasks(state=TaskState.WAITING)}
+    wf.refresh_timers()
+    fired = [t for t in wf.get_tasks(state=TaskState.READY | TaskState.COMPLETED) if t.id in waiting]
+    for task in fired:
+        add_event(
+            instance,
+            "timer",
+            step=task.task_spec.bpmn_id,
+            step_name=task.task_spec.bpmn_name or "定时器",
+            comment="定时器到期",
+        )
+    reminders = {step: t.task_spec.bpmn_name or "定时提醒" for t in fired if (step := _reminded_step(t))}
+    run(instance, wf)
+    if reminders:
+        _remind_holders(instance, reminders)
+    return fired
+
+
+def _reminded_step(task) -> str | None:
+    """The step a fired non-interrupting boundary timer is attached to (a reminder), else None."""
+    spec = task.task_spec
+    if not isinstance(spec, BoundaryEvent) or spec.cancel_activity or task.parent is None:
+        return None
+    attached = [c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)]
+    return attached[0].task_spec.bpmn_id if attached else None
+
+
+def _remind_holders(instance: ProcessInstance, steps: dict[str, str]) -> None:
+    """Bell and notification row for the holders of the steps whose non-interrupting timer fired."""
+    from sqlalchemy import select
+
+    from app.inbox import notify
+    from app.inbox.models import HumanTask
+
+    rows = db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.instance_id == instance.id, HumanTask.status == "open", HumanTask.step.in_(list(steps))
+        )
+    )
+    for row in rows:
+        notify.notify(
+            notify.recipients(row),
+            kind="remind",
+            title=f"{steps[row.step]}：{instance.title} - {row.step_name}",
+            url=f"/inbox/tasks/{row.id}",
+            instance_id=instance.id,
+        )
+
+
+def deliver_message(instance: ProcessInstance, name: str, payload: dict | None = None) -> list:
+    """Deliver a message to the task of this instance that waits for it, and finish the act."""
+    wf = load(instance)
+    waiting = [
+        t
+        for t in wf.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+        and t.task_spec.event_definition.name == name
+    ]
+    if not waiting:
+        raise Conflict(f"流程当前不在等待消息“{name}”")
+    definition = waiting[0].task_spec.event_definition
+    wf.send_event(BpmnEvent(definition, payload=payload or {}))
+    add_event(instance, "message", step_name=name, data={"fields": sorted((payload or {}).keys())})
+    return run(instance, wf)
 
 
 def terminate(instance: ProcessInstance, wf: BpmnWorkflow, *, reason: str, actor=None, status="terminated") -> None:
+    """End the instance now: the engine is cancelled and every open inbox row with it."""
+    from app.engine import inbox
+
     if instance.status in ("completed", "terminated"):
         raise Conflict("流程已结束")
     wf.cancel()
@@ -305,47 +284,5 @@ def terminate(instance: ProcessInstance, wf: BpmnWorkflow, *, reason: str, actor
     instance.current_steps = []
     instance.updated_at = utcnow()
     add_event(instance, "terminate", actor=actor, comment=reason)
-
-
-def fire_timers(instance: ProcessInstance) -> bool:
-    """Refresh due timers and run what follows. True when something fired."""
-    wf = load(instance)
-    before = {t.id for t in wf.get_tasks(state=TaskState.WAITING)}
-    wf.refresh_timers()
-    fired = [t for t in wf.get_tasks(state=TaskState.READY | TaskState.COMPLETED) if t.id in before]
-    run_engine(instance, wf)
-    save(instance, wf)
-    if fired:
-        for task in fired:
-            add_event(
-                instance,
-                "timer",
-                step=task.task_spec.bpmn_id,
-                step_name=task.task_spec.bpmn_name or "定时器",
-                comment="定时器到期",
-            )
-    return bool(fired)
-
-
-def send_message(instance: ProcessInstance, wf: BpmnWorkflow, name: str, payload: dict | None = None) -> None:
-    """Deliver a message to the task of this instance that waits for it."""
-    waiting = [
-        t
-        for t in wf.get_tasks(state=TaskState.WAITING)
-        if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-        and t.task_spec.event_definition.name == name
-    ]
-    if not waiting:
-        raise Conflict(f"流程当前不在等待消息“{name}”")
-    definition = waiting[0].task_spec.event_definition
-    wf.send_event(BpmnEvent(definition, payload=payload or {}))
-    run_engine(instance, wf)
-
-
-def instance_data(wf: BpmnWorkflow) -> dict[str, Any]:
-    """The data as the latest completed or ready task sees it (for display and prediction)."""
-    tasks = ready_user_tasks(wf) or wf.get_tasks(state=TaskState.COMPLETED)
-    if not tasks:
-        return dict(wf.data)
-    latest = max(tasks, key=lambda t: t.last_state_change)
-    return dict(latest.data)
+    inbox.sync(instance, wf)
+    flush_or_conflict()

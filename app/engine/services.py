@@ -1,6 +1,7 @@
 """Service-task registry: an operation name in BPMN ("clue.generate_report") -> a Python callable.
 
-Domain modules register their operations at import (`@service("clue.generate_report")`). A callable
+Domain modules mark their operations (`@service("clue.generate_report")`) and register them from
+their `init_app`, which `create_app` calls: importing a module registers nothing. A callable
 receives the task data (a copy) and the evaluated parameters as keyword arguments and returns a
 JSON-serialisable value, stored by SpiffWorkflow in the task's result variable. A callable that acts
 on the instance itself (抄送) reads ``current_instance()`` / ``current_task()``: the runtime sets them
@@ -9,6 +10,7 @@ while it runs engine steps (None in a dry run or outside the runtime).
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,11 +46,24 @@ def current_task():
 
 
 def service(name: str):
+    """Mark `fn` as the service task `name`; a module's `init_app` registers it (`register_services`)."""
+
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _REGISTRY[name] = fn
+        fn.ducha_service = name
         return fn
 
     return decorator
+
+
+def register_services(module) -> list[str]:
+    """Register every function of `module` marked with `@service` (called from the module's init_app)."""
+    names = []
+    for value in vars(module).values():
+        name = getattr(value, "ducha_service", None) if inspect.isfunction(value) else None
+        if name:
+            _REGISTRY[name] = value
+            names.append(name)
+    return names
 
 
 def registered() -> list[str]:

@@ -43,36 +43,15 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
 
 def fire_due(now: datetime | None = None, limit: int = BATCH) -> int:
     """Fire the timers that are due; one commit per instance. Returns how many instances fired."""
-    from app.engine import inbox
-    from app.inbox import notify
-
     now = now or utcnow()
     fired = 0
     for instance_id in _claim_due(now, limit):
         instance = db.session.get(ProcessInstance, instance_id)
         try:
-            wf = runtime.load(instance)
-            before = {t.id for t in wf.get_tasks(state=runtime.TaskState.WAITING)}
-            wf.refresh_timers()
-            moved = [
-                t for t in wf.get_tasks(state=runtime.TaskState.READY | runtime.TaskState.COMPLETED) if t.id in before
-            ]
-            runtime.run_engine(instance, wf)
-            created = inbox.sync(instance, wf)
-            runtime.save(instance, wf)
-            for task in moved:
-                runtime.add_event(
-                    instance,
-                    "timer",
-                    step=task.task_spec.bpmn_id,
-                    step_name=task.task_spec.bpmn_name or "定时器",
-                    comment="定时器到期",
-                )
+            moved = runtime.fire_timers(instance)
             if not moved and instance.next_timer_at and instance.next_timer_at <= now:
                 # Due by our clock but not by the engine's (e.g. rounding): look again shortly.
                 log.info("instance %s timer not yet due in engine", instance_id)
-            db.session.flush()
-            notify.new_tasks(created)
             db.session.commit()
             fired += 1 if moved else 0
         except Exception:

@@ -42,54 +42,8 @@ def ensure_actor(row: HumanTask, actor) -> None:
         raise Conflict("流程已结束或异常，不能办理")
 
 
-def after_engine(instance: ProcessInstance, wf, open_rows=None) -> list[HumanTask]:
-    """Sync the inbox, save the instance, flush (409 on a lost race), notify the new task holders."""
-    created = inbox.sync(instance, wf, open_rows=open_rows)
-    runtime.save(instance, wf)
-    runtime.flush_or_conflict()
-    notify.new_tasks(created)
-    return created
-
-
-# ---------------------------------------------------------------------------------------------
-# start
-
-
-def start(
-    process_id: str,
-    *,
-    actor,
-    org=None,
-    data: dict | None = None,
-    business_key: str | None = None,
-    title: str | None = None,
-) -> ProcessInstance:
-    from app.engine import deploy
-
-    version = deploy.current_version(process_id)
-    roles = version.model.start_roles or []
-    if roles and not (set(roles) & actor.role_codes):
-        raise PermissionDenied(f"您不能发起“{version.model.name}”")
-    if not roles and not actor.can("process.start"):
-        raise PermissionDenied("您没有发起流程的权限")
-    instance, wf = runtime.start(
-        process_id,
-        initiator=actor,
-        org=org or actor.org,
-        data=data,
-        business_key=business_key,
-        version=version,
-        title=title,
-    )
-    after_engine(instance, wf, open_rows=[])
-    audit.record(
-        "process.start",
-        actor=actor,
-        object_type="instance",
-        object_id=instance.id,
-        detail={"process": process_id, "number": instance.number},
-    )
-    return instance
+# One entry point starts every instance (start-roles check, node policies, audit): the runtime's.
+start = runtime.start
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +156,20 @@ def decide_as_system(row: HumanTask, *, approve: bool, reason: str) -> ProcessIn
     )
 
 
+def decision_data(kind: str, outcome: str, form_data: dict | None) -> dict:
+    """What a decision writes into the task data (the same rule for the real run and the dry run).
+
+    An approval node (kind=approval): the button decides, `approved` = 通过. Any other node: a form
+    field `approved` the person filled in is honoured (the diagram's gateway routes by it); without one
+    the submission counts as approved, so `approved == True` gateways after plain tasks keep working.
+    """
+    data = dict(form_data or {})
+    if kind != "approval" and isinstance(data.get("approved"), bool):
+        approved = data["approved"]
+        return {**data, "approved": approved, "outcome": "approve" if approved else "reject"}
+    return {**data, "approved": outcome == "approve", "outcome": outcome}
+
+
 SENSITIVE_HINTS = ("phone", "id_number", "idcard", "id_card", "reporter", "password", "secret")
 
 
@@ -311,11 +279,9 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
         for r in group
         if r.status == "completed"
     ]
-    data = dict(form_data or {})
+    data = decision_data(row.kind, outcome, form_data)
     data.update(
         {
-            "approved": outcome == "approve",
-            "outcome": outcome,
             "last_comment": comment,
             f"{row.step}_approvals": approvals,
             "last_actor": getattr(actor, "login", "system"),
@@ -323,18 +289,20 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
     )
     if outcome == "reject" and cfg.reject_policy != "continue":
         return _reject_by_policy(instance, wf, row, actor, cfg, comment)
-    runtime.complete_spiff_task(instance, wf, row.spiff_task_id, data)
-    after_engine(instance, wf, open_rows=[r for r in instance_rows if r.status in ("open", "pending")])
-    if instance.status == "completed":
-        runtime.add_event(instance, "end", step_name="办结")
+    runtime.complete(
+        instance,
+        wf,
+        row.spiff_task_id,
+        data,
+        open_rows=[r for r in instance_rows if r.status in ("open", "pending")],
+        strict=cfg.label(action) if actor is not None else None,
+    )
     return instance
 
 
 def _reject_by_policy(instance, wf, row, actor, cfg: NodeConfig, comment):
     if cfg.reject_policy == "terminate":
         runtime.terminate(instance, wf, reason=comment or "审批拒绝", actor=actor, status="terminated")
-        inbox.sync(instance, wf)
-        runtime.flush_or_conflict()
         return instance
     target = cfg.reject_policy.partition(":")[2]
     return return_to(
@@ -420,8 +388,7 @@ def return_to(
         row.completed_at, row.completed_by_id = utcnow(), actor.id
     if direct:
         wf.data[inbox.JUMP_KEY] = row.step
-    runtime.reset_to(instance, wf, choice["task_id"])
-    created = after_engine(instance, wf)
+    created = runtime.reset(instance, wf, choice["task_id"], strict="退回")
     _reassign(created, choice["task_id"], _previous_actor(instance.id, choice["task_id"]))
     runtime.add_event(
         instance,
@@ -479,10 +446,9 @@ def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance
     wf = runtime.load(instance)
     if runtime.find_task(wf, mine.spiff_task_id) is None:
         raise Conflict("流程已变化，不能撤回")
-    runtime.reset_to(instance, wf, mine.spiff_task_id)
-    created = after_engine(instance, wf)
-    _reassign(created, mine.spiff_task_id, actor.id)
     label = "撤回" if kind == "withdraw" else "拿回"
+    created = runtime.reset(instance, wf, mine.spiff_task_id, strict=label)
+    _reassign(created, mine.spiff_task_id, actor.id)
     runtime.add_event(instance, kind, actor=actor, step=mine.step, step_name=mine.step_name, comment=label)
     audit.record(f"task.{kind}", actor=actor, object_type="instance", object_id=instance.id, detail={"step": mine.step})
     return instance
@@ -496,8 +462,6 @@ def terminate(instance: ProcessInstance, actor, *, reason: str, void: bool = Fal
         raise PermissionDenied("只有发起人或流程管理员可以终止流程")
     wf = runtime.load(instance)
     runtime.terminate(instance, wf, reason=reason, actor=actor, status="terminated")
-    inbox.sync(instance, wf)
-    runtime.flush_or_conflict()
     audit.record(
         "process.void" if void else "process.terminate",
         actor=actor,
@@ -537,8 +501,5 @@ def deliver_message(business_key: str, name: str, payload: dict | None = None, *
     if len(instances) > 1:
         raise Conflict(f"业务编号“{business_key}”对应多个进行中的流程，请指定流程")
     instance = instances[0]
-    wf = runtime.load(instance)
-    runtime.send_message(instance, wf, name, payload)
-    after_engine(instance, wf)
-    runtime.add_event(instance, "message", step_name=name, data={"fields": sorted((payload or {}).keys())})
+    runtime.deliver_message(instance, name, payload)
     return instance

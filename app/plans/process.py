@@ -68,13 +68,18 @@ def submit(plan: MonthlyPlan, actor) -> MonthlyPlan:
         "plan_url": f"/plans/{plan.id}",
         **_info(plan),
     }
-    instance, wf = runtime.start(
-        PROCESS_ID, initiator=actor, org=plan.org, data=data, business_key=f"plan:{plan.id}", title=plan.title
+    instance = runtime.start(
+        PROCESS_ID,
+        actor=actor,
+        org=plan.org,
+        data=data,
+        business_key=f"plan:{plan.id}",
+        title=plan.title,
+        entry="plan_page",
     )
     plan.instance_id = instance.id
     plan.status = "reviewing"
     plan.updated_at = utcnow()
-    actions.after_engine(instance, wf, open_rows=[])
     audit.record("plan.submit", actor=actor, object_type="plan", object_id=plan.id, detail={"number": instance.number})
     return plan
 

@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from app.audit import services as audit
-from app.engine import deploy, runtime, serializer
+from app.engine import deploy, runtime, serializer, state
 from app.engine.errors import EngineError
 from app.engine.models import Incident, ProcessInstance, ProcessVersion
 from app.errors import Conflict, ValidationFailed
@@ -90,23 +90,24 @@ def retry(instance: ProcessInstance, incident: Incident, actor, changes: dict) -
     task = next((t for t in failed if t.task_spec.bpmn_id == incident.step), failed[0] if failed else None)
     if task is None:
         raise Conflict("没有找到失败的步骤，可能已被处理")
-    data = {**task.data, **changes}
-    wf.reset_from_task_id(task.id, data=copy.deepcopy(data))
-    # reset_branch merges the parent's data over (and into) the dict it is given: the edited values must win.
-    task.data = data
-    instance.status = "running"
-    before = {id(o) for o in db.session.new}
-    ok = runtime.run_engine(instance, wf)
+    data = copy.deepcopy({**task.data, **changes})
+    failures = db.session.info.setdefault(state.INCIDENTS_KEY, {})
+    failures.pop(instance.id, None)
+    runtime.reset(instance, wf, str(task.id), data=data, strict=None)
+    new = failures.pop(instance.id, None)
+    ok = instance.status != "error"
     if ok:
         for row in [*_open_incidents(instance, incident.step), incident]:
             row.status, row.resolved_at, row.resolved_by_id = "resolved", utcnow(), actor.id
-    else:
+    elif new is not None and new is not incident:
         # Keep one incident per failure: count the attempt on the one being retried.
-        for new in [o for o in db.session.new if isinstance(o, Incident) and id(o) not in before]:
-            incident.message, incident.detail = new.message, new.detail
+        incident.message, incident.detail = new.message, new.detail
+        if new in db.session.new:
             db.session.expunge(new)
+        else:
+            db.session.delete(new)
+    if not ok:
         incident.attempts += 1
-    actions.after_engine(instance, wf)
     _record(
         instance,
         "retry",
@@ -139,12 +140,9 @@ def move(instance: ProcessInstance, actor, target: str, reason: str | None) -> N
         )
     latest = max(done, key=lambda t: t.last_state_change)
     before = list(instance.current_steps or [])
-    instance.status = "running"
-    runtime.reset_to(instance, wf, str(latest.id))
-    if instance.status == "running":
-        for incident in _open_incidents(instance):
-            incident.status, incident.resolved_at, incident.resolved_by_id = "resolved", utcnow(), actor.id
-    actions.after_engine(instance, wf)
+    runtime.reset(instance, wf, str(latest.id), strict="移动令牌")
+    for incident in _open_incidents(instance):
+        incident.status, incident.resolved_at, incident.resolved_by_id = "resolved", utcnow(), actor.id
     _record(
         instance,
         "move",
@@ -197,8 +195,8 @@ def _migrated(instance: ProcessInstance, target: ProcessVersion):
             migrate_workflow(sp_diff, sub, new_subs[sub.spec.name])
         wf.subprocess_specs = new_subs
         # The state must load against the new spec: completed steps that vanished would break that.
-        state = serializer.dump(wf)
-        wf = serializer.load(state, new_spec, new_subs, runtime.script_engine())
+        dumped = serializer.dump(wf)
+        wf = serializer.load(dumped, new_spec, new_subs, runtime.script_engine())
     except (EngineError, KeyError, ValueError, TypeError) as exc:
         return None, f"已经过的步骤在新版本中被删除或改变，无法迁移（{getattr(exc, 'message', exc)}）"
     return wf, "可以迁移"
@@ -217,12 +215,11 @@ def migrate(instance: ProcessInstance, target: ProcessVersion, actor) -> None:
     instance.version = target
     instance.version_id = target.id
     if instance.status == "running":
-        runtime.run_engine(instance, wf)
-        actions.after_engine(instance, wf)
+        runtime.run(instance, wf)
     else:
         # A suspended instance keeps its open inbox rows (the migrated READY tasks keep their ids);
         # syncing now would cancel them, as the inbox offers nothing while an instance is suspended.
-        runtime.save(instance, wf)
+        state.save(instance, wf)
         runtime.flush_or_conflict()
     _record(
         instance,

@@ -1,0 +1,160 @@
+"""An administrator's BPMN runs as drawn or validation says why not: `approved` from the form, lanes and
+assignees naming real roles and users."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from app.engine import deploy
+from app.engine.errors import SpecInvalid
+from app.engine.models import ProcessInstance
+from app.extensions import db
+from app.inbox.models import HumanTask
+from tests.conftest import user
+
+FORM = json.dumps(
+    {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "title": "事项"},
+            "approved": {"type": "boolean", "title": "同意"},
+        },
+    }
+)
+
+
+def _xml(pid: str, *, kind: str = "task", lane: str = "district_leader", assignee: str = "") -> str:
+    extra = f'<spiffworkflow:property name="assignee" value="{assignee}" />' if assignee else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{pid}" targetNamespace="x">
+<bpmn:process id="{pid}" name="表单决定流向" isExecutable="true">
+  <bpmn:laneSet id="ls">
+    <bpmn:lane id="lane_fill" name="district_officer"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
+    <bpmn:lane id="lane_check" name="{lane}"><bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
+  </bpmn:laneSet>
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />
+  <bpmn:userTask id="fill" name="填写"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+  </bpmn:userTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="check" />
+  <bpmn:userTask id="check" name="核对">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="decide.schema.json" />
+      <spiffworkflow:property name="kind" value="{kind}" />{extra}
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="gw" />
+  <bpmn:exclusiveGateway id="gw" default="f_no"><bpmn:incoming>f3</bpmn:incoming>
+    <bpmn:outgoing>f_yes</bpmn:outgoing><bpmn:outgoing>f_no</bpmn:outgoing></bpmn:exclusiveGateway>
+  <bpmn:sequenceFlow id="f_yes" sourceRef="gw" targetRef="end_ok">
+    <bpmn:conditionExpression>approved == True</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="f_no" sourceRef="gw" targetRef="end_no" />
+  <bpmn:endEvent id="end_ok" name="同意"><bpmn:incoming>f_yes</bpmn:incoming></bpmn:endEvent>
+  <bpmn:endEvent id="end_no" name="不同意"><bpmn:incoming>f_no</bpmn:incoming></bpmn:endEvent>
+</bpmn:process></bpmn:definitions>
+"""
+
+
+def _sources(pid: str, **kw) -> deploy.Sources:
+    return deploy.Sources(f"{pid}.bpmn", _xml(pid, **kw), {}, {"decide.schema.json": FORM}, {})
+
+
+def _ended_at(iid: int) -> str:
+    from app.engine import runtime
+
+    inst = db.session.get(ProcessInstance, iid)
+    wf = runtime.load(inst)
+    done = wf.get_tasks(state=TaskState.COMPLETED)
+    ends = [t.task_spec.bpmn_id for t in done if t.task_spec.bpmn_id in ("end_ok", "end_no")]
+    return ends[0] if ends else ""
+
+
+def _run_to_check(client_for, app, pid: str) -> int:
+    officer = client_for("hp_officer")
+    resp = officer.post(f"/inbox/start/{pid}", data={})
+    assert resp.status_code == 302
+    with app.app_context():
+        iid = db.session.scalar(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()))
+        fill = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.step == "fill"))
+        fill_id = fill.id
+    assert officer.post(f"/inbox/tasks/{fill_id}/act", data={"action": "complete"}).status_code == 302
+    return iid
+
+
+def _check_row(app, iid: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == iid, HumanTask.step == "check", HumanTask.status == "open"
+            )
+        )
+
+
+@pytest.mark.parametrize("ticked, end", [(False, "end_no"), (True, "end_ok")])
+def test_a_task_node_routes_by_the_approved_value_the_person_entered(app, client_for, ticked, end):
+    with app.app_context():
+        deploy.deploy(_sources("mr_task"))
+        db.session.commit()
+    iid = _run_to_check(client_for, app, "mr_task")
+    form = {"action": "complete", "subject": "核对材料"} | ({"approved": "on"} if ticked else {})
+    resp = client_for("hp_leader").post(f"/inbox/tasks/{_check_row(app, iid)}/act", data=form)
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(ProcessInstance, iid).status == "completed"
+        assert _ended_at(iid) == end
+
+
+def test_an_approval_node_routes_by_its_buttons(app, client_for):
+    form = json.dumps({"type": "object", "properties": {"subject": {"type": "string", "title": "事项"}}})
+    with app.app_context():
+        src = _sources("mr_appr", kind="approval")
+        deploy.deploy(deploy.Sources(src.bpmn_filename, src.bpmn, {}, {"decide.schema.json": form}, {}))
+        db.session.commit()
+    iid = _run_to_check(client_for, app, "mr_appr")
+    resp = client_for("hp_leader").post(
+        f"/inbox/tasks/{_check_row(app, iid)}/act", data={"action": "reject", "comment": "不同意"}
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        assert _ended_at(iid) == "end_no"
+
+
+def test_an_approval_node_whose_form_has_approved_is_refused_at_validation(ctx):
+    problems = deploy.validate_sources(_sources("mr_clash", kind="approval"))
+    [clash] = [p for p in problems if p.element_id == "check"]
+    assert "含字段 approved" in clash.message and "kind 改为 task" in clash.message
+    with pytest.raises(SpecInvalid):
+        deploy.deploy(_sources("mr_clash", kind="approval"))
+
+
+def test_a_lane_naming_no_role_is_a_validation_error_listing_the_roles(ctx):
+    problems = deploy.validate_sources(_sources("mr_lane", lane="Reviewers"))
+    [lane] = [p for p in problems if p.element_id == "lane_check"]
+    assert lane.severity == "error" and "泳道「Reviewers」不是已有的角色代码" in lane.message
+    assert "district_leader（" in lane.message and "city_leader（" in lane.message
+    # A task in that lane with its own assignee does not need the lane: no problem then.
+    ok = deploy.validate_sources(_sources("mr_lane_ok", lane="Reviewers", assignee="role:district_leader"))
+    assert [p for p in ok if p.severity == "error"] == []
+
+
+@pytest.mark.parametrize(
+    "assignee, expected",
+    [
+        ("role:ghost_role", "角色「ghost_role」不存在；可用的角色：audit_admin（审计管理员）、city_leader（总队领导）"),
+        ("users:hp_leader,nobody", "用户「nobody」不存在"),
+        ("zhangsan", "办理人 assignee「zhangsan」无法识别"),
+        ("expr:(", "办理人表达式「(」有语法错误"),
+    ],
+)
+def test_an_assignee_naming_no_role_or_user_is_a_validation_error(ctx, assignee, expected):
+    problems = deploy.validate_sources(_sources("mr_who", assignee=assignee))
+    [problem] = [p for p in problems if p.element_id == "check"]
+    assert expected in problem.message
+    for good in ("role:district_leader", "users:hp_leader", "initiator", "leader_up:2", "role:{handle_role}"):
+        assert [p for p in deploy.validate_sources(_sources("mr_who", assignee=good)) if p.severity == "error"] == []
+    assert user("hp_leader") is not None

@@ -47,6 +47,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # Scheduler: "off" in web workers; the one scheduler process sets it on.
         "SCHEDULER_ENABLED": _bool("SCHEDULER", False),
         "SCHEDULER_INTERVAL_SECONDS": _int("SCHEDULER_INTERVAL", 5),
+        # A task is reminded as 即将到期 once this share (percent) of its time has passed; 催办 once per interval.
+        "REMIND_AT_PERCENT": _int("REMIND_AT_PERCENT", 75),
+        "URGE_INTERVAL_MINUTES": _int("URGE_INTERVAL_MINUTES", 30),
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
         # Password policy (MLPS level 2 assessor practice; configurable).
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),

@@ -367,7 +367,7 @@ def test_no_approver_auto_approve(app, login_as):
 
 
 def test_no_approver_defaults_to_process_admin(app, login_as):
-    deploy(app, "s_admin", [("node", "审批", {"assignee": "users:nobody"})])
+    deploy(app, "s_admin", [("node", "审批", {"assignee": "users:nobody", "onNoApprover": "admin"})])
     start(app, login_as("hp_officer"), "s_admin", subject="无人审批")
     assert "无人审批" in page_text(login_as("procadmin").get("/inbox/"))
 

@@ -158,3 +158,64 @@ def test_an_assignee_naming_no_role_or_user_is_a_validation_error(ctx, assignee,
     for good in ("role:district_leader", "users:hp_leader", "initiator", "leader_up:2", "role:{handle_role}"):
         assert [p for p in deploy.validate_sources(_sources("mr_who", assignee=good)) if p.severity == "error"] == []
     assert user("hp_leader") is not None
+
+
+DEADLINE_DMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="Defs_mr_deadline" name="期限"
+  namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="mr_deadline" name="办理期限">
+    <decisionTable id="dt" hitPolicy="FIRST">
+      <input id="in_amount" label="金额"><inputExpression id="ie" typeRef="integer"><text>amount</text>
+      </inputExpression></input>
+      <output id="out_days" label="期限" name="deadline_workdays" typeRef="integer" />
+      <rule id="r_big"><inputEntry id="ue1"><text>&gt;= 10000</text></inputEntry>
+        <outputEntry id="oe1"><text>2</text></outputEntry></rule>
+      <rule id="r_small"><inputEntry id="ue2"><text>-</text></inputEntry>
+        <outputEntry id="oe2"><text>7</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+def _deadline_xml() -> str:
+    return """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_mr_due" targetNamespace="x">
+<bpmn:process id="mr_due" name="期限来自规则" isExecutable="true">
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="rule" />
+  <bpmn:businessRuleTask id="rule" name="确定期限">
+    <bpmn:extensionElements><spiffworkflow:calledDecisionId>mr_deadline</spiffworkflow:calledDecisionId>
+    </bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+  </bpmn:businessRuleTask>
+  <bpmn:sequenceFlow id="f2" sourceRef="rule" targetRef="handle" />
+  <bpmn:userTask id="handle" name="办理">
+    <bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="assignee" value="role:district_leader" />
+      <spiffworkflow:property name="dueWorkingDays" value="deadline_workdays" />
+    </spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:sequenceFlow id="f3" sourceRef="handle" targetRef="end" />
+  <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+</bpmn:process></bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize("amount, workdays", [(20000, 2), (50, 7)])
+def test_a_deadline_from_a_dmn_output_is_the_task_due_date_in_the_inbox(app, client_for, amount, workdays):
+    from app.engine.calendar import get_calendar
+    from app.inbox import actions
+    from app.models_base import utcnow
+
+    with app.app_context():
+        deploy.deploy(deploy.Sources("mr_due.bpmn", _deadline_xml(), {"mr_deadline.dmn": DEADLINE_DMN}, {}, {}))
+        before = utcnow()
+        inst = actions.start("mr_due", actor=user("hp_officer"), data={"amount": amount})
+        db.session.commit()
+        row = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id))
+        expected = get_calendar().add_working_days(before, workdays)
+        assert row.due_at is not None and abs((row.due_at - expected).total_seconds()) < 60
+        shown = row.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    page = client_for("hp_leader").get("/inbox/").get_data(as_text=True)
+    assert shown in page

@@ -30,7 +30,9 @@ def start_for(filing: OverLimitFiling, actor):
         "inspect_on": filing.inspect_on.isoformat(),
         "reason": filing.reason,
     }
-    instance = start_process(PROCESS_ID, actor=actor, org=district, data=data, business_key=f"overlimit:{filing.id}")
+    instance = start_process(
+        PROCESS_ID, actor=actor, org=district, data=data, business_key=f"overlimit:{filing.id}", entry="check_once_page"
+    )
     filing.instance_id = instance.id
     return instance
 

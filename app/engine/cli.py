@@ -32,6 +32,11 @@ def round_job(name: str):
     return decorator
 
 
+def register_job(name: str, fn: Callable) -> None:
+    """Register one scheduler-round job (from an init_app)."""
+    ROUND_JOBS[name] = fn
+
+
 def register_jobs(module) -> list[str]:
     """Register every function of `module` marked with `@round_job` (called from the module's init_app)."""
     names = []

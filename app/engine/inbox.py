@@ -68,7 +68,9 @@ def due_at(cfg: NodeConfig, evaluate=None):
     return None
 
 
-def _approved_before(instance_id: int, user_id: int, consecutive: bool) -> bool:
+def _approved_before(instance_id: int | None, user_id: int, consecutive: bool) -> bool:
+    if instance_id is None:  # a dry run: nobody has approved anything yet
+        return False
     stmt = (
         select(HumanTask.completed_by_id, HumanTask.outcome)
         .where(HumanTask.instance_id == instance_id, HumanTask.status == "completed", HumanTask.kind == "approval")
@@ -78,10 +80,10 @@ def _approved_before(instance_id: int, user_id: int, consecutive: bool) -> bool:
     return any(by == user_id and outcome in ("approve", "auto_approve") for by, outcome in rows)
 
 
-def _apply_policies(
-    cfg: NodeConfig, slots: list[assign.Slot], instance: ProcessInstance, org
+def apply_policies(
+    cfg: NodeConfig, slots: list[assign.Slot], *, initiator_id: int | None, instance_id: int | None
 ) -> list[assign.Slot] | Decision:
-    initiator_id = instance.initiator_id
+    """The automatic node policies (the same in the real run and the dry run): who is left, or a decision."""
     if cfg.kind == "approval" and initiator_id and any(s.user_id == initiator_id for s in slots):
         if cfg.on_initiator == "skip":
             slots = [s for s in slots if s.user_id != initiator_id]
@@ -108,7 +110,7 @@ def _apply_policies(
         user_slots = [s for s in slots if s.user_id]
         if (
             user_slots
-            and all(_approved_before(instance.id, s.user_id, cfg.auto_pass == "consecutive") for s in user_slots)
+            and all(_approved_before(instance_id, s.user_id, cfg.auto_pass == "consecutive") for s in user_slots)
             and len(user_slots) == len(slots)
         ):
             return Decision("auto_approve", "审批人已审批过，按节点设置自动通过")
@@ -153,8 +155,12 @@ def _evaluate(wf_task):
     return evaluate
 
 
+def decision_data(decision: Decision) -> dict:
+    """What an automatic node decision writes into the task data (real run and dry run alike)."""
+    return {"approved": decision.outcome in ("auto_approve", "skip"), "outcome": decision.outcome}
+
+
 def _decide_node(instance, wf, task, decision: Decision) -> None:
-    approved = decision.outcome in ("auto_approve", "skip")
     state.add_event(
         instance,
         decision.outcome,
@@ -162,7 +168,7 @@ def _decide_node(instance, wf, task, decision: Decision) -> None:
         step_name=task.task_spec.bpmn_name or task.task_spec.name,
         comment=decision.reason,
     )
-    state.complete_spiff_task(instance, wf, str(task.id), {"approved": approved, "outcome": decision.outcome})
+    state.complete_spiff_task(instance, wf, str(task.id), decision_data(decision))
 
 
 def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
@@ -207,7 +213,7 @@ def sync(instance: ProcessInstance, wf, *, open_rows: list[HumanTask] | None = N
                 initiator_id=instance.initiator_id,
                 evaluate=_evaluate(task),
             )
-            result = _apply_policies(cfg, slots, instance, org)
+            result = apply_policies(cfg, slots, initiator_id=instance.initiator_id, instance_id=instance.id)
             if isinstance(result, Decision):
                 _decide_node(instance, wf, task, result)
                 decided = True

@@ -109,7 +109,7 @@ def start(
     version = version or deploy.current_version(process_id)
     model = version.model
     check_may_start(model, actor, entry)
-    org = org or actor.org
+    org = org or actor.org  # a start by the system (actor None) names its organisation
     spec, subs = deploy.specs_for(version)
     wf = BpmnWorkflow(spec, subs, script_engine=script_engine())
     data = dict(data or {})
@@ -152,6 +152,8 @@ def _claim_for_initiator(created: list, actor) -> None:
     """A first task offered to a role the initiator holds opens claimed by the initiator (as in 钉钉)."""
     from app.inbox.queries import can_act
 
+    if actor is None:
+        return
     for row in created:
         if row.status == "open" and row.assignee_id is None and row.candidate_role and can_act(actor, row):
             row.assignee_id, row.claimed_at = actor.id, utcnow()

@@ -7,6 +7,7 @@ the runtime. Nothing here commits; `flush_or_conflict` turns a lost optimistic-l
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import traceback
@@ -213,11 +214,12 @@ def reset_engine(wf: BpmnWorkflow, spiff_task_id: str, data: dict | None = None)
     task = find_task(wf, spiff_task_id)
     if task is None:
         raise Conflict("目标步骤已不存在，无法退回")
-    wf.reset_from_task_id(task.id, data=None if data is None else dict(data))
+    # The step opens again with the data it was completed with (a returned form shows what was entered).
+    data = copy.deepcopy(dict(task.data) if data is None else dict(data))
+    wf.reset_from_task_id(task.id, data=copy.deepcopy(data))
     prune_events(wf)
-    if data is not None:
-        # reset_branch merges the parent's data over (and into) the dict it is given: the given values win.
-        task.data = dict(data)
+    # reset_branch merges the parent's data over (and into) the dict it is given: the given values win.
+    task.data = data
     return task
 
 

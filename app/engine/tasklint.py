@@ -77,11 +77,15 @@ def _assignee_problem(rule: str, roles: dict[str, str], logins: set[str]) -> str
     )
 
 
-def _assignee_of(task: etree._Element) -> str:
+def _property(task: etree._Element, name: str) -> str:
     for prop in task.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
-        if prop.get("name") == "assignee":
+        if prop.get("name") == name:
             return (prop.get("value") or "").strip()
     return ""
+
+
+def _assignee_of(task: etree._Element) -> str:
+    return _property(task, "assignee")
 
 
 def check_people(file: str, bpmn: str) -> list[SpecProblem]:
@@ -121,7 +125,21 @@ def check_people(file: str, bpmn: str) -> list[SpecProblem]:
     logins = _known_logins(wanted)
     for task, rule in rules:
         message = _assignee_problem(rule, roles, logins)
-        if message:
+        if not message:
+            continue
+        fallback = _property(task, "onNoApprover")
+        if fallback and rule.startswith("users:"):
+            # The node says what happens when nobody is found (people leave): a warning, not a refusal.
+            problems.append(
+                SpecProblem(
+                    file,
+                    task.get("id"),
+                    task.sourceline,
+                    f"{message}；将按节点设置 onNoApprover={fallback} 处理",
+                    "warning",
+                )
+            )
+        else:
             problems.append(SpecProblem(file, task.get("id"), task.sourceline, message))
     return problems
 

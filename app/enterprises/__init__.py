@@ -9,19 +9,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.checklimit import process as _checklimit_process  # noqa: F401  (service tasks)
+    from app.checklimit import process as checklimit_process
     from app.checklimit.routes import bp as checklimit_bp
-    from app.engine.cli import round_job
+    from app.engine.cli import register_job
+    from app.engine.services import register_services
     from app.enterprises.routes import bp as enterprises_bp
     from app.grading.events import nightly
     from app.grading.routes import bp as grading_bp
     from app.labels.routes import bp as labels_bp
-    from app.triggers import process as _trigger_process  # noqa: F401  (service tasks)
+    from app.triggers import process as trigger_process
     from app.triggers.routes import bp as triggers_bp
     from app.triggers.services import evaluate_new
 
     for bp in (enterprises_bp, grading_bp, labels_bp, triggers_bp, checklimit_bp):
         app.register_blueprint(bp)
     app.config.setdefault("GRADING_NIGHTLY_HOUR", 1)
-    round_job("grading.nightly")(nightly)
-    round_job("triggers.evaluate")(evaluate_new)
+    register_services(checklimit_process)
+    register_services(trigger_process)
+    register_job("grading.nightly", nightly)
+    register_job("triggers.evaluate", evaluate_new)

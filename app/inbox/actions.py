@@ -418,10 +418,38 @@ def return_to(
     return instance
 
 
-def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance:
-    """撤回 (the submitter) / 拿回 (the last approver): before anyone acted on the next step."""
+def withdraw(instance: ProcessInstance, actor) -> ProcessInstance:
+    """撤回: the initiator takes the whole instance back to its first step while no approver has acted
+    (nobody else completed, claimed or drafted anything); it opens again for the initiator."""
     if instance.status != "running":
         raise Conflict("流程已结束，不能撤回")
+    if instance.initiator_id != actor.id:
+        raise PermissionDenied("只有发起人可以撤回流程；办理人可以拿回自己刚办理的一步")
+    rows = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)))
+    if any(
+        (r.status == "completed" and r.completed_by_id not in (None, actor.id))
+        or (r.status in ("open", "pending") and r.assignee_id not in (None, actor.id) and (r.claimed_at or r.draft))
+        for r in rows
+    ):
+        raise Conflict("审批人已经处理，不能撤回；如需修改，请联系审批人退回")
+    wf = runtime.load(instance)
+    visited = visited_steps(wf)
+    if not visited:
+        raise Conflict("流程还没有可撤回的步骤")
+    first = visited[0]
+    created = runtime.reset(instance, wf, first["task_id"], strict="撤回")
+    _reassign(created, first["task_id"], actor.id)
+    runtime.add_event(instance, "withdraw", actor=actor, step=first["step"], step_name=first["name"], comment="撤回")
+    audit.record("task.withdraw", actor=actor, object_type="instance", object_id=instance.id, detail={})
+    return instance
+
+
+def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance:
+    """拿回 (the approver, their own last act, before anyone acted on the next step); 撤回 is `withdraw`."""
+    if kind == "withdraw":
+        return withdraw(instance, actor)
+    if instance.status != "running":
+        raise Conflict("流程已结束，不能拿回")
     mine = db.session.scalar(
         select(HumanTask)
         .where(
@@ -433,7 +461,7 @@ def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance
         .limit(1)
     )
     if mine is None or mine.completed_by_id != actor.id:
-        raise Conflict("只有最近一步的办理人可以撤回" if kind == "withdraw" else "只有上一步的审批人可以拿回")
+        raise Conflict("只有上一步的办理人可以拿回")
     later = list(
         db.session.scalars(
             select(HumanTask).where(
@@ -442,14 +470,13 @@ def take_back(instance: ProcessInstance, actor, *, kind: str) -> ProcessInstance
         )
     )
     if any(r.status == "completed" or r.claimed_at or r.draft is not None for r in later):
-        raise Conflict("下一步已有人处理，不能再撤回")
+        raise Conflict("下一步已有人处理，不能再拿回")
     wf = runtime.load(instance)
     if runtime.find_task(wf, mine.spiff_task_id) is None:
-        raise Conflict("流程已变化，不能撤回")
-    label = "撤回" if kind == "withdraw" else "拿回"
-    created = runtime.reset(instance, wf, mine.spiff_task_id, strict=label)
+        raise Conflict("流程已变化，不能拿回")
+    created = runtime.reset(instance, wf, mine.spiff_task_id, strict="拿回")
     _reassign(created, mine.spiff_task_id, actor.id)
-    runtime.add_event(instance, kind, actor=actor, step=mine.step, step_name=mine.step_name, comment=label)
+    runtime.add_event(instance, kind, actor=actor, step=mine.step, step_name=mine.step_name, comment="拿回")
     audit.record(f"task.{kind}", actor=actor, object_type="instance", object_id=instance.id, detail={"step": mine.step})
     return instance
 

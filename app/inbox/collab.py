@@ -10,11 +10,12 @@ from pathlib import Path
 import filetype
 from cryptography.hazmat.primitives import hashes
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import services as audit
 from app.auth.models import User
 from app.engine import runtime
+from app.engine.models import InstanceEvent
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.inbox import notify
@@ -37,7 +38,6 @@ ALLOWED_TYPES = {
     "application/msword": ".doc",
     "application/vnd.ms-excel": ".xls",
 }
-URGE_INTERVAL = timedelta(minutes=30)
 
 
 def _user(user_id_or_login) -> User:
@@ -284,9 +284,19 @@ def urge(row: HumanTask, actor, *, note: str | None = None) -> int:
         and not scope_for(actor).contains(row_org(row))
     ):
         raise PermissionDenied("您不能催办该任务")
-    if row.reminded_at and utcnow() - row.reminded_at < URGE_INTERVAL:
-        raise Conflict("刚刚已催办过，请稍后再试")
-    row.reminded_at = utcnow()
+    # 催办 is a person's act, apart from the system's deadline reminders: once per interval per person.
+    interval = timedelta(minutes=current_app.config.get("URGE_INTERVAL_MINUTES", 30))
+    last = db.session.scalar(
+        select(func.max(InstanceEvent.at)).where(
+            InstanceEvent.instance_id == instance.id,
+            InstanceEvent.kind == "urge",
+            InstanceEvent.actor_id == actor.id,
+            InstanceEvent.step == row.step,
+        )
+    )
+    if last is not None and utcnow() - last < interval:
+        minutes = max(1, int((interval - (utcnow() - last)).total_seconds() // 60) + 1)
+        raise Conflict(f"您刚刚已催办过，请 {minutes} 分钟后再试")
     people = notify.recipients(row)
     notify.notify(
         people,

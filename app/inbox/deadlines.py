@@ -65,6 +65,15 @@ def process_due(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def due_soon(row: HumanTask, now: datetime) -> bool:
+    """Whether the configured share (REMIND_AT_PERCENT, default 75 %) of the task's time has passed."""
+    from flask import current_app
+
+    share = current_app.config.get("REMIND_AT_PERCENT", 75) / 100
+    start = row.created_at or now
+    return now >= start + (row.due_at - start) * share
+
+
 def handle(row: HumanTask, now: datetime) -> str | None:
     if row is None or row.status != "open" or row.instance.status != "running":
         return None
@@ -72,6 +81,8 @@ def handle(row: HumanTask, now: datetime) -> str | None:
         return None
     cfg = _cfg(row)
     overdue = row.due_at <= now
+    if not overdue and not due_soon(row, now):
+        return None  # just arrived: not 即将到期 until the configured share of its time has passed
     if row.remind_count < cfg.remind_times or (overdue and cfg.timeout_action == "none"):
         if row.remind_count >= min(cfg.remind_times + 3, MAX_REMINDERS - 1):
             row.remind_count = MAX_REMINDERS  # stop nagging; the alert centre still lists it as overdue

@@ -127,7 +127,8 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         )
         return {"complete": "已提交", "approve": "已审批通过", "reject": "已拒绝"}[action]
     if action == "return":
-        actions.return_to(row, current_user, target=f.get("target", ""), comment=comment, direct=bool(f.get("direct")))
+        reason = (f.get("return_reason") or "").strip() or comment  # typed in the 退回 dialog
+        actions.return_to(row, current_user, target=f.get("target", ""), comment=reason, direct=bool(f.get("direct")))
         return "已退回"
     if action == "transfer":
         collab.transfer(row, current_user, to=f.get("user", ""), comment=comment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -32,6 +33,7 @@ class TaskView:
     group: list[HumanTask] = field(default_factory=list)
     instructions: str | None = None
     data: dict = field(default_factory=dict)
+    returned: InstanceEvent | None = None  # the 退回 that brought the task back: who and why
 
 
 def visible_task(task_id: int, user) -> HumanTask:
@@ -79,13 +81,42 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
     if view.can_act:
         allowed = [b for b in view.cfg.buttons if _button_applies(b, row)]
         view.buttons = [(b, view.cfg.label(b)) for b in allowed]
-        view.return_targets = [v for v in visited_steps(wf) if v["step"] != row.step] if task else []
+        view.return_targets = return_targets(wf, row.step) if task else []
+    view.returned = _returned_by(row)
     view.group = list(
         db.session.scalars(
             select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(HumanTask.seq, HumanTask.id)
         )
     )
     return view
+
+
+def return_targets(wf, current_step: str) -> list[dict]:
+    """退回 targets: always 退回发起人 (the first step on the path), then every other visited step."""
+    visited = [v for v in visited_steps(wf) if v["step"] != current_step]
+    if not visited:
+        return []
+    first = visited_steps(wf)[0]
+    if first["step"] == current_step:
+        return visited
+    return [{**first, "step": "initiator", "name": f"退回发起人（{first['name']}）"}, *visited]
+
+
+def _returned_by(row: HumanTask) -> InstanceEvent | None:
+    """The 退回 that reopened this step, if the row was created by one."""
+    event = db.session.scalar(
+        select(InstanceEvent)
+        .where(
+            InstanceEvent.instance_id == row.instance_id,
+            InstanceEvent.kind == "return",
+            InstanceEvent.at <= row.created_at + timedelta(seconds=5),
+        )
+        .order_by(InstanceEvent.at.desc(), InstanceEvent.id.desc())
+        .limit(1)
+    )
+    if event is None or (event.data or {}).get("to") != row.step or event.at < row.created_at - timedelta(seconds=5):
+        return None
+    return event
 
 
 def _button_applies(button: str, row: HumanTask) -> bool:

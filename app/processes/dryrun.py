@@ -5,12 +5,19 @@ engine, and no row is written: the state travels with the page as a signed token
 workspace's content, so a state cannot be replayed against other files). Service tasks are not
 called (they may write to the database or reach other systems): the dry run records the call and
 returns a placeholder result.
+
+The dry run follows the real run's rules: a decision writes `approved`/`outcome` with the same function
+(`actions.decision_data`: the buttons decide on an approval node, the form's `approved` elsewhere), and the
+node policies (no approver → auto approve/reject, initiator is approver → skip, ...) decide nodes the same way
+(`inbox.apply_policies`, with the administrator as initiator and the people of the database). The clock can be
+advanced (快进) so due timers fire and the timeout path shows before deploying.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -20,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from app.auth.models import Role
-from app.engine import forms, serializer, specs
+from app.engine import forms, serializer, specs, state
 from app.engine.nodes import node_config
 from app.engine.services import DuchaScriptEngine
 from app.errors import Conflict, ValidationFailed
@@ -66,6 +73,8 @@ class DryRun:
     error: str | None
     data: dict
     marks: dict
+    auto: list[str] = field(default_factory=list)
+    clock_hours: float = 0
 
 
 def _serializer() -> URLSafeSerializer:
@@ -100,8 +109,6 @@ def _sample(schema: dict, kind: str) -> str:
             sample[name] = "2026-01-05"
         else:
             sample[name] = "试运行"
-    if kind == "approval":
-        sample.update({"approved": True, "outcome": "approve"})
     return json.dumps(sample, ensure_ascii=False, indent=2)
 
 
@@ -138,7 +145,9 @@ def _ready(ws: Workspace, wf: BpmnWorkflow) -> list[ReadyTask]:
     return out
 
 
-def _result(ws: Workspace, wf: BpmnWorkflow, error: str | None) -> DryRun:
+def _result(
+    ws: Workspace, wf: BpmnWorkflow, error: str | None, *, auto: list[str] | None = None, clock: float = 0
+) -> DryRun:
     path = []
     for task in sorted(wf.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change):
         spec = task.task_spec
@@ -149,6 +158,7 @@ def _result(ws: Workspace, wf: BpmnWorkflow, error: str | None) -> DryRun:
             "step": t.task_spec.bpmn_id,
             "name": t.task_spec.bpmn_name or t.task_spec.bpmn_id,
             "type": type(t.task_spec).__name__,
+            "due": state._timer_due(t),
         }
         for t in wf.get_tasks(state=TaskState.WAITING)
         if getattr(t.task_spec, "bpmn_id", None)
@@ -156,7 +166,7 @@ def _result(ws: Workspace, wf: BpmnWorkflow, error: str | None) -> DryRun:
     failed = wf.get_tasks(state=TaskState.ERROR)
     latest = failed or wf.get_tasks(state=TaskState.READY, manual=True) or wf.get_tasks(state=TaskState.COMPLETED)
     data = dict(max(latest, key=lambda t: t.last_state_change).data) if latest else dict(wf.data)
-    token = _serializer().dumps({"h": _content_key(ws), "s": serializer.dump(wf)})
+    token = _serializer().dumps({"h": _content_key(ws), "s": serializer.dump(wf), "c": clock})
     main = ws.files[ws.main].text if ws.main else None
     return DryRun(
         token=token,
@@ -167,6 +177,8 @@ def _result(ws: Workspace, wf: BpmnWorkflow, error: str | None) -> DryRun:
         error=error,
         data=json.loads(json.dumps(data, default=str)),
         marks=markers(wf, main),
+        auto=auto or [],
+        clock_hours=clock,
     )
 
 
@@ -181,6 +193,13 @@ def _run(wf: BpmnWorkflow) -> str | None:
         return f"步骤「{where}」执行失败：{message}" if where else f"执行失败：{message}"
 
 
+def parse_hours(text: str | None) -> float:
+    try:
+        return float((text or "").strip())
+    except ValueError as exc:
+        raise ValidationFailed("快进时长须是小时数，如 24", errors={"hours": "请输入小时数"}) from exc
+
+
 def parse_data(text: str | None) -> dict:
     try:
         data = json.loads(text or "{}")
@@ -192,6 +211,58 @@ def parse_data(text: str | None) -> dict:
     return data
 
 
+def _policies(wf: BpmnWorkflow, actor) -> tuple[list[str], str | None]:
+    """Decide the READY nodes the real run would decide by itself (node policies); returns what was decided."""
+    from app.engine import assign, inbox
+
+    decided: list[str] = []
+    org = getattr(actor, "org", None)
+    for _ in range(inbox.MAX_AUTO_STEPS):
+        for task in wf.get_tasks(state=TaskState.READY, manual=True):
+            props = dict((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {})
+            cfg = node_config(props)
+            where = assign.task_org(cfg, task.data, org) if org is not None else None
+            slots = (
+                assign.resolve(
+                    cfg,
+                    lane=task.task_spec.lane,
+                    data=task.data,
+                    org=where,
+                    initiator_id=getattr(actor, "id", None),
+                    evaluate=lambda expression, t=task: t.workflow.script_engine.evaluate(t, expression),
+                )
+                if where is not None
+                else []
+            )
+            result = inbox.apply_policies(cfg, slots, initiator_id=getattr(actor, "id", None), instance_id=None)
+            if isinstance(result, inbox.Decision):
+                name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+                decided.append(f"「{name}」{result.reason}")
+                task.set_data(**inbox.decision_data(result))
+                task.run()
+                error = _run(wf)
+                if error:
+                    return decided, error
+                break
+        else:
+            return decided, None
+    return decided, None
+
+
+def _advance(wf: BpmnWorkflow, hours: float) -> list[str]:
+    """快进: the timers due within `hours` fire now (their due time is moved to the past)."""
+    limit = datetime.now(UTC) + timedelta(hours=hours)
+    fired = []
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        due = state._timer_due(task)
+        if due is not None and due <= limit:
+            task._set_internal_data(event_value=(datetime.now(UTC) - timedelta(seconds=1)).isoformat())
+            fired.append(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+    if fired:
+        wf.refresh_timers()
+    return fired
+
+
 def start(ws: Workspace, data: dict, actor) -> DryRun:
     spec, subs = _specs(ws)
     wf = BpmnWorkflow(spec, subs, script_engine=_ENGINE)
@@ -200,10 +271,18 @@ def start(ws: Workspace, data: dict, actor) -> DryRun:
     data.setdefault("initiator_org", getattr(getattr(actor, "org", None), "code", None))
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    return _result(ws, wf, _run(wf))
+    return _after(ws, wf, actor, _run(wf), clock=0)
 
 
-def step(ws: Workspace, token: str, task_id: str, data: dict) -> DryRun:
+def _after(ws: Workspace, wf: BpmnWorkflow, actor, error: str | None, *, clock: float, auto=None) -> DryRun:
+    auto = list(auto or [])
+    if error is None:
+        decided, error = _policies(wf, actor)
+        auto += decided
+    return _result(ws, wf, error, auto=auto, clock=clock)
+
+
+def _load(ws: Workspace, token: str) -> tuple[BpmnWorkflow, float]:
     try:
         payload = _serializer().loads(token or "")
     except BadSignature as exc:
@@ -211,10 +290,37 @@ def step(ws: Workspace, token: str, task_id: str, data: dict) -> DryRun:
     if payload.get("h") != _content_key(ws):
         raise Conflict("草稿在试运行期间被修改，请重新开始试运行")
     spec, subs = _specs(ws)
-    wf = serializer.load(payload["s"], spec, subs, _ENGINE)
+    return serializer.load(payload["s"], spec, subs, _ENGINE), float(payload.get("c") or 0)
+
+
+def step(ws: Workspace, token: str, task_id: str, data: dict, action: str | None = None, actor=None) -> DryRun:
+    """Complete a READY task as the real run would: an approval node by 通过/拒绝 (`action`, or the sample's
+    `approved`), any other node by 提交 with the form's own `approved` honoured."""
+    from app.inbox.actions import decision_data
+
+    wf, clock = _load(ws, token)
     task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
     if task is None:
         raise Conflict("该步骤已不在待办状态，请刷新试运行")
-    task.set_data(**data)
+    props = dict((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {})
+    kind = node_config(props).kind
+    if kind == "approval":
+        if action not in ("approve", "reject"):
+            action = "reject" if data.get("approved") is False else "approve"
+        data = {k: v for k, v in data.items() if k not in ("approved", "outcome")}
+    task.set_data(**decision_data(kind, action if kind == "approval" else "approve", data))
     task.run()
-    return _result(ws, wf, _run(wf))
+    return _after(ws, wf, actor, _run(wf), clock=clock)
+
+
+def advance(ws: Workspace, token: str, hours: float, actor=None) -> DryRun:
+    """快进 the dry run's clock by `hours`: timers due by then fire and their paths run."""
+    if not 0 < hours <= 24 * 366:
+        raise ValidationFailed("快进时长须在 0 到 8784 小时之间", errors={"hours": "请输入正确的小时数"})
+    wf, clock = _load(ws, token)
+    fired = _advance(wf, hours)
+    error = _run(wf)
+    note = [
+        f"时钟快进 {hours:g} 小时：" + ("、".join(f"「{f}」到期触发" for f in fired) if fired else "没有定时器到期")
+    ]
+    return _after(ws, wf, actor, error, clock=clock + hours, auto=note)

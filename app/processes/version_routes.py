@@ -201,8 +201,12 @@ def dryrun_step(pid: str):
     try:
         data = dryrun.parse_data(request.form.get("data"))
         token = request.form.get("token")
-        if token:
-            result = dryrun.step(ws, token, request.form.get("task_id") or "", data)
+        if token and request.form.get("advance"):
+            result = dryrun.advance(ws, token, dryrun.parse_hours(request.form.get("hours")), current_user)
+        elif token:
+            task_id = request.form.get("task_id") or ""
+            action = request.form.get("action") or None
+            result = dryrun.step(ws, token, task_id, data, action, current_user)
         else:
             result = dryrun.start(ws, data, current_user)
     except SpecInvalid as exc:

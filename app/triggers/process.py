@@ -53,7 +53,9 @@ def start_for(hit: TriggerHit):
         "return_reason": "",
     }
     org = district_of(ent)
-    instance = start_process(PROCESS_ID, actor=None, org=org, data=data, business_key=f"trigger:{hit.id}")
+    instance = start_process(
+        PROCESS_ID, actor=None, org=org, data=data, business_key=f"trigger:{hit.id}", entry="trigger_engine"
+    )
     hit.instance_id = instance.id
     return instance
 

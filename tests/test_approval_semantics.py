@@ -450,7 +450,9 @@ def test_timeout_remind_then_auto_approve_and_survives_return(app, login_as):
     act(login_as("hp_officer"), fill["id"], "complete", subject="补充后")
     [row] = open_for(app, "hp_leader", "node")
     with app.app_context():
-        assert deadlines.process_due()["reminded"] == 1  # one day before due
+        assert deadlines.process_due()["reminded"] == 0  # just arrived: not 即将到期 yet
+    with time_machine.travel(utcnow() + timedelta(hours=19), tick=False), app.app_context():
+        assert deadlines.process_due()["reminded"] == 1  # 75 % of its day has passed
         kinds = [n.kind for n in db.session.scalars(select(Notification))]
         assert "remind" in kinds
     with time_machine.travel(utcnow() + timedelta(days=1, hours=5), tick=False), app.app_context():

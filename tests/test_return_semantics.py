@@ -79,7 +79,7 @@ def test_the_initiator_withdraws_until_the_first_approver_acts(app, demo, client
     review = _open(app, iid, "review")
     assert leader.post(f"/inbox/tasks/{review.id}/act", data={"action": "claim"}).status_code == 302
     resp = officer.post(f"/inbox/instances/{iid}/withdraw")
-    assert resp.status_code == 409 and "审批人已经处理，不能撤回" in page_text(resp)
+    assert resp.status_code == 409 and "已有人处理，不能撤回" in page_text(resp)
 
 
 def test_an_approver_takes_back_their_own_act_until_the_next_step_acts(app, demo, client_for):

@@ -428,10 +428,14 @@ def withdraw(instance: ProcessInstance, actor) -> ProcessInstance:
     rows = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)))
     if any(
         (r.status == "completed" and r.completed_by_id not in (None, actor.id))
-        or (r.status in ("open", "pending") and r.assignee_id not in (None, actor.id) and (r.claimed_at or r.draft))
+        or (
+            r.status in ("open", "pending")
+            and r.assignee_id not in (None, actor.id)
+            and (r.claimed_at or r.draft is not None)
+        )
         for r in rows
     ):
-        raise Conflict("审批人已经处理，不能撤回；如需修改，请联系审批人退回")
+        raise Conflict("审批人已有人处理，不能撤回；如需修改，请联系审批人退回")
     wf = runtime.load(instance)
     visited = visited_steps(wf)
     if not visited:

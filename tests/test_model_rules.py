@@ -27,15 +27,22 @@ FORM = json.dumps(
 )
 
 
-def _xml(pid: str, *, kind: str = "task", lane: str = "district_leader", assignee: str = "") -> str:
+def _xml(pid: str, *, kind: str = "task", lane: str = "district_leader", assignee: str = "", lane_role="") -> str:
     extra = f'<spiffworkflow:property name="assignee" value="{assignee}" />' if assignee else ""
+    role = (
+        "<bpmn:extensionElements><spiffworkflow:properties>"
+        f'<spiffworkflow:property name="role" value="{lane_role}" />'
+        "</spiffworkflow:properties></bpmn:extensionElements>"
+        if lane_role
+        else ""
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{pid}" targetNamespace="x">
 <bpmn:process id="{pid}" name="表单决定流向" isExecutable="true">
   <bpmn:laneSet id="ls">
     <bpmn:lane id="lane_fill" name="district_officer"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
-    <bpmn:lane id="lane_check" name="{lane}"><bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
+    <bpmn:lane id="lane_check" name="{lane}">{role}<bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
   </bpmn:laneSet>
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />
@@ -140,6 +147,12 @@ def test_a_lane_naming_no_role_is_a_validation_error_listing_the_roles(ctx):
     # A task in that lane with its own assignee does not need the lane: no problem then.
     ok = deploy.validate_sources(_sources("mr_lane_ok", lane="Reviewers", assignee="role:district_leader"))
     assert [p for p in ok if p.severity == "error"] == []
+    # A lane named in Chinese says its role in a property: that role must exist.
+    named = deploy.validate_sources(_sources("mr_lane_cn", lane="大队领导", lane_role="district_leader"))
+    assert [p for p in named if p.severity == "error"] == []
+    wrong = deploy.validate_sources(_sources("mr_lane_cn2", lane="大队领导", lane_role="district_boss"))
+    [bad] = [p for p in wrong if p.element_id == "lane_check"]
+    assert "角色属性 role「district_boss」不是已有的角色代码" in bad.message
 
 
 @pytest.mark.parametrize(

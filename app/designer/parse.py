@@ -223,14 +223,19 @@ class _Reader:
         """Lanes stand for roles (their ``role`` property, else their name is the role code): a user task
         in a lane, without its own assignee, goes to that role."""
         for lane in lane_set.iter(f"{{{BPMN}}}lane"):
-            role = next(
-                (
-                    (p.get("value") or "").strip()
-                    for p in lane.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
-                    if p.get("name") == "role"
-                ),
-                "",
-            ) or (lane.get("name") or "").strip()
+            role = (
+                next(
+                    (
+                        (p.get("value") or "").strip()
+                        for p in lane.iterfind(
+                            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+                        )
+                        if p.get("name") == "role"
+                    ),
+                    "",
+                )
+                or (lane.get("name") or "").strip()
+            )
             for ref in lane.iterfind("bpmn:flowNodeRef", NS):
                 if ref.text and role:
                     self.lanes[ref.text.strip()] = role

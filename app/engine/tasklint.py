@@ -108,16 +108,19 @@ def check_people(file: str, bpmn: str) -> list[SpecProblem]:
             name = (lane.get("name") or "").strip()
             # Only a lane that offers a task (one without its own assignee) must name a role.
             offers = any((ref.text or "").strip() in people for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"))
-            if name and offers and name not in roles:
-                problems.append(
-                    SpecProblem(
-                        file,
-                        lane.get("id"),
-                        lane.sourceline,
-                        f"泳道「{name}」不是已有的角色代码，泳道中的任务将无人接收；"
-                        f"请把泳道名改为角色代码，或在任务上设置 assignee。可用的角色：{_role_list(roles)}",
-                    )
+            role = _property(lane, "role")  # a lane with a Chinese name says its role in a property
+            if not name or not offers or (role or name) in roles:
+                continue
+            if role:
+                message = f"泳道「{name}」的角色属性 role「{role}」不是已有的角色代码，泳道中的任务将无人接收"
+            else:
+                message = (
+                    f"泳道「{name}」不是已有的角色代码，泳道中的任务将无人接收；请把泳道名改为角色代码，"
+                    "或给泳道设置角色属性 role，或在任务上设置 assignee"
                 )
+            problems.append(
+                SpecProblem(file, lane.get("id"), lane.sourceline, f"{message}。可用的角色：{_role_list(roles)}")
+            )
         for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask", f"{{{BPMN_NS}}}task"):
             if rule := _assignee_of(task):
                 rules.append((task, rule))

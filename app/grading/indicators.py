@@ -4,6 +4,7 @@ Every input is an integer, so the same inputs always give the same score (memois
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select
@@ -53,14 +54,15 @@ def gather(enterprise_ids: list[int] | None, today: date) -> dict[int, dict[str,
     for eid, kind, n in db.session.execute(stmt.group_by(R.enterprise_id, R.kind)):
         if eid in out:
             out[eid][COUNTED[kind][0]] = int(n)
-    # State facts: the latest record of each kind wins (ties by id, so the result is independent of insert order
-    # only through the date and id; equal dates keep the later record).
+    # State facts: the latest record of each kind wins; on the same date the larger value (as sorted JSON), so
+    # the result never depends on the order the records arrived in (ids do).
     latest: dict[tuple[int, str], tuple] = {}
-    stmt = only(R.enterprise_id, select(R.enterprise_id, R.kind, R.occurred_on, R.id, R.value))
-    for eid, kind, on, rid, value in db.session.execute(stmt.where(R.kind.in_(STATES), R.occurred_on <= today)):
+    stmt = only(R.enterprise_id, select(R.enterprise_id, R.kind, R.occurred_on, R.value))
+    for eid, kind, on, value in db.session.execute(stmt.where(R.kind.in_(STATES), R.occurred_on <= today)):
         key = (eid, kind)
-        if key not in latest or (on, rid) > latest[key][:2]:
-            latest[key] = (on, rid, value or {})
+        rank = (on, json.dumps(value or {}, sort_keys=True, ensure_ascii=False))
+        if key not in latest or rank > latest[key][:2]:
+            latest[key] = (*rank, value or {})
     for (eid, kind), (_on, _rid, value) in latest.items():
         if eid not in out:
             continue

@@ -72,18 +72,21 @@ def recompute(enterprise_ids: list[int] | None = None, *, reason: str, today: da
         EnterpriseScore.total,
         EnterpriseScore.grade,
         EnterpriseScore.entries,
+        EnterpriseScore.inputs,
     )
     if enterprise_ids is not None:
         cur_stmt = cur_stmt.where(EnterpriseScore.enterprise_id.in_(ids))
-    for eid, mid, total, grade, entries in db.session.execute(cur_stmt):
-        current[eid] = (mid, total, grade, entries)
-    new_rows, upd_rows, history, grades, records = [], [], [], [], []
+    for eid, mid, total, grade, entries, inp in db.session.execute(cur_stmt):
+        current[eid] = (mid, total, grade, entries, inp)
+    new_rows, upd_rows, history, grades, records, inputs_only = [], [], [], [], [], []
     now = utcnow()
     for eid in ids:
         total, grade, entries, _why = scorer.score(inputs[eid])
         entries = list(entries)
         cur = current.get(eid)
         if cur is not None and cur[0] == model.id and cur[1] == total and cur[2] == grade and cur[3] == entries:
+            if cur[4] != inputs[eid]:  # the data moved but not the score: keep the explanation's data current
+                inputs_only.append({"enterprise_id": eid, "inputs": inputs[eid]})
             continue
         row = {
             "enterprise_id": eid,
@@ -129,6 +132,8 @@ def recompute(enterprise_ids: list[int] | None = None, *, reason: str, today: da
         db.session.execute(insert(EnterpriseScore), new_rows)
     if upd_rows:
         db.session.execute(update(EnterpriseScore), upd_rows)
+    if inputs_only:
+        db.session.execute(update(EnterpriseScore), inputs_only)
     if history:
         db.session.execute(insert(ScoreHistory), history)
     if grades:

@@ -51,6 +51,22 @@ def query():
     )
 
 
+@bp.get("/export.<fmt>")
+@permission_required(*READ)
+def export(fmt: str):
+    from app.audit import services as audit
+    from app.labels import export as out
+    from app.tabular.export import send
+
+    ids, match, f = _query_args()
+    today = today_local()
+    rows = out.rows(services.query(current_user, label_ids=ids, match=match, filters=f, today=today), today)
+    audit.record("label.export", actor=current_user, object_type="enterprise_labels", object_id=len(rows),
+                 detail={"labels": ids, "match": match, "district": f.district, "industry": f.industry})
+    db.session.commit()
+    return send(out.COLUMNS, rows, filename="风险标签企业", fmt=fmt, sheet="风险标签")
+
+
 @bp.get("/library")
 @permission_required(*READ)
 def library():

@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import Select, func, select
 
 from app.audit import services as audit
@@ -28,15 +27,17 @@ from app.security.crypto import sm3
 from app.security.scope import scope_for
 
 # Inspections per year an enterprise may receive, and days between routine inspections, by grade.
-ANNUAL_LIMITS = {"A": 6, "B": 4, "C": 2, "D": 1}
+# Annual inspection limits by grade live in app/checklimit (综合查一次), administrator-edited.
 INTERVAL_DAYS = {"A": 60, "B": 90, "C": 180, "D": 365}
 GRADE_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
 DEFAULT_MAX_ITEMS = 20
 
 
 def annual_limit(grade: str | None) -> int:
-    limits = current_app.config.get("PLAN_ANNUAL_LIMITS") or ANNUAL_LIMITS
-    return int(limits.get(grade or "C", limits.get("C", 2)))
+    """The check-once limit (综合查一次): the administrators' table, else PLAN_ANNUAL_LIMITS, else defaults."""
+    from app.checklimit.services import limit_for
+
+    return limit_for(grade)
 
 
 def next_month(today: date) -> tuple[int, int]:
@@ -357,6 +358,13 @@ def mark_done(item: PlanItem, actor, *, on: date | None = None, note: str | None
     from app.engine.runtime import SHANGHAI
 
     on = on or utcnow().astimezone(SHANGHAI).date()
+    from app.checklimit.services import year_count
+
+    if not item.over_limit and year_count(item.enterprise_id, on.year)["over"]:
+        raise ValidationFailed(
+            f"{item.enterprise.name}本年度已达年度检查上限（各部门合计），须先在“综合查一次”办理超限检查报备，批准后登记",
+            errors={"over_limit": "须办理超限检查报备"},
+        )
     inspection = Inspection(
         enterprise_id=item.enterprise_id,
         org_id=plan.org_id,

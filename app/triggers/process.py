@@ -81,7 +81,7 @@ def step(data: dict, status: str) -> str:
     hit.status = status
     if status == "handling":  # sent back: the reason goes to the handler's form
         return data.get("last_comment") or ""
-    return OUTCOMES.get(data.get("outcome") or "", "")
+    return OUTCOMES.get(data.get("handle_result") or "", "")
 
 
 @service("trigger.remind")
@@ -127,7 +127,7 @@ def close(data: dict) -> str:
 
     hit = _hit(data)
     hit.status, hit.closed_at = "closed", utcnow()
-    hit.outcome = data.get("outcome") if data.get("outcome") in OUTCOMES else "no_problem"
+    hit.outcome = data.get("handle_result") if data.get("handle_result") in OUTCOMES else "no_problem"
     hit.outcome_note = "\n".join(x for x in (data.get("findings"), data.get("measures")) if x)
     db.session.add(
         EnterpriseRecord(

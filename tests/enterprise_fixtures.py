@@ -18,23 +18,43 @@ def credit(district: str, seq: int) -> str:
     return body + check_char(body)
 
 
-def make_enterprise(district: str, seq: int, name: str, *, grade: str | None = None, industry: str = "HG",
-                    address: str | None = None, soe_code: str | None = None) -> Enterprise:
-    street = db.session.scalar(select(Organisation).where(Organisation.district_code == district,
-                                                          Organisation.kind == "street").order_by(Organisation.code))
+def make_enterprise(
+    district: str,
+    seq: int,
+    name: str,
+    *,
+    grade: str | None = None,
+    industry: str = "HG",
+    address: str | None = None,
+    soe_code: str | None = None,
+) -> Enterprise:
+    street = db.session.scalar(
+        select(Organisation)
+        .where(Organisation.district_code == district, Organisation.kind == "street")
+        .order_by(Organisation.code)
+    )
     soe = db.session.scalar(select(Organisation).where(Organisation.code == soe_code)) if soe_code else None
-    ent = Enterprise(credit_code=credit(district, seq), name=name, org_id=street.id, district_code=district,
-                     industry_code=industry, grade=grade, address=address or f"上海市测试路 {seq} 号",
-                     soe_group_id=soe.id if soe else None)
+    ent = Enterprise(
+        credit_code=credit(district, seq),
+        name=name,
+        org_id=street.id,
+        district_code=district,
+        industry_code=industry,
+        grade=grade,
+        address=address or f"上海市测试路 {seq} 号",
+        soe_group_id=soe.id if soe else None,
+    )
     db.session.add(ent)
     db.session.flush()
     return ent
 
 
-def add_record(ent: Enterprise, kind: str, on: date, title: str, value: dict | None = None,
-               source: str = "数据交换：市应急局") -> EnterpriseRecord:
-    rec = EnterpriseRecord(enterprise_id=ent.id, kind=kind, occurred_on=on, title=title, value=value or {},
-                           source=source)
+def add_record(
+    ent: Enterprise, kind: str, on: date, title: str, value: dict | None = None, source: str = "数据交换：市应急局"
+) -> EnterpriseRecord:
+    rec = EnterpriseRecord(
+        enterprise_id=ent.id, kind=kind, occurred_on=on, title=title, value=value or {}, source=source
+    )
     db.session.add(rec)
     db.session.flush()
     return rec

@@ -17,8 +17,14 @@ def ents(app):
         hp = make_enterprise("310101", 1, "上海申江化工贸易有限公司", grade="B", address="上海市黄浦区中山南路 88 号")
         hp2 = make_enterprise("310101", 2, "上海久事公交维修有限公司", grade="C", industry="JX", soe_code="SOE-JS")
         xh = make_enterprise("310104", 3, "上海徐汇冷链物流有限公司", grade="D", industry="SM")
-        add_record(hp, "major_hazard", date(2026, 3, 1), "液氯储罐区构成二级重大危险源", {"level": 2},
-                   source="数据交换：市危化品监管系统")
+        add_record(
+            hp,
+            "major_hazard",
+            date(2026, 3, 1),
+            "液氯储罐区构成二级重大危险源",
+            {"level": 2},
+            source="数据交换：市危化品监管系统",
+        )
         add_record(hp, "accident", date(2026, 5, 9), "储罐区一般事故，1 人受伤", {"deaths": 0, "injuries": 1})
         db.session.commit()
         return {"hp": (hp.id, hp.credit_code), "hp2": (hp2.id, hp2.credit_code), "xh": (xh.id, xh.credit_code)}

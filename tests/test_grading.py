@@ -66,16 +66,26 @@ def test_clue_closed_as_substantiated_moves_the_score_at_once(app, graded):
 
     with time_machine.travel(NOON, tick=False), app.app_context():
         district = db.session.scalar(select(Organisation).where(Organisation.code == "310101"))
-        clue = Clue(source="report", content="反映企业违规动火", enterprise_id=graded["plain"],
-                    enterprise_name="上海恒泰建材有限公司", district_org_id=district.id, status="reviewing")
+        clue = Clue(
+            source="report",
+            content="反映企业违规动火",
+            enterprise_id=graded["plain"],
+            enterprise_name="上海恒泰建材有限公司",
+            district_org_id=district.id,
+            status="reviewing",
+        )
         db.session.add(clue)
         db.session.flush()
         clue_process._close(clue, "substantiated", {})  # what the process's sign-off step runs
         db.session.commit()
         score = db.session.get(EnterpriseScore, graded["plain"])
         assert "clue_one" in {e["code"] for e in score.entries} and score.total == 8 and score.grade == "C"
-        last = db.session.scalar(select(ScoreHistory).where(ScoreHistory.enterprise_id == graded["plain"])
-                                 .order_by(ScoreHistory.id.desc()).limit(1))
+        last = db.session.scalar(
+            select(ScoreHistory)
+            .where(ScoreHistory.enterprise_id == graded["plain"])
+            .order_by(ScoreHistory.id.desc())
+            .limit(1)
+        )
         assert last.previous_grade == "D" and last.grade == "C" and "线索核查属实" in last.reason
         change = db.session.scalar(select(EnterpriseRecord).where(EnterpriseRecord.kind == "grade_change"))
         assert change.value == {"from": "D", "to": "C", "worse": True, "total": 8}
@@ -119,8 +129,13 @@ def test_model_version_validate_dry_run_publish(app, graded, client_for):
     assert c.post(f"/grading/models/{model_id}/publish").status_code == 422
     # Raise the A threshold to 70: the risky enterprise (59) would move to B, the plain one stays D.
     stricter = grade.replace("&gt;= 45", "&gt;= 70")
-    assert c.post(f"/grading/models/{model_id}", data={"points_dmn": points, "grade_dmn": stricter,
-                                                       "note": "A 级门槛提高到 70 分"}).status_code == 302
+    assert (
+        c.post(
+            f"/grading/models/{model_id}",
+            data={"points_dmn": points, "grade_dmn": stricter, "note": "A 级门槛提高到 70 分"},
+        ).status_code
+        == 302
+    )
     c.post(f"/grading/models/{model_id}/dryrun")
     text = page_text(c.get(f"/grading/models/{model_id}"))
     assert "2 家企业中 1 家等级将变化" in text and "A→B：1" in text and "上海申江化工贸易有限公司" in text
@@ -137,9 +152,7 @@ def test_model_version_validate_dry_run_publish(app, graded, client_for):
 def test_display_by_district_and_industry_with_drill_down(app, graded, client_for):
     with time_machine.travel(NOON, tick=False), app.app_context():
         services.snapshot("2026-05")  # last month's snapshot: both enterprises C then
-        db.session.execute(
-            db.text("UPDATE grade_snapshots SET grade = 'C' WHERE month = '2026-05'")
-        )
+        db.session.execute(db.text("UPDATE grade_snapshots SET grade = 'C' WHERE month = '2026-05'"))
         db.session.commit()
     with time_machine.travel(NOON, tick=False):
         text = page_text(client_for("leader").get("/grading/"))

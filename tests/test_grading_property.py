@@ -39,8 +39,16 @@ def _apply(ids, evs, order):
     for i in order:
         ent, kind, days, n = evs[i]
         on = NOW.date() - timedelta(days=days)
-        db.session.add(EnterpriseRecord(enterprise_id=ids[ent], kind=kind, occurred_on=on, title=f"{kind} {n}",
-                                        value=KINDS[kind](n), source="测试"))
+        db.session.add(
+            EnterpriseRecord(
+                enterprise_id=ids[ent],
+                kind=kind,
+                occurred_on=on,
+                title=f"{kind} {n}",
+                value=KINDS[kind](n),
+                source="测试",
+            )
+        )
         db.session.flush()
         events.enterprise_changed(ids[ent], f"记录 {i}")
     return _scores(ids)

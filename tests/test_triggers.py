@@ -35,12 +35,32 @@ def setup(app):
         xh = make_enterprise("310104", 2, "上海徐汇冷链物流有限公司", grade="C")
         _rule("complaint_any", "complaint", "True", "收到投诉举报")
         _rule("accident_hurt", "accident", "deaths >= 1 or injuries >= 3", "发生伤亡事故")
-        db.session.add(TriggerScenario(code="repeat_complaints", name="30 天内重复投诉", rule_codes=["complaint_any"],
-                                       mode="any", min_count=2, window_days=30, merge_days=30, deadline_days=5,
-                                       remind_days=3))
-        db.session.add(TriggerScenario(code="complaint_and_accident", name="投诉叠加伤亡事故",
-                                       rule_codes=["complaint_any", "accident_hurt"], mode="all", min_count=2,
-                                       window_days=60, merge_days=30, deadline_days=3, remind_days=1))
+        db.session.add(
+            TriggerScenario(
+                code="repeat_complaints",
+                name="30 天内重复投诉",
+                rule_codes=["complaint_any"],
+                mode="any",
+                min_count=2,
+                window_days=30,
+                merge_days=30,
+                deadline_days=5,
+                remind_days=3,
+            )
+        )
+        db.session.add(
+            TriggerScenario(
+                code="complaint_and_accident",
+                name="投诉叠加伤亡事故",
+                rule_codes=["complaint_any", "accident_hurt"],
+                mode="all",
+                min_count=2,
+                window_days=60,
+                merge_days=30,
+                deadline_days=3,
+                remind_days=1,
+            )
+        )
         db.session.commit()
         return {"hp": hp.id, "xh": xh.id}
 
@@ -78,8 +98,14 @@ def test_hit_to_closed_dispatch_feeds_the_score(app, setup, client_for):
     # The district's officers see it in their inbox; another district's do not.
     assert "上海申江化工贸易有限公司" in page_text(client_for("hp_officer").get("/inbox/"))
     assert "上海申江化工贸易有限公司" not in page_text(client_for("xh_officer").get("/inbox/"))
-    _act(client_for("hp_officer"), _open(app, "handle"), "complete", handle_result="problem",
-         findings="现场发现装卸区未设警戒", measures="责令停止作业并整改")
+    _act(
+        client_for("hp_officer"),
+        _open(app, "handle"),
+        "complete",
+        handle_result="problem",
+        findings="现场发现装卸区未设警戒",
+        measures="责令停止作业并整改",
+    )
     _act(client_for("hp_leader"), _open(app, "review"), "approve", comment="同意办结")
     with app.app_context():
         hit = db.session.scalar(select(TriggerHit))
@@ -133,7 +159,7 @@ def test_reminder_then_escalation_by_the_clock(app, setup, client_for):
         assert hit.reminded_at is not None and hit.escalated_at is None
         titles = db.session.scalars(select(Notification.title).where(Notification.user_id == user("hp_officer").id))
         assert any(t.startswith("触发式监管临期") for t in titles)
-    # The deadline (Tuesday 23rd, after the holiday) passes: the brigade leader and the city leader are told, the hit shows it.
+    # The deadline (Tuesday 23rd, after the holiday) passes: the brigade and city leaders are told.
     with time_machine.travel(datetime(2026, 6, 23, 10, 30, tzinfo=SHANGHAI), tick=False):
         run_round(app)
     with app.app_context():
@@ -147,14 +173,27 @@ def test_reminder_then_escalation_by_the_clock(app, setup, client_for):
 
 
 def test_rule_versions_validation_and_test_bench(app, setup, client_for):
-    _records(app, setup["hp"], ("accident", 20, "1 人死亡事故", {"deaths": 1, "injuries": 0}),
-             ("accident", 200, "2 人受伤", {"deaths": 0, "injuries": 2}))
+    _records(
+        app,
+        setup["hp"],
+        ("accident", 20, "1 人死亡事故", {"deaths": 1, "injuries": 0}),
+        ("accident", 200, "2 人受伤", {"deaths": 0, "injuries": 2}),
+    )
     c = client_for("procadmin")
-    bad = c.post("/triggers/rules", data={"code": "accident_hurt", "name": "伤亡", "record_kind": "accident",
-                                          "condition": "import os"})
+    bad = c.post(
+        "/triggers/rules",
+        data={"code": "accident_hurt", "name": "伤亡", "record_kind": "accident", "condition": "import os"},
+    )
     assert bad.status_code == 422 and "触发规则有误" in page_text(bad)
-    resp = c.post("/triggers/rules", data={"code": "accident_hurt", "name": "伤亡事故（含轻伤）",
-                                           "record_kind": "accident", "condition": "deaths >= 1 or injuries >= 1"})
+    resp = c.post(
+        "/triggers/rules",
+        data={
+            "code": "accident_hurt",
+            "name": "伤亡事故（含轻伤）",
+            "record_kind": "accident",
+            "condition": "deaths >= 1 or injuries >= 1",
+        },
+    )
     assert resp.status_code == 302
     rule_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     with time_machine.travel(MON, tick=False):
@@ -167,8 +206,10 @@ def test_rule_versions_validation_and_test_bench(app, setup, client_for):
         assert db.session.scalar(select(func.count(TriggerHit.id))) == 0
     assert c.post(f"/triggers/rules/{rule_id}/publish").status_code == 302
     with app.app_context():
-        rows = {r.version: r.status for r in db.session.scalars(select(TriggerRule).where(
-            TriggerRule.code == "accident_hurt"))}
+        rows = {
+            r.version: r.status
+            for r in db.session.scalars(select(TriggerRule).where(TriggerRule.code == "accident_hurt"))
+        }
         assert rows == {1: "retired", 2: "published"}
 
 

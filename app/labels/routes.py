@@ -61,8 +61,13 @@ def export(fmt: str):
     ids, match, f = _query_args()
     today = today_local()
     rows = out.rows(services.query(current_user, label_ids=ids, match=match, filters=f, today=today), today)
-    audit.record("label.export", actor=current_user, object_type="enterprise_labels", object_id=len(rows),
-                 detail={"labels": ids, "match": match, "district": f.district, "industry": f.industry})
+    audit.record(
+        "label.export",
+        actor=current_user,
+        object_type="enterprise_labels",
+        object_id=len(rows),
+        detail={"labels": ids, "match": match, "district": f.district, "industry": f.industry},
+    )
     db.session.commit()
     return send(out.COLUMNS, rows, filename="风险标签企业", fmt=fmt, sheet="风险标签")
 

@@ -172,4 +172,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.supervision import seed_supervision
 
     supervision = seed_supervision()  # clues, plans, account applications at several stages
+    from app.demo.enterprise_supervision import seed_enterprise_supervision
+
+    supervision |= seed_enterprise_supervision()  # facts, grades, labels, trigger hits, over-limit filings
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

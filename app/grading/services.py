@@ -294,3 +294,32 @@ def snapshot(month: str | None = None) -> int:
         )
     db.session.flush()
     return len(rows)
+
+
+def snapshot_as_of(day: date) -> int:
+    """Backfill the snapshot of `day`'s month: grades as the published model gives them on the data known
+    on `day` (nothing else is written)."""
+    scorer = scorer_for(published_model())
+    inputs = gather(None, day)
+    meta = {
+        i: (o, d, ind)
+        for i, o, d, ind in db.session.execute(
+            select(Enterprise.id, Enterprise.org_id, Enterprise.district_code, Enterprise.industry_code)
+        )
+    }
+    counts: Counter = Counter()
+    for eid, inp in inputs.items():
+        org_id, district, industry = meta[eid]
+        counts[(org_id, district or "", industry or "", scorer.score(inp)[1])] += 1
+    month = day.strftime("%Y-%m")
+    db.session.execute(delete(GradeSnapshot).where(GradeSnapshot.month == month))
+    if counts:
+        db.session.execute(
+            insert(GradeSnapshot),
+            [
+                {"month": month, "org_id": o, "district_code": d, "industry_code": i, "grade": g, "count": n}
+                for (o, d, i, g), n in counts.items()
+            ],
+        )
+    db.session.flush()
+    return len(counts)

@@ -229,3 +229,23 @@ def test_plan_mark_done_over_the_limit_is_refused(app, ents):
         db.session.flush()
         with pytest.raises(ValidationFailed, match="超限检查报备"):
             mark_done(item, user("hp_officer"), on=NOW.date() + timedelta(days=1))
+
+
+def test_bad_input_gets_a_chinese_message_and_nothing_is_recorded(app, ents, client_for):
+    c = client_for("hp_officer")
+    bad_date = c.post("/checks/inspections", data={"enterprise": ents["c"][1], "inspected_on": "2026-13-45"})
+    assert bad_date.status_code == 422 and "检查日期格式应为 YYYY-MM-DD" in page_text(bad_date)
+    bad_year = c.get("/checks/?year=abc")
+    assert bad_year.status_code == 422 and "年度应为" in page_text(bad_year)
+    unknown = c.post("/checks/inspections", data={"enterprise": "913101010000000000"})
+    assert unknown.status_code == 422 and "统一社会信用代码" in page_text(unknown)
+    bad_label = c.post(f"/enterprises/{ents['c'][0]}/labels", data={"label_id": "x", "reason": "理由"})
+    assert bad_label.status_code == 422
+    bad_months = client_for("procadmin").get("/triggers/rules/1?months=99")
+    assert bad_months.status_code in (404, 422)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Inspection.id)).where(Inspection.enterprise_id == ents["c"][0])) == 0
+        assert db.session.scalar(select(func.count(EnterpriseLabel.id))) == 0
+    with time_machine.travel(NOW, tick=False):
+        text = page_text(client_for("leader").get("/checks/?year=2026"))
+    assert "check-districts" in text and "黄浦区" in text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,6 +10,7 @@ from app.checklimit import services
 from app.checklimit.models import OverLimitFiling
 from app.enterprises import access
 from app.enterprises.models import Enterprise
+from app.enterprises.params import parse_date, parse_int
 from app.enterprises.reference import districts
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -26,7 +25,9 @@ RECORD = ("plan.draft", "clue.handle", "plan.approve")
 @bp.get("/")
 @permission_required(*READ)
 def index():
-    year = int(request.args.get("year") or today_local().year)
+    year = parse_int(
+        request.args.get("year"), field="year", label="年度", default=today_local().year, low=2000, high=2100
+    )
     district = request.args.get("district", "")
     rows = services.statistics(current_user, year, district)
     filings = db.session.scalars(
@@ -43,6 +44,7 @@ def index():
         rows=rows[:200],
         over=sum(1 for r in rows if r["at"]),
         limits=services.limits(),
+        per_district=services.by_district(rows),
         filings=filings,
         districts=districts(),
         district=district,
@@ -83,10 +85,7 @@ def record():
     ent = db.session.scalar(access.visible(current_user).where(Enterprise.credit_code == code))
     if ent is None:
         raise ValidationFailed("请填写本辖区企业的统一社会信用代码", errors={"enterprise": "企业不存在"})
-    try:
-        on = date.fromisoformat(request.form.get("inspected_on") or today_local().isoformat())
-    except ValueError as exc:
-        raise ValidationFailed("检查日期格式不正确", errors={"inspected_on": "格式应为 YYYY-MM-DD"}) from exc
+    on = parse_date(request.form.get("inspected_on"), field="inspected_on", label="检查日期") or today_local()
     kind = request.form.get("kind") if request.form.get("kind") in ("plan", "clue", "other") else "other"
     if services.year_count(ent.id, on.year)["over"]:
         filing = services.file_overlimit(ent, current_user, on=on, kind=kind, reason=request.form.get("reason", ""))

@@ -196,6 +196,25 @@ def statistics(user, year: int, district: str = "") -> list[dict]:
     return rows
 
 
+def by_district(rows: list[dict]) -> list[dict]:
+    """The per-enterprise statistics summed per district (enterprises inspected, inspections, at/over limit)."""
+    from app.enterprises.reference import districts
+
+    names = districts()
+    out: dict[str, dict] = {}
+    for r in rows:
+        code = r["enterprise"].district_code or ""
+        d = out.setdefault(
+            code,
+            {"district": names.get(code, "未分区"), "enterprises": 0, "inspections": 0, "at_limit": 0, "over_limit": 0},
+        )
+        d["enterprises"] += 1
+        d["inspections"] += r["count"]
+        d["at_limit"] += int(r["at"])
+        d["over_limit"] += int(r["over"])
+    return sorted(out.values(), key=lambda d: -d["inspections"])
+
+
 def rollup(user, year: int, period: str = "month") -> list[dict]:
     """计划归集: planned and done plan items per district and month/quarter/year, in the user's scope."""
     scope = scope_for(user)

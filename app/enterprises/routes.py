@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.enterprises import access, dossier
+from app.enterprises.params import parse_date, parse_int
 from app.enterprises.reference import districts, industries, industry_name
 from app.extensions import db
 from app.grading.services import today_local
@@ -46,16 +45,11 @@ def detail(enterprise_id: int):
 @permission_required(*LABEL)
 def add_label(enterprise_id: int):
     ent = access.get_visible(enterprise_id, current_user)
-    expires = request.form.get("expires_on")
-    try:
-        expires_on = date.fromisoformat(expires) if expires else None
-    except ValueError:
-        expires_on = None
-        flash("有效期日期格式不正确，已按长期有效处理", "warning")
+    expires_on = parse_date(request.form.get("expires_on"), field="expires_on", label="有效期")
     row = labels.add_manual(
         ent,
         current_user,
-        label_id=int(request.form.get("label_id") or 0),
+        label_id=parse_int(request.form.get("label_id"), field="label_id", label="标签") or 0,
         reason=request.form.get("reason", ""),
         expires_on=expires_on,
     )

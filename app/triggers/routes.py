@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.enterprises import access
 from app.enterprises.models import Enterprise, EnterpriseRecord
+from app.enterprises.params import parse_int
 from app.errors import NotFound
 from app.extensions import db
 from app.portal.paging import paginate
@@ -67,7 +68,11 @@ def rules():
 @bp.post("/rules")
 @permission_required(*ADMIN)
 def save_rule():
-    rule = db.session.get(TriggerRule, int(request.form["id"])) if request.form.get("id") else None
+    rule = (
+        db.session.get(TriggerRule, parse_int(request.form.get("id"), field="id", label="规则") or 0)
+        if request.form.get("id")
+        else None
+    )
     saved = services.save_rule(current_user, request.form.to_dict(), rule)
     db.session.commit()
     flash(f"规则 {saved.code} 第 {saved.version} 版已保存为草稿，请试运行后发布", "success")
@@ -82,7 +87,10 @@ def rule(rule_id: int):
         raise NotFound("规则不存在")
     bench = None
     if request.args.get("months"):
-        bench = services.test_bench(row, months=int(request.args.get("months") or 3))
+        bench = services.test_bench(
+            row,
+            months=parse_int(request.args.get("months"), field="months", label="试运行月数", default=3, low=1, high=36),
+        )
     return render_template("triggers/rule.html", rule=row, bench=bench, kinds=services.KIND_LABELS)
 
 
@@ -101,7 +109,11 @@ def publish_rule(rule_id: int):
 @bp.post("/scenarios")
 @permission_required(*ADMIN)
 def save_scenario():
-    scn = db.session.get(TriggerScenario, int(request.form["id"])) if request.form.get("id") else None
+    scn = (
+        db.session.get(TriggerScenario, parse_int(request.form.get("id"), field="id", label="场景") or 0)
+        if request.form.get("id")
+        else None
+    )
     saved = services.save_scenario(current_user, request.form.to_dict(), scn)
     db.session.commit()
     flash(f"已保存场景「{saved.name}」", "success")

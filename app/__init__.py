@@ -49,7 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.inbox.api import bp as api_inbox_bp
     from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
+    from app.inbox.upload_routes import bp as uploads_bp
     from app.plans.routes import bp as plans_bp
+    from app.portal.pwa import bp as pwa_bp
     from app.portal.routes import bp as portal_bp
     from app.processes.routes import bp as processes_bp
     from app.reports.routes import bp as reports_bp
@@ -59,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for bp in (
         auth_bp,
         portal_bp,
+        pwa_bp,
         admin_bp,
         reports_bp,
         audit_bp,
@@ -66,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         inbox_bp,
         api_inbox_bp,
         deadlines_bp,
+        uploads_bp,
         calendar_bp,
         clues_bp,
         plans_bp,

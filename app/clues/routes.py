@@ -16,6 +16,7 @@ from app.engine.models import INSTANCE_STATUS, ProcessInstance
 from app.errors import DomainError
 from app.extensions import db
 from app.inbox import services as inbox_services
+from app.inbox import uploads
 from app.inbox.queries import can_act, can_view_instance
 from app.orgs.models import Organisation
 from app.portal.paging import paginate
@@ -95,7 +96,11 @@ def new():
                 (s.filename, s.read()) for s in request.files.getlist("attachments") if s is not None and s.filename
             ]
             clue = services.register(
-                current_user, data, files=files, confirm_duplicate=bool(request.form.get("confirm_duplicate"))
+                current_user,
+                data,
+                files=files,
+                file_meta=uploads.form_meta(request.form, "attachments"),
+                confirm_duplicate=bool(request.form.get("confirm_duplicate")),
             )
         except DuplicateSuspected as exc:
             db.session.rollback()

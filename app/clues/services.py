@@ -206,8 +206,17 @@ def _district_of(enterprise: Enterprise | None, code: str | None) -> Organisatio
     return org
 
 
-def register(actor, data: dict, *, files: list[tuple[str, bytes]] = (), confirm_duplicate: bool = False) -> Clue:
-    """Create the clue (reporter particulars encrypted) and start its verification process."""
+def register(
+    actor,
+    data: dict,
+    *,
+    files: list[tuple[str, bytes]] = (),
+    file_meta: dict[str, dict] | None = None,
+    confirm_duplicate: bool = False,
+) -> Clue:
+    """Create the clue (reporter particulars encrypted) and start its verification process.
+
+    ``file_meta``: capture metadata of photos by file name (app.inbox.uploads.form_meta)."""
     from app.clues import process
 
     if not actor.can("clue.register"):
@@ -245,7 +254,9 @@ def register(actor, data: dict, *, files: list[tuple[str, bytes]] = (), confirm_
     for filename, content in files:
         from app.inbox import collab
 
-        collab.store_attachment(instance, actor, filename=filename, data=content, field="attachments")
+        collab.store_attachment(
+            instance, actor, filename=filename, data=content, field="attachments", meta=(file_meta or {}).get(filename)
+        )
     audit.record(
         "clue.register",
         actor=actor,

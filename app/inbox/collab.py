@@ -11,6 +11,7 @@ import filetype
 from cryptography.hazmat.primitives import hashes
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
 from app.auth.models import User
@@ -32,6 +33,9 @@ ALLOWED_TYPES = {
     "image/gif": ".gif",
     "application/zip": ".zip",
     "video/mp4": ".mp4",
+    "video/quicktime": ".mov",  # phone cameras (iPhone)
+    "video/webm": ".webm",
+    "image/webp": ".webp",
     "audio/mpeg": ".mp3",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
@@ -324,9 +328,19 @@ def add_comment(instance, actor, body: str, task_id: int | None = None) -> Comme
 
 
 def store_attachment(
-    instance, actor, *, filename: str, data: bytes, field: str | None = None, task_id: int | None = None
+    instance,
+    actor,
+    *,
+    filename: str,
+    data: bytes,
+    field: str | None = None,
+    task_id: int | None = None,
+    meta: dict | None = None,
 ) -> Attachment:
-    """Check size and real content type, store under the upload dir, keep an SM3 digest."""
+    """Check size and real content type, store under the upload dir, keep an SM3 digest.
+
+    ``meta`` (checked by ``app.inbox.uploads.capture_meta``) carries a photo's time and position and
+    the client's upload key."""
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     if not data:
         raise ValidationFailed("上传的文件为空", errors={field or "file": "文件为空"})
@@ -363,9 +377,14 @@ def store_attachment(
         sm3=sm3,
         path=str(stored.relative_to(current_app.config["UPLOAD_DIR"])),
         uploaded_by_id=actor.id,
+        **(meta or {}),
     )
     db.session.add(attachment)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # a concurrent upload with the same key won: keep no orphan file
+        stored.unlink(missing_ok=True)
+        raise
     runtime.add_event(instance, "attach", actor=actor, comment=safe_name, data={"attachment": attachment.id})
     return attachment
 

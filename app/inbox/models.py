@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -129,6 +129,7 @@ class Comment(db.Model):
 
 class Attachment(db.Model):
     __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("uploaded_by_id", "upload_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
@@ -141,6 +142,13 @@ class Attachment(db.Model):
     path: Mapped[str] = mapped_column(String(400))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Field evidence from a phone (app/inbox/uploads.py): when it was taken, where (only with the
+    # officer's consent), and the client's idempotency key, so a retried upload is stored once.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    upload_key: Mapped[str | None] = mapped_column(String(64))
 
     uploaded_by: Mapped[User] = relationship(lazy="joined")
 

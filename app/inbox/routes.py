@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, queries, services
+from app.inbox import actions, collab, queries, services, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal.paging import paginate
 from app.security.access import permission_required
@@ -53,6 +53,7 @@ def index():
         filters=f,
         processes=processes,
         counts=queries.counts(current_user),
+        senders=services.sender_names(page.items),
         instance_status=INSTANCE_STATUS,
         task_status=TASK_STATUS,
         outcomes=OUTCOMES,
@@ -82,20 +83,6 @@ def _render_task(row: HumanTask, values: dict | None = None, errors: dict | None
     ), status
 
 
-def _uploaded_files(row: HumanTask) -> dict:
-    """Files posted in form fields become attachments; the field's value is the list of their ids."""
-    out: dict[str, list] = {}
-    for name in request.files:
-        for storage in request.files.getlist(name):
-            if not storage or not storage.filename:
-                continue
-            attachment = collab.store_attachment(
-                row.instance, current_user, filename=storage.filename, data=storage.read(), field=name, task_id=row.id
-            )
-            out.setdefault(name, []).append({"id": attachment.id, "name": attachment.filename})
-    return out
-
-
 @bp.post("/tasks/<int:task_id>/act")
 @permission_required("inbox.use")
 def act(task_id: int):
@@ -121,7 +108,8 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
     f = request.form
     if action in ("complete", "approve", "reject"):
         actions.ensure_actor(row, current_user)
-        data = actions.check_form(row, f, files=_uploaded_files(row)) if action != "reject" else {}
+        files = uploads.form_files(row, current_user, request.files, f) if action != "reject" else {}
+        data = actions.check_form(row, f, files=files) if action != "reject" else {}
         actions.complete(
             row, current_user, action=action, form_data=data, comment=comment, signature=f.get("signature") or None
         )

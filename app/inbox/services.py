@@ -360,3 +360,14 @@ def mark_notifications_read(user) -> None:
         select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     ):
         n.read_at = utcnow()
+
+
+def sender_names(items) -> dict[int, str]:
+    """Names of who sent a page of list rows (the instance's initiator, or who copied it), one query."""
+    ids = set()
+    for item in items:
+        ids.add(getattr(item, "sender_id", None) or getattr(getattr(item, "instance", None), "initiator_id", None))
+    ids.discard(None)
+    if not ids:
+        return {}
+    return {uid: name for uid, name in db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))}

@@ -22,6 +22,9 @@ STEP_EXEMPT = {
     "auth.change_password",
     "security.totp_enrol",
     "portal.healthz",
+    "pwa.manifest",
+    "pwa.service_worker",
+    "pwa.offline",
 }
 
 

@@ -121,6 +121,8 @@ function show(container, load) {
     if (marks) applyMarkers(container, marks);
     if (heat) applyHeat(container, heat);
     container.setAttribute("data-import", "ok");
+    // mobile.js adds two-finger zoom on phones.
+    container.dispatchEvent(new CustomEvent("diagram:ready", { bubbles: true, detail: { viewer } }));
   }).catch((err) => {
     container.setAttribute("data-import", "error");
     container.textContent = `流程图无法显示：${err.message}`;

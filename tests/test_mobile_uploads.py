@@ -96,7 +96,11 @@ def test_photo_keeps_time_and_position_and_a_retry_is_stored_once(app, at_handle
         row2 = db.session.get(Attachment, second.get_json()["id"])
         assert row2.latitude is None and row2.longitude is None and row2.taken_at is not None
     # The task page lists both with their time, and the position of the first.
-    page = page_text(officer.get(f"/inbox/tasks/{at_handle}"))
+    task_page = officer.get(f"/inbox/tasks/{at_handle}")
+    assert task_page.headers["Cache-Control"] == "no-store"
+    with officer.get(f"/inbox/attachments/{body['id']}") as download:  # evidence is not kept by the browser
+        assert download.status_code == 200 and download.headers["Cache-Control"] == "no-store"
+    page = page_text(task_page)
     assert "位置 31.23042, 121.47370 ±12 m" in page
     local_taken = taken.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert page.count(f"拍摄 {local_taken}") == 2

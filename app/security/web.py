@@ -132,8 +132,10 @@ def _session_cookie(response):
         response.set_cookie(name, token, httponly=True, secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax", path="/")
     elif g.get("drop_session_cookie"):
         response.delete_cookie(name, path="/", httponly=True, secure=cfg["SESSION_COOKIE_SECURE"], samesite="Lax")
-    if g.get("ducha_session_user") is not None and request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+    # send_file answers "no-cache" (stored, revalidated): downloads of case data must not be stored either.
+    signed_in = g.get("ducha_session_user") is not None and request.endpoint != "static"
+    if signed_in and response.headers.get("Cache-Control") in (None, "no-cache"):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -151,6 +151,7 @@
     form.parentNode.insertBefore(div, form);
     return div;
   }
+  function esc(text) { var d = document.createElement("div"); d.textContent = text; return d.innerHTML; }
   function clock(ms) { var t = new Date(ms); return ("0" + t.getHours()).slice(-2) + ":" + ("0" + t.getMinutes()).slice(-2); }
 
   if (previous && !succeeded) {
@@ -182,7 +183,7 @@
       evt.stopPropagation();
       save({ pending: action, offlineEdits: true });
       var label = evt.submitter ? evt.submitter.textContent.trim() : "提交";
-      banner("warning", "网络未连接：填写内容已保存在本机，恢复网络后将自动" + label + "。", "draft-offline");
+      banner("warning", "网络未连接：填写内容已保存在本机，恢复网络后将自动" + esc(label) + "。", "draft-offline");
       return;
     }
     if (evt.defaultPrevented) { return; }
@@ -219,8 +220,9 @@
   if (previous && previous.pending && navigator.onLine && !document.getElementById("form-error")) {
     var pb = button(previous.pending);
     if (pb) {
-      var nb = banner("warning", "上次" + pb.textContent.trim() + "可能未送达，内容已恢复。" +
-        ' <button type="button" class="btn btn-sm btn-warning ms-2" data-draft-resend>重新' + pb.textContent.trim() + "</button>", "draft-offline");
+      var pl = esc(pb.textContent.trim());
+      var nb = banner("warning", "上次" + pl + "可能未送达，内容已恢复。" +
+        ' <button type="button" class="btn btn-sm btn-warning ms-2" data-draft-resend>重新' + pl + "</button>", "draft-offline");
       nb.querySelector("[data-draft-resend]").addEventListener("click", function () { form.requestSubmit(pb); });
     }
   }

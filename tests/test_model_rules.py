@@ -232,3 +232,10 @@ def test_a_deadline_from_a_dmn_output_is_the_task_due_date_in_the_inbox(app, cli
         shown = row.due_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     page = client_for("hp_leader").get("/inbox/").get_data(as_text=True)
     assert shown in page
+
+
+def test_a_deadline_setting_must_be_days_or_an_expression(ctx):
+    xml = _deadline_xml().replace('value="deadline_workdays"', 'value="deadline workdays"')
+    problems = deploy.validate_sources(deploy.Sources("mr_due.bpmn", xml, {"mr_deadline.dmn": DEADLINE_DMN}, {}, {}))
+    [bad] = [p for p in problems if p.element_id == "handle"]
+    assert "期限 dueWorkingDays「deadline workdays」应为天数或表达式" in bad.message

@@ -122,11 +122,12 @@ def sources_from_files(bpmn_path: Path) -> Sources:
 
 
 def validate_sources(src: Sources) -> list[SpecProblem]:
-    from app.engine.tasklint import check_approved_field, check_people
+    from app.engine.tasklint import check_approved_field, check_deadlines, check_people
 
     problems = specs.validate(src.bundle())
     for name, text in [(src.bpmn_filename, src.bpmn), *src.extra_bpmn.items()]:
         problems += check_people(name, text) + check_approved_field(name, text, src.forms)
+        problems += check_deadlines(name, text)
     for name, text in src.forms.items():
         try:
             json.loads(text)

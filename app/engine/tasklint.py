@@ -77,6 +77,18 @@ def _assignee_problem(rule: str, roles: dict[str, str], logins: set[str]) -> str
     )
 
 
+def _deadline_problem(name: str, value: str) -> str | None:
+    """dueDays / dueWorkingDays: a number of days, or an expression over the task data (e.g. a DMN output)."""
+    if not value or value.isdigit():
+        return None
+    from app.engine.scripting import lint_script
+
+    problems = lint_script(value, "eval")
+    if problems:
+        return f"期限 {name}「{value}」应为天数或表达式（如 deadline_workdays）：{problems[0][1]}"
+    return None
+
+
 def _property(task: etree._Element, name: str) -> str:
     for prop in task.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
         if prop.get("name") == name:
@@ -186,4 +198,16 @@ def check_approved_field(file: str, bpmn: str, forms: dict[str, str]) -> list[Sp
                         "或把节点属性 kind 改为 task（按表单中填写的 approved 流转）",
                     )
                 )
+    return problems
+
+
+def check_deadlines(file: str, bpmn: str) -> list[SpecProblem]:
+    """Deadline settings that are neither a number of days nor a valid expression."""
+    root = _parse(bpmn)
+    problems = []
+    for process in executable_processes(root) if root is not None else []:
+        for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask", f"{{{BPMN_NS}}}task"):
+            for name in ("dueDays", "dueWorkingDays"):
+                if message := _deadline_problem(name, _property(task, name)):
+                    problems.append(SpecProblem(file, task.get("id"), task.sourceline, message))
     return problems

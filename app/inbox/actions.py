@@ -334,6 +334,20 @@ def visited_steps(wf) -> list[dict]:
     ]
 
 
+def initiator_step(instance: ProcessInstance, visited: list[dict]) -> dict:
+    """退回发起人: the first visited step the initiator completed (else the first step on the path)."""
+    mine = set(
+        db.session.scalars(
+            select(HumanTask.step).where(
+                HumanTask.instance_id == instance.id,
+                HumanTask.status == "completed",
+                HumanTask.completed_by_id == instance.initiator_id,
+            )
+        )
+    )
+    return next((v for v in visited if v["step"] in mine), visited[0])
+
+
 def _previous_actor(instance_id: int, spiff_task_id: str) -> int | None:
     return db.session.scalar(
         select(HumanTask.completed_by_id)
@@ -376,7 +390,7 @@ def return_to(
     if not visited:
         raise Conflict("没有可退回的已办步骤")
     if target == "initiator":
-        choice = visited[0]
+        choice = initiator_step(instance, visited)
     else:
         choice = next((v for v in visited if v["step"] == target), None)
         if choice is None:

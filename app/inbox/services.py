@@ -15,7 +15,7 @@ from app.engine.models import InstanceEvent, ProcessInstance, ProcessModel
 from app.engine.nodes import NodeConfig
 from app.errors import NotFound
 from app.extensions import db
-from app.inbox.actions import visited_steps
+from app.inbox.actions import initiator_step, visited_steps
 from app.inbox.models import Attachment, CarbonCopy, Comment, CommonPhrase, HumanTask
 from app.inbox.queries import can_act, can_view_instance
 from app.models_base import utcnow
@@ -81,7 +81,7 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
     if view.can_act:
         allowed = [b for b in view.cfg.buttons if _button_applies(b, row)]
         view.buttons = [(b, view.cfg.label(b)) for b in allowed]
-        view.return_targets = return_targets(wf, row.step) if task else []
+        view.return_targets = return_targets(instance, wf, row.step) if task else []
     view.returned = _returned_by(row)
     view.group = list(
         db.session.scalars(
@@ -91,12 +91,13 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
     return view
 
 
-def return_targets(wf, current_step: str) -> list[dict]:
-    """退回 targets: always 退回发起人 (the first step on the path), then every other visited step."""
-    visited = [v for v in visited_steps(wf) if v["step"] != current_step]
+def return_targets(instance: ProcessInstance, wf, current_step: str) -> list[dict]:
+    """退回 targets: always 退回发起人 (the initiator's first step), then every other visited step."""
+    path = visited_steps(wf)
+    visited = [v for v in path if v["step"] != current_step]
     if not visited:
         return []
-    first = visited_steps(wf)[0]
+    first = initiator_step(instance, path)
     if first["step"] == current_step:
         return visited
     return [{**first, "step": "initiator", "name": f"退回发起人（{first['name']}）"}, *visited]

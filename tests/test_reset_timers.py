@@ -240,3 +240,13 @@ def test_an_act_that_would_break_the_instance_is_rolled_back_with_a_chinese_mess
         runtime.reset(_instance(iid2), wf, str(calc.id), data={**calc.data, "amount": 0}, strict="重算")
     db.session.rollback()
     assert _instance(iid2).status == "running" and _one(iid2, "confirm")
+
+
+def test_take_back_leaving_a_step_with_a_timeout_timer(flow):
+    officer = user("hp_officer")
+    iid = _to_review(officer)
+    actions.take_back(_instance(iid), officer, kind="reclaim")
+    db.session.commit()
+    _healthy(iid, "fill", 3)
+    assert _one(iid, "fill").assignee_id == officer.id
+    _finish(iid)

@@ -60,3 +60,15 @@ def test_engine_benchmark_few_instances(tmp_path, capsys):
     assert figures["http_commits_per_completion"] == 1.0
     assert figures["http_statements_per_completion"] > 0
     assert figures["service_cpu_ms_per_instance"] > 0
+
+
+def test_grading_benchmark_tiny_scale(tmp_path, capsys):
+    from bench import grading
+
+    url = f"sqlite:///{tmp_path / 'grading.sqlite3'}"
+    assert grading.main(["--enterprises", "300", "--day-records", "60", "--events", "3", "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"full recompute, first \(all scores new\): [\d.]+ s wall, .*scanned 300, changed 300", out)
+    assert re.search(r"full recompute, again \(nothing changed\): .*changed 0,", out)
+    assert re.search(r"incremental recompute after one event .*median [\d.]+ ms", out)
+    assert re.search(r"trigger evaluation over a day of 60 records: [\d.]+ s wall", out)

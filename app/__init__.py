@@ -25,6 +25,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import models  # noqa: F401  (register every table with the metadata)
 
     db.init_app(app)
+    from app.dbpool import install_idle_ping
+
+    with app.app_context():  # pre-ping only connections that sat idle (app/dbpool.py)
+        install_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -37,7 +37,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "ENV_NAME": env,
         "SECRET_KEY": _env("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping per checkout: app/dbpool.py pings only connections idle longer than this.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "DB_PING_IDLE_SECONDS": float(_env("DB_PING_IDLE_SECONDS", "10") or 10),
         "INSTANCE_DIR": str(instance),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(instance / "uploads")),
         "UPLOAD_MAX_BYTES": _int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024),
@@ -63,6 +65,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "AUDIT_KEY": _env("AUDIT_KEY", "ducha-development-audit-key"),
         # Audit chain checkpoint outside the database (default: <instance>/audit-checkpoint.json).
         "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
+        # Seconds between checkpoint writes per process (0: after every commit); scheduler rounds catch up.
+        "AUDIT_CHECKPOINT_INTERVAL": float(_env("AUDIT_CHECKPOINT_INTERVAL", "2") or 0),
         "AUDIT_EXPORT_MAX_ROWS": _int("AUDIT_EXPORT_MAX_ROWS", 100_000),
         # Server-side sessions (app/security/sessions.py): one per user, idle and absolute limits.
         "SESSION_TOKEN_COOKIE": _env("SESSION_TOKEN_COOKIE", "ducha_session"),

@@ -60,6 +60,8 @@ def app():
             # Security tests switch these on themselves (tests/test_security_*.py).
             "TOTP_REQUIRED_PERMISSIONS": [],
             "LOGIN_RATE_LIMIT": "10000 per minute",
+            # The checkpoint file follows every commit here (production: at most every 2 s + each round).
+            "AUDIT_CHECKPOINT_INTERVAL": 0,
         }
     )
     with app.app_context():

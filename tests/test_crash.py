@@ -221,7 +221,8 @@ def test_timer_due_while_database_down_fires_when_back(app, caplog):
                     hide_password=False
                 ),
                 "INSTANCE_DIR": app.config["INSTANCE_DIR"],
-                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}},
+                "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+                "DB_PING_IDLE_SECONDS": 1,  # the idle-only ping (app/dbpool.py) must notice the outage
             }
         )
         inst_id = _start_short_timer(app)

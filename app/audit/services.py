@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from app.audit import checkpoint
 from app.audit.models import AuditEntry, AuditHead
@@ -40,13 +41,7 @@ def _mac(key: str, prev: str, entry: AuditEntry) -> str:
     return mac.finalize().hex()
 
 
-def _head() -> AuditHead:
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_mac=GENESIS)
-        db.session.add(head)
-        db.session.flush()
-    return head
+PENDING_KEY = "ducha.audit_pending"
 
 
 def record(
@@ -58,11 +53,17 @@ def record(
     detail: dict | None = None,
     ip: str | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain (locks the head row until the caller commits)."""
-    head = _head()
-    at = utcnow()
+    """Append one entry to the chain when the caller's transaction commits.
+
+    The entry is chained and inserted by `_seal` in the session's `before_commit`: the head row is
+    locked only for the last moment of the transaction (not from the first audited act to the commit,
+    which serialised every concurrent act), and the chain costs two statements per commit on
+    PostgreSQL (lock-and-read the head; insert the entries and move the head in one statement),
+    whatever the number of entries. A rollback drops the pending entries with the rest of the work.
+    Entries recorded in one transaction are chained in the order they were recorded.
+    """
     entry = AuditEntry(
-        at=at,
+        at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_login=getattr(actor, "login", None),
         ip=ip,
@@ -70,15 +71,81 @@ def record(
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         detail=detail or {},
-        prev_mac=head.last_mac,
     )
-    entry.mac = _mac(current_app.config["AUDIT_KEY"], head.last_mac, entry)
-    db.session.add(entry)
-    db.session.flush()
-    head.last_id = entry.id
-    head.last_mac = entry.mac
-    checkpoint.note_append(db.session, entry.id, entry.mac)
+    _install()
+    db.session().info.setdefault(PENDING_KEY, []).append(entry)
     return entry
+
+
+def flush_pending() -> None:
+    """Chain and insert the entries recorded so far in this transaction (before reading them back)."""
+    _seal(db.session())
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the head row and read it in one statement (the row is created on first use)."""
+    table = AuditHead.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == 1)
+        .values(last_id=table.c.last_id)
+        .returning(table.c.last_id, table.c.last_mac)
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        session.execute(insert(table).values(id=1, last_id=0, last_mac=GENESIS))
+        row = session.execute(stmt).first()
+    return row[0], row[1]
+
+
+def _seal(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    key = current_app.config["AUDIT_KEY"]
+    _, prev = _lock_head(session)
+    rows = []
+    for entry in pending:
+        entry.prev_mac = prev
+        entry.mac = prev = _mac(key, prev, entry)
+        rows.append({c: getattr(entry, c) for c in _COLUMNS})
+    entries, head = AuditEntry.__table__, AuditHead.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: insert the entries, move the head to the last of them.
+        added = insert(entries).values(rows).returning(entries.c.id).cte("added")
+        stmt = (
+            update(head)
+            .where(head.c.id == 1)
+            .values(last_id=select(func.max(added.c.id)).scalar_subquery(), last_mac=prev)
+            .returning(head.c.last_id)
+            .add_cte(added)
+        )
+        last_id = session.execute(stmt).scalar_one()
+    else:
+        ids = [session.execute(insert(entries).values(**row).returning(entries.c.id)).scalar_one() for row in rows]
+        last_id = ids[-1]
+        session.execute(update(head).where(head.c.id == 1).values(last_id=last_id, last_mac=prev))
+    pending[-1].id = last_id
+    checkpoint.note_append(session, last_id, prev)
+
+
+_COLUMNS = ("at", "actor_id", "actor_login", "ip", "action", "object_type", "object_id", "detail", "prev_mac", "mac")
+
+
+def _drop_pending(session: Session, *_args) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def _on_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(PENDING_KEY, None)
+
+
+def _install() -> None:
+    if not event.contains(Session, "before_commit", _seal):
+        event.listen(Session, "before_commit", _seal)
+        event.listen(Session, "after_rollback", _drop_pending)
+        event.listen(Session, "after_transaction_end", _on_transaction_end)
 
 
 @dataclass

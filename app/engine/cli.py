@@ -105,6 +105,7 @@ def register(group: AppGroup) -> None:
 
 def run_round(app) -> int:
     """One scheduler round in its own app context: timers, then task deadlines, then the heartbeat."""
+    from app.audit import checkpoint
     from app.engine import timers
     from app.inbox import deadlines
 
@@ -125,6 +126,7 @@ def run_round(app) -> int:
                 log.exception("scheduler job %s failed", name)
         try:
             timers.heartbeat(fired)
+            checkpoint.catch_up(db.session)  # the audit checkpoint file follows audit_head every round
         except Exception:
             db.session.rollback()
             log.exception("heartbeat failed")

@@ -142,8 +142,9 @@ def complete(task_id: int):
         comment=payload["comment"],
         signature=payload["signature"],
     )
+    body = {"ok": True, "instance": instance.id, "status": instance.status}  # read before the commit expires it
     db.session.commit()
-    return {"ok": True, "instance": instance.id, "status": instance.status}
+    return body
 
 
 @bp.post("/tasks/<int:task_id>/return")

@@ -256,9 +256,10 @@ def start(process_id: str):
             errors = dict(exc.errors) or {"_": exc.message}
             errors.setdefault("_", exc.message)
         else:
-            db.session.commit()
+            # Everything the answer needs is read before the commit (no second transaction after it).
             flash(f"已发起：{inst.title}（{inst.number or inst.id}）", "success")
             mine = services.my_open_task(inst, current_user)
+            db.session.commit()
             return redirect(url_for(".task", task_id=mine) if mine else url_for(".index", tab="started"))
     fields = services.forms.fields(schema, ui, request.form.to_dict(), errors) if schema else []
     return render_template("inbox/start.html", model=model, fields=fields, errors=errors), (422 if errors else 200)

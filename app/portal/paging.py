@@ -31,12 +31,23 @@ class Page:
 
 
 def paginate(stmt: Select, page: str | int | None, per_page: int | None = None, *, scalars: bool = True) -> Page:
+    """One page of `stmt` and the total.
+
+    The page is read first; a page that is not full (most inbox lists: fewer open tasks than a page)
+    gives the total without a second statement, so only full pages and pages past the end count.
+    (`count(*) OVER ()` would also be one statement, but it makes the database read and sort every
+    matching row of a long list, e.g. the done tab or the audit log, before it can stop at the page.)
+    """
     try:
         number = max(1, int(page or 1))
     except ValueError:
         number = 1
     size = per_page or current_app.config["PAGE_SIZE"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    result = db.session.execute(stmt.limit(size).offset((number - 1) * size))
+    offset = (number - 1) * size
+    result = db.session.execute(stmt.limit(size).offset(offset))
     items = list(result.scalars() if scalars else result.all())
+    if 0 < len(items) < size or (number == 1 and not items):
+        total = offset + len(items)
+    else:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return Page(items=items, page=number, per_page=size, total=total)

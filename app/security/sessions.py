@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.extensions import db
 from app.models_base import utcnow
 from app.security.models import UserSession
@@ -90,12 +91,20 @@ def _write_now(row: UserSession, **values) -> None:
 
 def resolve(token: str, *, now: datetime | None = None) -> tuple[UserSession | None, User | None, str | None]:
     """Look a cookie token up: (row, user, None) when valid, (row or None, None, end reason) when not."""
-    # One statement for the session and its user (the request's only lookup besides the roles).
-    found = db.session.execute(
-        select(UserSession, User)
-        .outerjoin(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == token_hash(token))
-    ).first()
+    # One statement for the session, its user, the user's organisation and roles: the request's only
+    # lookup (one row per role; the roles collection is filled from the join, not by a second SELECT).
+    found = (
+        db.session.execute(
+            select(UserSession, User)
+            .outerjoin(User, User.id == UserSession.user_id)
+            .outerjoin(User.roles)
+            .options(contains_eager(User.roles))
+            .where(UserSession.token_hash == token_hash(token))
+            .order_by(Role.id)
+        )
+        .unique()
+        .first()
+    )
     if found is None:
         return None, None, None
     row, user = found

@@ -1,0 +1,154 @@
+"""The request hot path: one statement to authenticate, the audit chain sealed at commit, the checkpoint
+file written at most every few seconds (and by the scheduler), pings only on idle connections, and
+pages of short lists without a count query."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select, text
+
+from app.audit import checkpoint
+from app.audit import services as audit
+from app.audit.models import AuditEntry, AuditHead
+from app.extensions import db
+from app.portal.paging import paginate
+from tests.conftest import user
+
+
+class Statements:
+    """The statements the app's engine executes inside the block (SQLAlchemy's view: no BEGIN)."""
+
+    def __init__(self, engine=None):
+        self.engine = engine if engine is not None else db.engine
+        self.sql: list[str] = []
+
+    def _on(self, conn, cursor, statement, *args):
+        self.sql.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._on)
+
+
+def test_authentication_is_one_statement(app, login_as):
+    c = login_as("hp_officer")
+    c.get("/api/v1/tasks?tab=todo")  # warm caches
+    with app.app_context():
+        engine = db.engine
+    with Statements(engine) as seen:
+        resp = c.get("/api/v1/tasks?tab=todo")
+    assert resp.status_code == 200
+    auth = [s for s in seen.sql if "user_sessions" in s]
+    assert len(auth) == 1 and "roles" in auth[0] and "users" in auth[0]
+    assert not any(s.startswith("SELECT") and "FROM roles" in s and "user_sessions" not in s for s in seen.sql)
+    # The roles came from that one statement: permissions work (the list needs inbox.use).
+    assert resp.get_json()["total"] == 0
+    # ...and an empty, short list costs one statement: no count query.
+    assert len(seen.sql) == 2, seen.sql
+
+
+def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
+    actor = user("hp_officer")
+    audit.record("test.first", actor=actor)  # the first append also creates the head row
+    db.session.commit()
+    entries = [audit.record("test.event", actor=actor, object_id=i, detail={"n": i}) for i in range(3)]
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEntry)) == 1  # nothing before the commit
+    with Statements() as seen:
+        db.session.commit()
+    first, *rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [r.object_id for r in rows] == ["0", "1", "2"]
+    assert first.prev_mac == audit.GENESIS and rows[0].prev_mac == first.mac
+    assert rows[1].prev_mac == rows[0].mac and rows[2].prev_mac == rows[1].mac
+    head = db.session.get(AuditHead, 1)
+    assert (head.last_id, head.last_mac) == (rows[-1].id, rows[-1].mac) == (entries[-1].id, entries[-1].mac)
+    audit_sql = [s for s in seen.sql if "audit_" in s]
+    # PostgreSQL: lock-and-read the head, then insert the entries and move the head in one statement.
+    assert len(audit_sql) == (2 if db.engine.dialect.name == "postgresql" else 1 + 3 + 1), audit_sql
+    assert audit.verify().ok
+
+
+def test_rolled_back_entries_never_reach_the_chain(ctx):
+    audit.record("test.kept", actor=user("hp_officer"))
+    db.session.commit()
+    audit.record("test.dropped", actor=user("hp_officer"))
+    db.session.rollback()
+    audit.record("test.after", actor=user("hp_officer"))
+    db.session.commit()
+    assert db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all() == ["test.kept", "test.after"]
+    assert audit.verify().ok
+
+
+def test_checkpoint_is_written_at_most_every_interval_and_caught_up_by_the_scheduler(app, ctx, monkeypatch):
+    from app.engine.cli import run_round
+
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_INTERVAL", 3600)
+    path = checkpoint.checkpoint_path()
+    key = app.config["AUDIT_KEY"]
+    audit.record("test.first", actor=user("hp_officer"))
+    db.session.commit()  # this process wrote the file moments ago (earlier tests): no write now
+    first = db.session.get(AuditHead, 1)
+    mark = checkpoint.read(path, key)
+    assert mark is None or mark.last_id < first.last_id
+    for i in range(3):
+        audit.record("test.burst", actor=user("hp_officer"), detail={"i": i})
+        db.session.commit()
+    assert checkpoint.read(path, key) == mark  # a burst of commits: still no file write
+    run_round(app)  # every scheduler round copies audit_head into the file
+    head = db.session.get(AuditHead, 1)
+    assert checkpoint.read(path, key) == checkpoint.Checkpoint(head.last_id, head.last_mac)
+    assert audit.verify().ok
+
+
+def test_short_pages_need_no_count_and_long_ones_are_counted(ctx):
+    from app.audit.models import AuditEntry as E
+
+    for i in range(25):
+        audit.record("test.page", detail={"i": i})
+    db.session.commit()
+    stmt = select(E).where(E.action == "test.page").order_by(E.id)
+    with Statements() as seen:
+        short = paginate(stmt, 1, per_page=30)
+    assert (short.total, len(short.items), len(seen.sql)) == (25, 25, 1)
+    with Statements() as seen:
+        full = paginate(stmt, 1, per_page=10)
+        last = paginate(stmt, 3, per_page=10)
+        past = paginate(stmt, 9, per_page=10)
+    assert (full.total, full.pages, len(full.items)) == (25, 3, 10)
+    assert (last.total, [e.detail["i"] for e in last.items]) == (25, list(range(20, 25)))
+    assert (past.total, past.items) == (25, [])
+    assert len(seen.sql) == 2 + 1 + 2  # full page: page + count; last page: page only; past the end: both
+
+
+def test_idle_connection_is_pinged_and_replaced_when_dead(app, monkeypatch):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite has no server connection to lose: runs in the PostgreSQL pass of .ci/run")
+    from app import create_app
+
+    base = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "INSTANCE_DIR")}
+    other = create_app({**base, "DB_PING_IDLE_SECONDS": 0})
+    with other.app_context():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()  # back to the pool
+        with app.app_context():  # from the test app's own engine
+            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            db.session.commit()
+        # The pooled connection is dead; the checkout ping notices and the pool reconnects.
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) != pid
+        db.session.remove()
+        db.engine.dispose()
+    fresh = create_app({k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "INSTANCE_DIR")})
+    with fresh.app_context():
+        dialect = db.engine.dialect
+        pings: list[int] = []
+        real = dialect.do_ping
+        monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or real(conn))
+        first = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()
+        # A connection returned a moment ago is not pinged (the default waits for 10 s of idleness).
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) == first
+        assert pings == []
+        db.session.remove()
+        db.engine.dispose()

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
 
-.PHONY: run test lint format deps sysdeps db bench clean
+.PHONY: run test lint format deps sysdeps db bench bench-peer bench-load bench-load-stress clean
 
 run: deps db
 	$(FLASK) ducha seed-demo
@@ -50,6 +50,27 @@ sysdeps:
 
 bench: deps db
 	$(BIN)/python bench/engine.py
+
+# The peer-bench pass (../shared/peer-bench) on PostgreSQL: 1 and 4 clients, timer probe, statements per call.
+BENCH_PEER_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/ducha_bench_peer
+bench-peer: deps
+	nice $(BIN)/python bench/peer.py --database-url $(BENCH_PEER_DB) --clients 1,4 --duration 40 --timer 5 --statements
+
+# R7.3 under load on PostgreSQL: the 3-year data set (generated once, then reused) and 300 s of Locust.
+BENCH_LOAD_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/ducha_bench_load
+BENCH_LOAD_DIR ?= instance/bench-load
+bench-load: deps
+	nice $(BIN)/python bench/generate.py --years 3 --scale 1.0 --seed 42 --database-url $(BENCH_LOAD_DB) \
+	    --instance-dir $(BENCH_LOAD_DIR) --reuse --quiet
+	nice $(BIN)/python bench/load.py --database-url $(BENCH_LOAD_DB) --instance-dir $(BENCH_LOAD_DIR) \
+	    --duration 300 --spawn-rate 4 --mix realistic
+
+# The same with the heavier mix (a monthly report and a login every 19 operations of each actor).
+bench-load-stress: deps
+	nice $(BIN)/python bench/generate.py --years 3 --scale 1.0 --seed 42 --database-url $(BENCH_LOAD_DB) \
+	    --instance-dir $(BENCH_LOAD_DIR) --reuse --quiet
+	nice $(BIN)/python bench/load.py --database-url $(BENCH_LOAD_DB) --instance-dir $(BENCH_LOAD_DIR) \
+	    --duration 300 --spawn-rate 4 --mix stress
 
 clean:
 	rm -rf $(VENV) node_modules app/static/dist app/static/vendor

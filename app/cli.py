@@ -50,6 +50,10 @@ def register_cli(app: Flask) -> None:
     from app.engine.cli import register as register_engine
 
     register_engine(ducha)
+    from app.reports.worker import register as register_worker
+
+    if "worker" not in ducha.commands:
+        register_worker(ducha)
     from app.security.cli import keys_cli, security_cli
 
     for group in (security_cli, keys_cli):

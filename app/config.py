@@ -48,11 +48,21 @@ def load_config(overrides: dict | None = None) -> dict:
         "RULES_DIR": _env("RULES_DIR", str(PROJECT_ROOT / "rules")),
         # Scheduler: "off" in web workers; the one scheduler process sets it on.
         "SCHEDULER_ENABLED": _bool("SCHEDULER", False),
-        "SCHEDULER_INTERVAL_SECONDS": _int("SCHEDULER_INTERVAL", 5),
+        "SCHEDULER_INTERVAL_SECONDS": _int("SCHEDULER_INTERVAL", 5),  # deadlines, round jobs, heartbeat
+        # Timers fire at their due time; the earliest due time is looked up again at least this often (s).
+        "SCHEDULER_TIMER_POLL": float(_env("SCHEDULER_TIMER_POLL", "1") or 1),
         # A task is reminded as 即将到期 once this share (percent) of its time has passed; 催办 once per interval.
         "REMIND_AT_PERCENT": _int("REMIND_AT_PERCENT", 75),
         "URGE_INTERVAL_MINUTES": _int("URGE_INTERVAL_MINUTES", 30),
         "TIMEZONE": _env("TIMEZONE", "Asia/Shanghai"),
+        # Background jobs (app/reports/jobs.py): "worker" = the job worker process (make run), "thread" =
+        # threads of the process that queued them (flask run, tests). Lease, backoff and polling in seconds.
+        "JOBS_RUNNER": _env("JOBS", "thread"),
+        "JOBS_WORKER_THREADS": _int("JOBS_WORKER_THREADS", 2),
+        "JOBS_POLL_SECONDS": float(_env("JOBS_POLL_SECONDS", "0.25") or 0.25),
+        "JOBS_LEASE_SECONDS": float(_env("JOBS_LEASE_SECONDS", "30") or 30),
+        "JOBS_BACKOFF_SECONDS": float(_env("JOBS_BACKOFF_SECONDS", "2") or 2),
+        "JOBS_MAX_ATTEMPTS": _int("JOBS_MAX_ATTEMPTS", 3),
         # Password policy (MLPS level 2 assessor practice; configurable).
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),
         "PASSWORD_MAX_AGE_DAYS": _int("PASSWORD_MAX_AGE_DAYS", 90),

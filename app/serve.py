@@ -1,4 +1,5 @@
-"""Serve the app as production would: gunicorn web workers plus exactly one scheduler process."""
+"""Serve the app as production would: gunicorn web workers, exactly one scheduler process and the job
+worker process (PDFs, reports, exports: app/reports/worker.py), all three stopped together."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import sys
 def main() -> int:
     port = os.environ.get("PORT", "5000")
     workers = os.environ.get("DUCHA_WEB_WORKERS", "2")
-    env = dict(os.environ)
+    env = {**os.environ, "DUCHA_JOBS": "worker"}  # slow work goes to the job worker, never a web worker
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "scheduler"], env={**env, "DUCHA_SCHEDULER": "1"}
     )
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker"], env=env)
     web = subprocess.Popen(
         [
             sys.executable,
@@ -35,7 +37,7 @@ def main() -> int:
     print(f"Ducha 已启动: http://127.0.0.1:{port}  (Ctrl+C 停止)", flush=True)
 
     def stop(*_):
-        for proc in (web, scheduler):
+        for proc in (web, scheduler, worker):
             if proc.poll() is None:
                 proc.terminate()
 
@@ -44,6 +46,7 @@ def main() -> int:
     code = web.wait()
     stop()
     scheduler.wait(timeout=20)
+    worker.wait(timeout=60)
     return code
 
 

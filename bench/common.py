@@ -47,6 +47,23 @@ def make_app(database_url: str | None, instance_dir: str | None = None, **overri
     return create_app(config)
 
 
+def ensure_database(url: str | None) -> None:
+    """Create a PostgreSQL database named by `url` when it does not exist yet (benchmark scratch databases)."""
+    if not url or not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
 def has_tables() -> bool:
     from app.extensions import db
 

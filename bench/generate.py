@@ -15,6 +15,7 @@ The database must be empty (or pass --reset to empty it: only for a scratch data
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -28,7 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text
 from tqdm import tqdm
 
-from bench.common import DEMO_PASSWORD, ROOT, bump_sequences, describe_url, make_app, prepare_database
+from bench.common import (
+    DEMO_PASSWORD,
+    ROOT,
+    bump_sequences,
+    describe_url,
+    ensure_database,
+    has_tables,
+    make_app,
+    prepare_database,
+)
 
 DEFAULT_INSTANCE_DIR = ROOT / "instance" / "bench"
 FULL = {"users": 2000, "enterprises": 100_000, "inspections": 600_000, "instances": 30_000, "running": 5_000}
@@ -53,6 +63,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--instance-dir", default=None, help=f"audit checkpoint and keys (default {DEFAULT_INSTANCE_DIR})")
     p.add_argument("--reset", action="store_true", help="empty the database first (a scratch database only)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a data set generated earlier with the same years, scale and seed (migrate it); else generate",
+    )
     return p.parse_args(argv)
 
 
@@ -385,7 +400,20 @@ def main(argv=None) -> int:
     instance_dir = Path(args.instance_dir or DEFAULT_INSTANCE_DIR)
     instance_dir.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{instance_dir / 'bench.sqlite3'}"
+    ensure_database(url)
     app = make_app(url, str(instance_dir))
+    marker = instance_dir / "generated.json"
+    wanted = {"years": args.years, "scale": args.scale, "seed": args.seed, "database": describe_url(url)}
+    if args.reuse:
+        with app.app_context():
+            if has_tables() and marker.exists() and json.loads(marker.read_text()) == wanted:
+                from flask_migrate import upgrade
+
+                upgrade()  # the data set stays; the schema follows the code
+                print(f"reusing the data set generated earlier in {describe_url(url)} ({marker})")
+                return 0
+        args.reset = True  # another or an unfinished data set: generate it again
+    marker.unlink(missing_ok=True)
     print(f"generating a {args.years}-year data set at scale {args.scale} (seed {args.seed}) into {describe_url(url)}")
     with app.app_context():
         prepare_database(reset=args.reset)
@@ -400,6 +428,7 @@ def main(argv=None) -> int:
     for note in gen.notes:
         print(f"note: {note}")
     print(f"generated in {elapsed:.1f} s")
+    marker.write_text(json.dumps(wanted), encoding="utf-8")
     return 0
 
 

@@ -60,6 +60,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--think", default="2,6", help="actor think time between operations, min,max seconds")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--keep", default=None, help="directory for the Locust CSV files and the server log")
+    p.add_argument(
+        "--mix",
+        choices=("realistic", "stress"),
+        default="realistic",
+        help="actor operation mix (bench/locustfile.py MIXES; stress: a monthly report and a login every 19 acts)",
+    )
+    p.add_argument("--timer-every", type=float, default=10.0, help="start a PT5S timer probe every N s (0: none)")
     return p.parse_args(argv)
 
 
@@ -210,6 +217,8 @@ class Sampler(threading.Thread):
             return "?"
         if "scheduler" in cmd:
             return "scheduler"
+        if "ducha worker" in cmd:
+            return "job worker"
         if "gunicorn" in cmd:
             return "gunicorn master" if parent == self.root.pid else "gunicorn worker"
         return "app.serve"
@@ -279,7 +288,7 @@ def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
     )
 
 
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -328,6 +337,7 @@ def run_locust(args, host: str, plan_path: Path, out: Path, users: int) -> tuple
             "BENCH_EXTRA": str(out / "extra.json"),
             "BENCH_POLLERS": str(args.pollers),
             "BENCH_ACTORS": str(args.actors),
+            "BENCH_MIX": args.mix,
             "BENCH_THINK_MIN": think_min,
             "BENCH_THINK_MAX": think_max,
         }
@@ -390,29 +400,110 @@ def ms(value: str) -> float:
         return 0.0
 
 
-def _table(title: str, rows: list[tuple[str, int, int, float, float, float]]) -> bool:
-    """Print (name, requests, errors, p50, p95, p99) rows against the R7.3 limits; True if all meet the target."""
+def _table(title: str, rows: list[tuple[str, int, int, float, float, float]], *, steady: bool) -> bool:
+    """Print (name, requests, errors, p50, p95, p99) rows against the R7.3 limits; True if all meet the target.
+
+    Steady state: p95 under a tenth of the limit and p99 under half of it; whole run: p95 under the limit.
+    """
     print(f"\n{title}")
     head = f"{'operation':<28}{'requests':>9}{'errors':>7}{'median':>9}{'p95':>9}{'p99':>9}{'limit':>8}"
-    head += f"{'p95 target':>11}  ok"
+    head += f"{'p95/p99 target':>17}  ok" if steady else f"{'p95 target':>11}  ok"
     print(head)
     print("-" * len(head))
     all_ok = True
     order = ["login", "crud", "exact", "search", "stats"]
     for name, count, errors, p50, p95, p99 in sorted(rows, key=lambda r: (order.index(category(r[0])), r[0])):
         limit = LIMITS[category(name)]
-        ok = errors == 0 and p95 <= limit * 100  # a tenth of the limit, in ms
+        if steady:
+            ok = errors == 0 and p95 <= limit * 100 and p99 <= limit * 500  # ms: a tenth and a half
+            target = f"{limit * 100:>9.0f}/{limit * 500:.0f}ms"
+        else:
+            ok = errors == 0 and p95 <= limit * 1000
+            target = f"{limit * 1000:>9.0f}ms"
         all_ok &= ok
         print(
             f"{name:<28}{count:>9}{errors:>7}{p50:>7.0f}ms{p95:>7.0f}ms{p99:>7.0f}ms{limit:>7.0f}s"
-            f"{limit * 100:>9.0f}ms  {'yes' if ok else 'NO'}"
+            f"{target:>11}  {'yes' if ok else 'NO'}"
         )
     return all_ok
 
 
-def report(stats, extra: dict, sampler: Sampler, plan: dict, args, elapsed: float, locust_cpu: float) -> bool:
+class TimerProbe(threading.Thread):
+    """Starts a PT5S timer instance (the peer-bench's arena_timer_probe) every few seconds during the run;
+    afterwards, how late each timer fired is read from its `timer` history event."""
+
+    def __init__(self, app, every: float):
+        super().__init__(daemon=True)
+        self.app, self.every = app, every
+        self.started: list[int] = []
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        from sqlalchemy import select
+
+        from app.auth.models import User
+        from app.extensions import db
+        from app.inbox import actions
+
+        with self.app.app_context():
+            actor = db.session.scalar(select(User).where(User.status == "active").order_by(User.id).limit(1))
+            n = 0
+            while not self.stop_event.wait(self.every):
+                n += 1
+                try:
+                    inst = actions.start("arena_timer_probe", actor=actor, data={"probe": f"load-probe-{n}"})
+                    db.session.commit()
+                    self.started.append(inst.id)
+                except Exception as exc:  # report, do not stop the load test
+                    db.session.rollback()
+                    print(f"note: timer probe {n} could not start: {type(exc).__name__}: {exc}")
+                finally:
+                    db.session.remove()
+
+    def lags(self) -> tuple[list[float], int]:
+        """Seconds late per fired probe, and how many never fired."""
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from app.engine.models import InstanceEvent, ProcessInstance
+        from app.extensions import db
+
+        with self.app.app_context():
+            rows = db.session.execute(
+                select(ProcessInstance.started_at, InstanceEvent.at)
+                .outerjoin(
+                    InstanceEvent,
+                    (InstanceEvent.instance_id == ProcessInstance.id) & (InstanceEvent.kind == "timer"),
+                )
+                .where(ProcessInstance.id.in_(self.started))
+            ).all()
+            db.session.remove()
+        late = [(at - (started + timedelta(seconds=5))).total_seconds() for started, at in rows if at is not None]
+        return sorted(late), sum(1 for _, at in rows if at is None)
+
+
+def deploy_probe(app) -> None:
+    """Deploy the peer-bench's PT5S timer probe into the benchmark database (idempotent)."""
+    from app.engine.deploy import deploy_directory
+    from app.extensions import db
+
+    peer = ROOT.parent / "shared" / "peer-bench"
+    saved = {k: app.config[k] for k in ("WORKFLOWS_DIR", "FORMS_DIR")}
+    app.config.update(WORKFLOWS_DIR=str(peer / "workflows"), FORMS_DIR=str(peer / "forms"))
+    try:
+        with app.app_context():
+            deploy_directory()
+            db.session.commit()
+    finally:
+        app.config.update(saved)
+
+
+def report(
+    stats, extra: dict, sampler: Sampler, plan: dict, args, elapsed: float, locust_cpu: float, probe=None
+) -> bool:
     print(
-        f"\nLoad test: {args.pollers} pollers (GET /inbox/badge every ~30 s) + {args.actors} actors "
+        f"\nLoad test ({args.mix} mix): {args.pollers} pollers (GET /inbox/badge every ~30 s) + {args.actors} actors "
         f"(think {args.think} s), {args.duration} s, spawn {args.spawn_rate}/s, "
         f"gunicorn {args.workers} workers x 4 threads "
         f"+ scheduler, {describe_url(args.database_url)}; {plan['open_tasks']:,} open tasks at start"
@@ -428,9 +519,10 @@ def report(stats, extra: dict, sampler: Sampler, plan: dict, args, elapsed: floa
         )
         for r in stats
     ]
-    whole_ok = _table("whole run, ramp-up included (Locust's percentiles):", whole)
+    whole_ok = _table("whole run, ramp-up included (Locust's percentiles):", whole, steady=False)
     steady = [(n, v["count"], v["errors"], v["p50"], v["p95"], v["p99"]) for n, v in extra.get("steady", {}).items()]
-    steady_ok = _table("steady state: after every simulated person has logged in:", steady) if steady else False
+    title = "steady state: after every simulated person has logged in:"
+    steady_ok = _table(title, steady, steady=True) if steady else False
     for label, url in (("statistics", plan.get("stats_url")), ("monthly report", plan.get("report_url"))):
         if not url:
             print(f"{label}: skipped, the app has no such page yet")
@@ -458,11 +550,28 @@ def report(stats, extra: dict, sampler: Sampler, plan: dict, args, elapsed: floa
         + f", PostgreSQL {sampler.pg_cpu:.0f}, Locust {locust_cpu:.0f} ({os.cpu_count()} cores x {elapsed:.0f} s = "
         f"{(os.cpu_count() or 1) * elapsed:.0f} CPU-seconds available)"
     )
+    web_peak = max((rss for label, rss in sampler.peak.values() if label == "gunicorn worker"), default=0)
+    rss_ok = web_peak < 400 * 2**20
+    timer_ok = True
+    if probe is not None:
+        late, missing = probe.lags()
+        if late:
+            p50, p99 = late[(len(late) - 1) // 2], late[min(len(late) - 1, max(0, -(-len(late) * 99 // 100) - 1))]
+            timer_ok = missing == 0 and p99 <= 5.0
+            print(
+                f"timer lag (PT5S probes started every {args.timer_every:.0f} s during the run): {len(late)} fired, "
+                f"{missing} not fired; late p50 {p50:.2f} s, p99 {p99:.2f} s, max {late[-1]:.2f} s "
+                f"(target p99 <= 5 s: {'met' if timer_ok else 'NOT met'})"
+            )
+        else:
+            timer_ok = False
+            print(f"timer lag: no probe fired ({missing} started)")
     print(
-        "target (no errors, every p95 under a tenth of its limit): "
-        f"steady state {'met' if steady_ok else 'NOT met'}, whole run {'met' if whole_ok else 'NOT met'}"
+        "targets: steady state p95 < limit/10 and p99 < limit/2, no errors: "
+        f"{'met' if steady_ok else 'NOT met'}; whole run p95 < limit: {'met' if whole_ok else 'NOT met'}; "
+        f"peak RSS per web worker {web_peak / 2**20:.0f} MiB < 400 MiB: {'met' if rss_ok else 'NOT met'}"
     )
-    return steady_ok
+    return steady_ok and whole_ok and rss_ok and timer_ok
 
 
 def main(argv=None) -> int:
@@ -471,6 +580,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app = make_app(args.database_url, args.instance_dir)
     deployed = deploy_processes(app)
+    probe = None
+    if args.timer_every:
+        deploy_probe(app)
+        probe = TimerProbe(app, args.timer_every)
     plan = make_plan(app, args.pollers, args.actors, args.seed, deployed)
     with app.app_context():
         from app.extensions import db
@@ -492,14 +605,20 @@ def main(argv=None) -> int:
         print(f"app up on http://127.0.0.1:{port} (pid {server.pid}); running Locust for {args.duration} s ...")
         sampler = Sampler(server.pid)
         sampler.start()
+        if probe is not None:
+            probe.start()
         elapsed, locust_cpu = run_locust(args, f"http://127.0.0.1:{port}", plan_path, out, args.pollers + args.actors)
+        if probe is not None:
+            probe.stop_event.set()
+            probe.join(30)
+            time.sleep(8)  # the last probes' timers fall due
     finally:
         if sampler is not None:
             sampler.stop()
         stop_server(server)
     extra_path = out / "extra.json"
     extra = json.loads(extra_path.read_text()) if extra_path.exists() else {}
-    ok = report(read_stats(out / "locust_stats.csv"), extra, sampler, plan, args, elapsed, locust_cpu)
+    ok = report(read_stats(out / "locust_stats.csv"), extra, sampler, plan, args, elapsed, locust_cpu, probe)
     print(f"(Locust CSV, plan and server log in {out})")
     return 0 if ok else 1
 

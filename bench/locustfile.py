@@ -42,6 +42,22 @@ PROCESS = PLAN.get("process", "bench_clue")
 POSTS = PLAN.get("posts", {})
 EXTRA = {"conflicts": 0, "gone": 0, "no_task": 0, "logins": 0}
 
+# What an actor does, as relative weights per operation (BENCH_MIX; docs/performance.md says why).
+# realistic: an officer's day of ~110 operations: 30 inbox views, 40 task opens+completions, 5 clue
+#   registrations, 5+10+10+5 searches and exact queries, 3 statistics pages, 1 monthly report, 2 logins.
+# stress: the original mix, every operation alike: a monthly report and a new login every 19 operations.
+MIXES = {
+    "realistic": {
+        "inbox": 30, "work": 40, "register": 5, "clue_search": 5, "exact": 10, "keyword": 10,
+        "inbox_search": 5, "stats": 3, "report": 1, "relogin": 2,
+    },
+    "stress": {
+        "inbox": 3, "work": 5, "register": 2, "clue_search": 1, "exact": 2, "keyword": 2,
+        "inbox_search": 1, "stats": 1, "report": 1, "relogin": 1,
+    },
+}  # fmt: skip
+MIX = MIXES[os.environ.get("BENCH_MIX", "realistic")]
+
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 TASK_LINK = re.compile(r'href="/inbox/tasks/(\d+)"')
@@ -108,12 +124,12 @@ class Actor(Person):
         super().on_start()
         self.tasks_seen: list[str] = []
 
-    @task(3)
+    @task(MIX["inbox"])
     def open_inbox(self):
         page = self.client.get("/inbox/", name="inbox (open)")
         self.tasks_seen = TASK_LINK.findall(page.text or "")
 
-    @task(5)
+    @task(MIX["work"])
     def work_a_task(self):
         if not self.tasks_seen:
             self.open_inbox()
@@ -149,7 +165,7 @@ class Actor(Person):
                 return dict(post)
         return {"action": action, "comment": "同意"}
 
-    @task(2)
+    @task(MIX["register"])
     def register_clue(self):
         if CLUE_REGISTER_URL:
             self.register_on_clue_page()
@@ -199,29 +215,29 @@ class Actor(Person):
             if resp.status_code != 302 or "/clues/" not in location:
                 resp.failure(f"register: {resp.status_code} -> {location}")
 
-    @task(1)
+    @task(MIX["clue_search"])
     def clue_search(self):
         if CLUE_SEARCH_URL:
             self.client.get(f"{CLUE_SEARCH_URL}?q={random.choice(KEYWORDS)}", name="search (clues)")
 
-    @task(2)
+    @task(MIX["exact"])
     def exact_query(self):
         self.client.get(f"/inbox/pick/enterprise?q={random.choice(CODES)}", name="exact query (credit code)")
 
-    @task(2)
+    @task(MIX["keyword"])
     def keyword_search(self):
         self.client.get(f"/inbox/pick/enterprise?q={random.choice(KEYWORDS)}", name="search (enterprise name)")
 
-    @task(1)
+    @task(MIX["inbox_search"])
     def inbox_search(self):
         self.client.get(f"/inbox/?tab=done&q={random.choice(KEYWORDS)}", name="search (done tasks)")
 
-    @task(1)
+    @task(MIX["stats"])
     def statistics(self):
         if STATS_URL:
             self.client.get(STATS_URL, name="statistics")
 
-    @task(1)
+    @task(MIX["report"])
     def monthly_report(self):
         """Start the monthly report (a background PDF job) and poll it to the end: the time is the whole wait."""
         if not REPORT_URL:
@@ -256,7 +272,7 @@ class Actor(Person):
             context={},
         )
 
-    @task(1)
+    @task(MIX["relogin"])
     def relogin(self):
         self.client.post("/logout", data={"csrf_token": self.token()}, name="logout", allow_redirects=False)
         self.login()

@@ -83,7 +83,11 @@ def serve(env: dict, port: int, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.serve"], cwd=ROOT, env={**env, "PORT": str(port)}, stdout=out, stderr=out
     )
-    wait_ready(port, proc)
+    try:
+        wait_ready(port, proc, timeout=300)  # a busy machine takes a while to import the app three times
+    except BaseException:
+        stop_server(proc)
+        raise
     return proc
 
 

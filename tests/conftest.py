@@ -62,6 +62,7 @@ def app():
             "LOGIN_RATE_LIMIT": "10000 per minute",
             # The checkpoint file follows every commit here (production: at most every 2 s + each round).
             "AUDIT_CHECKPOINT_INTERVAL": 0,
+            "JOBS_BACKOFF_SECONDS": 0.05,
         }
     )
     with app.app_context():

@@ -523,7 +523,12 @@ def test_signature_required_and_shown_in_print(app, login_as):
     assert act(me, row["id"], "approve", signature=png).status_code == 302
     page = page_text(me.get(f"/inbox/instances/{inst}/print"))
     assert "签名" in page and png[:40] in page
-    pdf = me.get(f"/inbox/instances/{inst}/print.pdf")
+    pending = me.get(f"/inbox/instances/{inst}/print.pdf")  # rendered by the job worker, not the request
+    assert pending.status_code == 202 and 'class="progress"' in pending.get_data(as_text=True)
+    from app.reports import jobs
+
+    assert jobs.wait_for_jobs(60)
+    pdf = me.get(f"/inbox/instances/{inst}/print.pdf")  # the same data: the record rendered once is served
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     import io
 

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.inbox.models import HumanTask, Notification
 from app.models_base import utcnow
 from app.orgs.models import Organisation
+from app.reports import jobs
 from app.reports.models import Document
 from tests.conftest import page_text, user
 
@@ -225,6 +226,7 @@ def test_happy_path_to_signed_report_with_follow_notifications(app, clue_process
     act(client_for("chief"), review_id, "approve", comment="同意调查结论，请跟踪整改")
     row = clue_row(app, clue_id)
     assert row["status"] == "closed" and row["outcome"] == "substantiated"
+    assert jobs.wait_for_jobs(60)  # the signed original is rendered by the job worker after the commit
     with app.app_context():
         doc = db.session.get(Document, row["report"])
         assert doc.status == "signed" and doc.signer_name == "陈立新" and len(doc.sm3) == 64
@@ -490,6 +492,7 @@ def test_investigation_report_pdf_renders_signed_with_chinese_text(app, clue_pro
     clue_id = registered(app, officer)
     to_review(app, client_for, officer)
     act(client_for("chief"), open_row(app, "review"), "approve", comment="同意调查结论和处理意见。")
+    assert jobs.wait_for_jobs(60)
     with app.app_context():
         doc = db.session.get(Document, clue_row(app, clue_id)["report"])
         data = document_path(doc).read_bytes()

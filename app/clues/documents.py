@@ -133,6 +133,7 @@ def store_order(clue: Clue, data: dict, *, dispatch_to: Organisation, actor, con
         created_by=actor,
         instance_id=clue.instance_id,
         business_key=clue.number,
+        defer=True,  # rendered by the job worker: the officer's submit does not wait for the PDF
     )
 
 
@@ -147,6 +148,7 @@ def store_report(clue: Clue, data: dict, *, actor) -> Document:
         created_by=actor,
         instance_id=clue.instance_id,
         business_key=clue.number,
+        defer=True,  # rendered by the job worker: the officer's submit does not wait for the PDF
     )
 
 

@@ -6,6 +6,7 @@ import inspect
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 import click
@@ -17,24 +18,30 @@ from app.models_base import utcnow
 
 log = logging.getLogger(__name__)
 
-# Domain jobs run in every scheduler round after the deadlines: name -> fn(now), one commit each.
+# Domain jobs of the scheduler's housekeeping pass: name -> (fn(now), every seconds), one commit each.
 ROUND_JOBS: dict[str, Callable] = {}
+ROUND_EVERY: dict[str, float] = {}
+# Jobs that look at every open case need not run every 5 s: warnings in working days, a daily recompute.
+DEFAULT_EVERY = {"clues.scan": 300.0, "plans.execution": 300.0, "grading.nightly": 60.0}
 
 
-def round_job(name: str):
-    """Mark `fn(now)` as a scheduler-round job (cheap, idempotent checks: warnings, sweeps); a module's
-    `init_app` registers it with `register_jobs`."""
+def round_job(name: str, every: float | None = None):
+    """Mark `fn(now)` as a job of the scheduler's housekeeping pass (idempotent checks: warnings, sweeps);
+    a module's `init_app` registers it with `register_jobs`. `every`: run it at most once per that many
+    seconds (default: every pass, SCHEDULER_INTERVAL; the scans of every open case: DEFAULT_EVERY)."""
 
     def decorator(fn: Callable) -> Callable:
         fn.ducha_round_job = name
+        fn.ducha_round_every = every
         return fn
 
     return decorator
 
 
-def register_job(name: str, fn: Callable) -> None:
+def register_job(name: str, fn: Callable, every: float | None = None) -> None:
     """Register one scheduler-round job (from an init_app)."""
     ROUND_JOBS[name] = fn
+    ROUND_EVERY[name] = float(every if every is not None else DEFAULT_EVERY.get(name, 0.0))
 
 
 def register_jobs(module) -> list[str]:
@@ -43,7 +50,7 @@ def register_jobs(module) -> list[str]:
     for value in vars(module).values():
         name = getattr(value, "ducha_round_job", None) if inspect.isfunction(value) else None
         if name:
-            ROUND_JOBS[name] = value
+            register_job(name, value, getattr(value, "ducha_round_every", None))
             names.append(name)
     return names
 
@@ -71,65 +78,86 @@ def register(group: AppGroup) -> None:
     @click.option("--once", is_flag=True, help="Run one round (catch-up) and exit.")
     @with_appcontext
     def scheduler_command(once: bool):
-        """The one scheduler process: timers, task deadlines and reminders, heartbeat."""
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        """The scheduler process: timers at their due time, deadlines and reminders, round jobs, heartbeat."""
+        from app.engine import scheduler
 
         app = current_app._get_current_object()
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per round is noise
         run_round(app)  # catch up on whatever fell due while nothing was running
         if once:
             return
-        scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
-        scheduler.add_job(
-            run_round,
-            "interval",
-            args=[app],
-            seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
-            max_instances=1,
-            coalesce=True,
-            id="ducha-round",
-        )
+        stop = threading.Event()
 
-        from app.security import policy
+        def on_signal(*_):
+            stop.set()
 
-        scheduler.add_job(policy.run_disable_idle, "cron", hour=2, args=[app], id="ducha-disable-idle")
-
-        def stop(*_):
-            threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
         click.echo("scheduler started")
-        scheduler.start()
+        scheduler.run(app, stop)
+
+
+_fired = {"since_beat": 0}
+_fired_lock = threading.Lock()
+
+
+def count_fired(n: int) -> None:
+    with _fired_lock:
+        _fired["since_beat"] += n
 
 
 def run_round(app) -> int:
-    """One scheduler round in its own app context: timers, then task deadlines, then the heartbeat."""
+    """One whole round (catch-up at start, `--once`, tests): due timers, then a housekeeping pass."""
+    from app.engine import timers
+
+    fired = 0
+    with app.app_context():
+        try:
+            while True:  # everything due, batch after batch
+                n = timers.fire_due()
+                fired += n
+                if not n:
+                    break
+        except Exception:
+            db.session.rollback()
+            log.exception("scheduler round failed")
+        finally:
+            db.session.remove()
+    count_fired(fired)
+    run_housekeeping(app)
+    return fired
+
+
+def run_housekeeping(app, *, last_run: dict[str, float] | None = None) -> None:
+    """Task deadlines, the round jobs that are due by their cadence, the heartbeat and the audit checkpoint."""
     from app.audit import checkpoint
     from app.engine import timers
     from app.inbox import deadlines
 
     with app.app_context():
-        fired = 0
         try:
-            fired = timers.fire_due()
             deadlines.process_due()
         except Exception:
             db.session.rollback()
-            log.exception("scheduler round failed")
+            log.exception("deadlines failed")
         for name, job in list(ROUND_JOBS.items()):
+            every = ROUND_EVERY.get(name, 0.0)
+            if last_run is not None and every and time.monotonic() - last_run.get(name, -1e12) < every:
+                continue
             try:
                 job(utcnow())
                 db.session.commit()
             except Exception:
                 db.session.rollback()
                 log.exception("scheduler job %s failed", name)
+            if last_run is not None:
+                last_run[name] = time.monotonic()
+        with _fired_lock:
+            fired, _fired["since_beat"] = _fired["since_beat"], 0
         try:
             timers.heartbeat(fired)
-            checkpoint.catch_up(db.session)  # the audit checkpoint file follows audit_head every round
+            checkpoint.catch_up(db.session)  # the audit checkpoint file follows audit_head every pass
         except Exception:
             db.session.rollback()
             log.exception("heartbeat failed")
         finally:
             db.session.remove()
-        return fired

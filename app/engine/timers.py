@@ -25,7 +25,14 @@ log = logging.getLogger(__name__)
 BATCH = 50
 
 
-def _claim_due(now: datetime, limit: int) -> list[int]:
+def _claim_next(now: datetime, skip: set[int]) -> int | None:
+    """The most overdue instance nobody else holds, locked until this transaction ends (PostgreSQL).
+
+    One at a time, inside the transaction that fires it: a second scheduler skips the locked row and
+    takes the next, so two schedulers never fire the same timer. (Claiming a batch first and committing
+    per instance would release the other claims at the first commit.) SQLite has one writer at a time,
+    and the instance's version column turns a lost race into a rollback.
+    """
     stmt = (
         select(ProcessInstance.id)
         .where(
@@ -34,18 +41,26 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
             ProcessInstance.next_timer_at <= now,
         )
         .order_by(ProcessInstance.next_timer_at)
-        .limit(limit)
+        .limit(1)
     )
+    if skip:
+        stmt = stmt.where(ProcessInstance.id.not_in(skip))
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(db.session.scalars(stmt))
+    return db.session.scalar(stmt)
 
 
 def fire_due(now: datetime | None = None, limit: int = BATCH) -> int:
-    """Fire the timers that are due; one commit per instance. Returns how many instances fired."""
+    """Fire the timers that are due (at most `limit` instances); one commit per instance. Returns how many fired."""
     now = now or utcnow()
     fired = 0
-    for instance_id in _claim_due(now, limit):
+    tried: set[int] = set()
+    for _ in range(limit):
+        instance_id = _claim_next(now, tried)
+        if instance_id is None:
+            db.session.rollback()
+            break
+        tried.add(instance_id)
         instance = db.session.get(ProcessInstance, instance_id)
         try:
             moved = runtime.fire_timers(instance)

@@ -321,13 +321,34 @@ def print_instance(instance_id: int):
 @bp.get("/instances/<int:instance_id>/print.pdf")
 @permission_required("inbox.use", "process.admin")
 def print_pdf(instance_id: int):
-    """The same record as the print page, as a PDF in the layout of an official document."""
+    """The same record as the print page, as a PDF in the layout of an official document.
+
+    Rendered by the job worker, once per content: the page shows the progress and links back here,
+    where the finished (or an identical earlier) record is served.
+    """
     from flask import Response
 
+    from app.reports import background
+    from app.reports.services import read_document
+
     inst = services.visible_instance(instance_id, current_user)
-    pdf = services.approval_record_pdf(inst)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="record-{inst.number or inst.id}.pdf"'},
+    context = services.approval_record_context(inst)
+    doc, job = background.render_once(
+        user=current_user,
+        kind="approval_record",
+        title=context["title"],
+        template="approval_record.html",
+        context=context,
+        org_id=inst.org_id,
+        url=url_for(".print_pdf", instance_id=inst.id),
+        instance_id=inst.id,
+        business_key=inst.number,
     )
+    if doc is not None:
+        return Response(
+            read_document(doc),
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="record-{inst.number or inst.id}.pdf"'},
+        )
+    db.session.commit()
+    return render_template("inbox/print_pending.html", instance=inst, job=job), 202

@@ -281,9 +281,9 @@ def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
     return out
 
 
-def approval_record_pdf(instance: ProcessInstance) -> bytes:
+def approval_record_context(instance: ProcessInstance) -> dict:
+    """What the approval record (打印/PDF) shows: form data, history, signatures."""
     from app.inbox.models import OUTCOMES
-    from app.reports.render import render_pdf
 
     kinds = {**OUTCOMES, "start": "发起", "end": "办结", "timer": "定时器触发", "comment": "评论"}
     events = [
@@ -303,19 +303,16 @@ def approval_record_pdf(instance: ProcessInstance) -> bytes:
         if (r.signature or "").startswith("data:image/png;base64,")
     ]
     initiator = db.session.get(User, instance.initiator_id) if instance.initiator_id else None
-    return render_pdf(
-        "approval_record.html",
-        {
-            "title": f"{instance.title}审批单",
-            "number": None,
-            "process_name": instance.spec_info.name,
-            "started_at": instance.started_at,
-            "initiator": initiator.name if initiator else None,
-            "data": printable_data(instance),
-            "history": events,
-            "signatures": signs,
-        },
-    )
+    return {
+        "title": f"{instance.title}审批单",
+        "number": None,
+        "process_name": instance.spec_info.name,
+        "started_at": instance.started_at,
+        "initiator": initiator.name if initiator else None,
+        "data": printable_data(instance),
+        "history": events,
+        "signatures": signs,
+    }
 
 
 def process_choices() -> list[ProcessModel]:

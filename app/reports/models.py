@@ -12,7 +12,12 @@ from app.models_base import UTCDateTime, utcnow
 
 DOCUMENT_STATUS = {"draft": "草稿", "signed": "已签发"}
 # Kinds other modules add appear by their code until they are named here.
-DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
+DOCUMENT_KINDS = {
+    "investigation_order": "调查单",
+    "investigation_report": "调查报告",
+    "monthly_report": "月度统计报告",
+    "approval_record": "审批单",
+}
 JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 
 
@@ -41,6 +46,13 @@ class Document(db.Model):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     signer_name: Mapped[str | None] = mapped_column(String(60))
+    # SM3 of (kind, template, org, context): the same document for the same data is rendered once.
+    content_key: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    @property
+    def ready(self) -> bool:
+        """False while the job worker is still rendering it (no file yet)."""
+        return bool(self.path)
 
     @property
     def status_label(self) -> str:
@@ -64,7 +76,14 @@ class DocumentCounter(db.Model):
 
 
 class Job(db.Model):
-    """A background job (report generation, import, export) and its progress."""
+    """A background job (report generation, import, export): a queue row, its attempts and progress.
+
+    `task` names the job function (`module:function`) and `payload` holds its JSON arguments, so any
+    process can run it (the job worker, app/reports/worker.py). A worker holds a job by its lease
+    (`locked_by`, `locked_until`, renewed while it runs): a worker killed mid-job leaves a lease that
+    expires, and the job is taken again. `run_after` delays a retry (backoff); `dedup_key` keeps two
+    jobs for the same result from running at once.
+    """
 
     __tablename__ = "jobs"
 
@@ -79,6 +98,14 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    task: Mapped[str | None] = mapped_column(String(160))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    run_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dedup_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
     @property
     def status_label(self) -> str:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.portal.paging import paginate
-from app.reports import jobs, samples, services
+from app.reports import background, jobs, samples, services
 from app.reports.models import DOCUMENT_KINDS, DOCUMENT_STATUS
 from app.security.access import permission_required
 
@@ -48,7 +48,7 @@ def sample():
     if current_app.config["ENV_NAME"] == "production":
         abort(404)
     context = samples.investigation_report_context()
-    job = services.start_document_generation(
+    job = background.start_document_generation(
         user=current_user,
         kind="investigation_report",
         title=context["title"],
@@ -114,3 +114,16 @@ def job_status(job_id: int):
 @login_required
 def job_bar(job_id: int):
     return render_template("reports/_job_bar.html", job=jobs.get_job(job_id, current_user))
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@login_required
+def job_retry(job_id: int):
+    """The retry button of a failed job: queue it again (its creator or a system administrator)."""
+    job = jobs.retry_job(jobs.get_job(job_id, current_user))
+    db.session.commit()
+    if request.headers.get("HX-Request"):
+        return render_template("reports/_job_bar.html", job=job)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(jobs.job_status(job))
+    return redirect(request.referrer or url_for(".index", job=job.id))

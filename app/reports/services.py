@@ -55,6 +55,8 @@ def document_path(doc: Document) -> Path:
 
 
 def read_document(doc: Document) -> bytes:
+    if not doc.ready:
+        raise Conflict("文书正在生成，请稍后刷新页面再下载")
     path = document_path(doc)
     if not path.is_file():
         raise NotFound("文书文件不存在或已被移除")
@@ -103,13 +105,38 @@ def store_document(
     business_key: str | None = None,
     data: bytes | None = None,
     progress: Progress | None = None,
+    defer: bool = False,
 ) -> Document:
     """Render (unless `data` is given) and store a draft document; flush its row and audit it.
 
     `context` is the report template's context (see the template's header); it is stored with
-    the row, so it must be JSON-friendly (dates are converted to ISO strings).
+    the row, so it must be JSON-friendly (dates are converted to ISO strings). `defer`: store the row
+    only and let the job worker render it after the commit (app/reports/background.py), which also
+    writes the audit entry with the digest.
     """
     stored = _json_context({**context, "title": title, "number": number})
+    if defer:
+        doc = Document(
+            org_id=org_id,
+            kind=kind,
+            number=number,
+            title=title,
+            instance_id=instance_id,
+            business_key=business_key,
+            template=template,
+            context=stored,
+            path="",
+            size=0,
+            sm3="",
+            status="draft",
+            created_by_id=getattr(created_by, "id", None),
+        )
+        db.session.add(doc)
+        db.session.flush()
+        from app.reports.background import queue_render
+
+        queue_render(doc, user=created_by)
+        return doc
     if data is None:
         data = render_pdf(template, {**stored, "draft": True}, progress=progress)
     doc = Document(
@@ -180,8 +207,12 @@ def sign_document(
     number: str | None = None,
     ip: str | None = None,
     progress: Progress | None = None,
+    defer: bool = False,
 ) -> Document:
     """Sign a draft: render it again with signer, time and number, store it, record its SM3 and audit.
+
+    `defer`: record the signature (number, signer, time, signed context) now and let the job worker
+    render the signed original, digest it and audit `document.sign` after the commit.
 
     The signer needs the 报告签发 permission and the document inside their data scope. The
     number is, in order: `number`, the document's own, or the next one from `allocate_number`.
@@ -205,6 +236,17 @@ def sign_document(
         "draft": False,
         "signature": {"signer": signer.name, "signed_at": signed_at.isoformat(), "number": number, "image": image},
     }
+    if defer:
+        replaced = locked.path or None
+        locked.context = context
+        locked.path, locked.size, locked.sm3 = "", 0, ""
+        locked.number, locked.status, locked.signed_at = number, "signed", signed_at
+        locked.signed_by_id, locked.signer_name = signer.id, signer.name
+        db.session.flush()
+        from app.reports.background import queue_render
+
+        queue_render(locked, user=signer, replaced=replaced)
+        return locked
     data = render_pdf(locked.template, context, progress=progress)
     replaced = document_path(locked)
     locked.path = _write_file(data)
@@ -287,42 +329,4 @@ def record_verification(user, doc: Document | None, digest: str, *, ip: str | No
         object_id=doc.id if doc else None,
         ip=ip,
         detail={"sm3": digest, "genuine": doc is not None},
-    )
-
-
-def generate_document_job(
-    report: Progress, *, kind: str, title: str, template: str, context: dict, org_id: int, user_id: int | None, **fields
-) -> dict:
-    """Job function: render and store a draft document, reporting progress; returns its download URL."""
-    from app.auth.models import User
-
-    user = db.session.get(User, user_id) if user_id else None
-    doc = store_document(
-        kind=kind,
-        title=title,
-        template=template,
-        context=context,
-        org_id=org_id,
-        created_by=user,
-        progress=report,
-        **fields,
-    )
-    return {"url": download_url(doc), "document_id": doc.id, "message": f"文书已生成：{title}"}
-
-
-def start_document_generation(*, user, kind: str, title: str, template: str, context: dict, org_id: int, **fields):
-    """Generate a document in the background (P-PROGRESS); returns the Job (runs after commit)."""
-    from app.reports.jobs import start_job
-
-    return start_job(
-        "document.generate",
-        generate_document_job,
-        user=user,
-        kind=kind,
-        title=title,
-        template=template,
-        context=_json_context(context),
-        org_id=org_id,
-        user_id=getattr(user, "id", None),
-        **fields,
     )

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.reports import jobs
-from app.reports.services import start_document_generation
+from app.reports.background import start_document_generation
 from app.security.access import permission_required
 from app.security.scope import scope_for
 from app.stats import services

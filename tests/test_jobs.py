@@ -1,0 +1,160 @@
+"""The job queue: retries with backoff, the retry button, leases that survive a SIGKILLed worker process,
+and identical documents rendered once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.orgs.models import Organisation
+from app.reports import background, jobs
+from app.reports.models import Document, Job
+from tests import jobs_support
+from tests.conftest import user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_unexpected_failures_are_retried_with_backoff(ctx, tmp_path):
+    job = jobs.start_job("export.test", jobs_support.fails_until, str(tmp_path), 3, user=user("hp_officer"))
+    db.session.commit()
+    assert jobs.wait_for_jobs(30)
+    db.session.expire_all()
+    assert (job.status, job.attempts, job.result["run"]) == ("done", 3, 3)
+    assert job.task == "tests.jobs_support:fails_until" and job.payload == {"args": [str(tmp_path), 3], "kwargs": {}}
+
+
+def test_exhausted_retries_fail_and_the_retry_button_runs_it_again(app, tmp_path, login_as):
+    # No app context held across requests here: each test-client request must have its own `g`.
+    with app.app_context():
+        job = jobs.start_job(
+            "export.test", jobs_support.fails_until, str(tmp_path), 4, user=user("hp_officer"), max_attempts=2
+        )
+        db.session.commit()
+        job_id = job.id
+    assert jobs.wait_for_jobs(30)
+    owner = login_as("hp_officer")
+    body = owner.get(f"/jobs/{job_id}").get_json()
+    assert (body["status"], body["attempts"], body["message"], body["can_retry"]) == (
+        "failed",
+        2,
+        jobs.FAILED_MESSAGE,
+        True,
+    )
+    bar = owner.get(f"/jobs/{job_id}/bar").get_data(as_text=True)
+    assert "重试" in bar and f"/jobs/{job_id}/retry" in bar
+    assert login_as("xh_officer").post(f"/jobs/{job_id}/retry").status_code == 403
+    resp = owner.post(f"/jobs/{job_id}/retry", headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and 'hx-trigger="every 1s"' in resp.get_data(as_text=True)  # polling again
+    assert jobs.wait_for_jobs(30)
+    body = owner.get(f"/jobs/{job_id}").get_json()
+    assert body["status"] == "done" and body["message"] == "第 4 次成功"  # attempts 3 and 4 after the retry
+    assert owner.post(f"/jobs/{job_id}/retry").status_code == 409  # only a failed job can be retried
+
+
+def test_wrong_data_fails_at_once_with_its_message(ctx):
+    job = jobs.start_job("import.test", jobs_support.invalid_data, user=user("hp_officer"))
+    db.session.commit()
+    assert jobs.wait_for_jobs(15)
+    db.session.expire_all()
+    assert (job.status, job.attempts, job.message) == ("failed", 1, "第 3 行统一社会信用代码格式错误")
+
+
+def test_identical_documents_are_rendered_once(ctx):
+    from app.security.scope import scope_for
+    from app.stats import services as stats
+
+    leader = user("hp_leader")
+    context = {**stats.monthly(scope_for(leader), 2026, 11), "scope_label": "黄浦区"}
+    kwargs = dict(kind="monthly_report", title="2026年11月监管执法统计报告", template="monthly_stats.html")
+    ids = []
+    for _ in range(3):
+        job = background.start_document_generation(user=leader, org_id=leader.org_id, context=context, **kwargs)
+        ids.append(job.id)
+        db.session.commit()
+    assert jobs.wait_for_jobs(240)  # generous: a busy shared machine renders slowly
+    done = [db.session.get(Job, i) for i in ids]
+    assert [j.status for j in done] == ["done"] * 3, [j.message for j in done]
+    assert len({j.result["document_id"] for j in done}) == 1
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 1
+    # Other data (another month's figures): another document.
+    other = background.start_document_generation(
+        user=leader,
+        org_id=leader.org_id,
+        context={**context, "figures": {**context["figures"], "started": 4}},
+        **kwargs,
+    )
+    db.session.commit()
+    assert jobs.wait_for_jobs(240)
+    db.session.expire_all()
+    assert other.result["document_id"] != done[0].result["document_id"]
+
+
+def test_worker_process_killed_mid_job_loses_nothing(app, ctx, tmp_path, monkeypatch):
+    """The real worker process takes the job, is SIGKILLed inside it; a second worker finishes it once."""
+    code = "JOB-KILL"
+    monkeypatch.setitem(app.config, "JOBS_RUNNER", "worker")  # as under `make run`: not in this process
+    job = jobs.start_job("import.test", jobs_support.slow_then_quick, str(tmp_path), code, user=user("hp_officer"))
+    db.session.commit()
+    job_id = job.id
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+        "DUCHA_JOBS": "worker",
+        "DUCHA_JOBS_LEASE_SECONDS": "1.5",
+        "DUCHA_JOBS_POLL_SECONDS": "0.1",
+    }
+    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker", "--threads", "1"]
+    log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 (closed below)
+    first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+    second = None
+    try:
+        _until(lambda: (tmp_path / "run-1").exists() and _status(job_id)[0] == "running", 240, tmp_path / "worker.log")
+        assert _status(job_id)[1] == 30  # its progress was visible while it ran
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert _status(job_id)[0] == "running" and _org_count(code) == 0  # nothing half-done was committed
+        second = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+        # Taken again once the dead worker's lease expired.
+        _until(lambda: _status(job_id)[0] == "done", 240, tmp_path / "worker.log")
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)  # idle by now: stops at once (a test failure: kill it)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+        log.close()
+    db.session.expire_all()
+    row = db.session.get(Job, job_id)
+    assert (row.status, row.attempts, row.result["run"]) == ("done", 2, 2)
+    assert _org_count(code) == 1
+
+
+def _status(job_id: int) -> tuple[str, int]:
+    row = db.session.execute(select(Job.status, Job.progress).where(Job.id == job_id)).one()
+    db.session.rollback()  # end the read: on SQLite an open reader keeps the worker from committing
+    return row.status, row.progress
+
+
+def _org_count(code: str) -> int:
+    count = db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.code == code))
+    db.session.rollback()
+    return count
+
+
+def _until(check, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out; worker log:\n" + log.read_text(errors="replace")[-3000:]
+        time.sleep(0.1)

@@ -128,6 +128,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["now_utc"] = utcnow
 
+    from app import names
+
+    names.init_app(app)
+
     @app.template_filter("local")
     def local_time(value, fmt: str = "%Y-%m-%d %H:%M"):
         from zoneinfo import ZoneInfo

@@ -220,3 +220,8 @@ def role_edit(code: str):
     return render_template(
         "admin/role_form.html", role=role, permissions=PERMISSIONS, errors=errors, form=request.form
     ), (422 if errors else 200)
+
+
+from app.admin import user_import  # noqa: E402  (routes registered on this blueprint)
+
+user_import.register(bp)

@@ -54,6 +54,28 @@ def index():
     return render_template("alerts/index.html", **context)
 
 
+@bp.get("/export.<fmt>")
+@permission_required("inbox.use")
+def export(fmt: str):
+    """The task board or the alert list of a tab, as CSV or XLSX (same filters and scope as the page)."""
+    from app.tabular import lists
+    from app.tabular.export import send
+
+    tab = request.args.get("tab", "board")
+    if tab == "board":
+        rows = services.task_board(
+            current_user,
+            level=request.args.get("level") or None,
+            org_id=request.args.get("org_id", type=int),
+            process_id=request.args.get("process") or None,
+        )
+        return send(lists.TASK_BOARD, rows, filename="任务预警", fmt=fmt, sheet="任务预警")
+    status = "closed" if tab == "closed" else "open"
+    stmt = services.visible_alerts(current_user, status=status, kind=request.args.get("kind") or None)
+    rows = db.session.scalars(stmt.limit(10000)).all()
+    return send(lists.ALERTS, rows, filename=TABS.get(tab, "预警"), fmt=fmt, sheet="预警")
+
+
 @bp.get("/<int:alert_id>")
 @permission_required("inbox.use")
 def detail(alert_id: int):

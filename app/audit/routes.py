@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from app import names
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.extensions import db
@@ -72,13 +73,16 @@ EXPORT_COLUMNS = [
     Column("序号", "id", kind="number", width=8),
     Column("时间", "at", kind="datetime", width=18),
     Column("操作人ID", "actor_id", kind="number", width=10),
-    Column("操作人", "actor_login"),
+    Column("操作人", lambda e: names.user(e.actor_login) if e.actor_login else "系统"),
     Column("IP", "ip"),
-    Column("操作", "action", width=20),
-    Column("对象类型", "object_type"),
+    Column("操作", lambda e: names.audit_action(e.action), width=20),
+    Column("对象类型", lambda e: names.object_type(e.object_type)),
     Column("对象ID", "object_id"),
-    Column("详情", lambda e: json.dumps(e.detail, ensure_ascii=False, sort_keys=True), width=40),
+    Column("详情", lambda e: "；".join(f"{k}：{v}" for k, v, _known in names.audit_entry_detail(e)), width=40),
     Column("链值", "mac", width=30),
+    Column("登录名", "actor_login"),
+    Column("操作代码", "action", width=20),
+    Column("详情（原始）", lambda e: json.dumps(e.detail, ensure_ascii=False, sort_keys=True), width=40),
 ]
 
 

@@ -17,6 +17,7 @@ import re
 
 from lxml import etree
 
+from app import names
 from app.designer.compile import BPMN, BPMNDI, SPIFF
 from app.designer.tree import (
     LIST_OPERATORS,
@@ -201,7 +202,7 @@ class _Reader:
                 self.flows[el.get("id")] = el
             elif name in TAG_NAMES or name not in _SUPPORTED:
                 label = TAG_NAMES.get(name, name)
-                raise OutsideSubset(el.get("id"), f"{label}（{name}）{_OUTSIDE}，请在 BPMN 编辑器中修改")
+                raise OutsideSubset(el.get("id"), f"{label}{_OUTSIDE}，请在 BPMN 编辑器中修改")
             else:
                 self.elements[el.get("id")] = el
         self.outgoing: dict[str, list[etree._Element]] = {}
@@ -254,7 +255,7 @@ class _Reader:
                         raise OutsideSubset(child.get("id"), f"协作图中的{label}{_OUTSIDE}")
                 continue
             label = TAG_NAMES.get(name, name)
-            raise OutsideSubset(el.get("id"), f"{label}（{name}）不在简易设计器支持的范围内，请在 BPMN 编辑器中修改")
+            raise OutsideSubset(el.get("id"), f"{label}不在简易设计器支持的范围内，请在 BPMN 编辑器中修改")
 
     def outs(self, el_id: str) -> list[etree._Element]:
         return self.outgoing.get(el_id, [])
@@ -319,7 +320,7 @@ class _Reader:
             if not el.get("calledElement"):
                 raise OutsideSubset(el.get("id"), "调用活动未指定被调用的流程")
             return {**base, "type": "subprocess", "process": el.get("calledElement")}, out
-        raise OutsideSubset(el.get("id"), f"{TAG_NAMES.get(name, name)}（{name}）不在简易设计器支持的范围内")
+        raise OutsideSubset(el.get("id"), f"{TAG_NAMES.get(name, '此类元素')}不在简易设计器支持的范围内")
 
     def check_extensions(self, el: etree._Element) -> None:
         allowed = {
@@ -409,7 +410,8 @@ class _Reader:
                 "result": op.get("resultVariable") or "",
                 "onError": values.get("onError") or "fail",
             }
-        raise OutsideSubset(eid, f"服务任务的操作「{operation}」不在简易设计器支持的范围内（支持 inbox.cc、http.call）")
+        what = names.service(operation)
+        raise OutsideSubset(eid, f"服务任务的操作「{what}」不在简易设计器支持的范围内（支持抄送、调用外部接口）")
 
     @staticmethod
     def only(params: dict, allowed: set[str], eid: str) -> None:

@@ -156,12 +156,28 @@ def import_bpmn(filename: str, data: bytes) -> Opened:
 
 
 def fits(text: str) -> str | None:
-    """None when a BPMN text opens in the designer, else the reason (Chinese, with the element id)."""
+    """None when a BPMN text opens in the designer, else the reason (Chinese, naming the element by its name)."""
     try:
         parse.parse_bpmn(text)
+    except parse.OutsideSubset as exc:
+        name = _element_name(text, exc.element_id)
+        return f"「{name}」：{exc.reason}" if name else exc.reason
     except ValidationFailed as exc:
         return exc.message
     return None
+
+
+def _element_name(text: str, element_id: str | None) -> str | None:
+    if not element_id:
+        return None
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return (found[0].get("name") or None) if found else None
 
 
 def catalogue() -> list[dict]:

@@ -259,7 +259,10 @@ SENSITIVE_HINTS = ("phone", "id_number", "idcard", "id_card", "reporter")
 
 
 def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
-    """The instance's business data for the print page (engine-internal keys left out, sensitive masked)."""
+    """The instance's business data for the print page: the fields of the process's forms, by their titles
+    and with the titles of their choices (app/names.py); engine-internal keys are left out, sensitive
+    values masked."""
+    from app.names import field_labels
     from app.security.masking import mask_id_number, mask_name, mask_phone
 
     def mask_value(text: str) -> str:
@@ -271,13 +274,16 @@ def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
 
     wf = runtime.load(instance)
     data = runtime.instance_data(wf)
+    labels = field_labels(instance)
     out = []
     for key, value in sorted(data.items()):
         if key.startswith("_") or key.endswith("_approvals") or key in ("approved", "outcome", "last_actor"):
             continue
+        if not labels.known(key):
+            continue  # ids, urls and codes the processes keep for themselves: not business data
         if any(h in key for h in SENSITIVE_HINTS):
             value = mask_value(str(value))
-        out.append((key, value))
+        out.append((labels.key(key), labels.value(key, value)))
     return out
 
 

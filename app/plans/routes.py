@@ -40,6 +40,16 @@ def index():
     )
 
 
+@bp.get("/export.<fmt>")
+@permission_required(*PERMISSIONS)
+def export(fmt: str):
+    from app.tabular import lists
+    from app.tabular.export import send
+
+    rows = db.session.scalars(services.visible(current_user).limit(10000)).unique().all()
+    return send(lists.PLANS, rows, filename="月度计划", fmt=fmt, sheet="月度计划")
+
+
 @bp.post("/generate")
 @permission_required("plan.draft")
 def generate():

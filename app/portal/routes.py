@@ -15,7 +15,9 @@ bp = Blueprint("portal", __name__)
 @bp.get("/")
 @login_required
 def home():
-    return render_template("portal/home.html", scope=scope_for(current_user))
+    from app.portal.workbench import build
+
+    return render_template("portal/home.html", scope=scope_for(current_user), wb=build(current_user))
 
 
 @bp.get("/healthz")

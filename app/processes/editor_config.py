@@ -8,18 +8,13 @@ import json
 from lxml import etree
 from sqlalchemy import select
 
+from app import names
 from app.auth.models import Role, User
 from app.engine.models import ProcessModel
 from app.engine.services import registered
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.processes.workspace import Workspace, _parse_or_none
-
-# Labels of the registered service operators (the operator id stays what the BPMN stores).
-SERVICE_LABELS = {
-    "inbox.cc": "抄送",
-    "http.call": "调用外部接口",
-}
 
 
 def _form_fields(text: str) -> list[list[str]]:
@@ -84,5 +79,5 @@ def editor_config(ws: Workspace) -> dict:
         "forms": forms,
         "decisions": _decisions(ws),
         "processes": processes,
-        "services": [{"id": s, "name": SERVICE_LABELS.get(s, s)} for s in registered()],
+        "services": [{"id": s, "name": names.service(s)} for s in registered()],
     }

@@ -149,11 +149,86 @@ def _lanes(process: etree._Element) -> list[tuple[etree._Element, set[str]]]:
     return [(lane, {(r.text or "").strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")}) for lane in leaves]
 
 
+class Cell(tuple):
+    """The grid cell of a node: left x of its column, top y of its row, its (lane, slot) row key, column."""
+
+    __slots__ = ()
+
+    def __new__(cls, left: float, top: float, row: tuple[int, int], column: int):
+        return super().__new__(cls, (left, top, row, column))
+
+    left = property(lambda self: self[0])
+    top = property(lambda self: self[1])
+    row = property(lambda self: self[2])
+    column = property(lambda self: self[3])
+
+
+def _is_activity(tag: str) -> bool:
+    return not (tag.endswith("Event") or tag.endswith("Gateway"))
+
+
+def _text_box(text: str, per_line: int) -> tuple[float, float]:
+    lines = max(1, -(-len(text) // per_line))
+    return min(len(text), per_line) * 12 + 4, lines * 14
+
+
+def _below(box: tuple, text: str) -> tuple:
+    """The label of an event or gateway, under the shape (inside the row, above the corridor)."""
+    w, h = _text_box(text, 7)
+    h = min(h, ROW / 2 - box[3] / 2 - 6)
+    return (box[0] + box[2] / 2 - w / 2, box[1] + box[3] + 3, w, h)
+
+
+def _label(plane, element_id: str, bounds: tuple) -> None:
+    shape = plane.find(f"{{{DI_NS}}}BPMNShape[@bpmnElement='{element_id}']")
+    if shape is not None:
+        lab = etree.SubElement(shape, f"{{{DI_NS}}}BPMNLabel")
+        _add_bounds(lab, *bounds)
+
+
+def _route(src_id, dst_id, boxes, cells, boundary, name) -> tuple[list[tuple], tuple | None]:
+    """Orthogonal route that crosses no shape: flows leave their source inside its own grid cell, run along
+    row boundaries (no shape lies on one), come down or up just right of the target column's left edge
+    (no shape reaches into that margin) and enter the target from the left. Labels sit beside the first
+    segment, inside the source's cell."""
+    src, dst = boxes[src_id], boxes[dst_id]
+    s_cell, d_cell = cells[src_id], cells[dst_id]
+    scx, scy = src[0] + src[2] / 2, src[1] + src[3] / 2
+    tx, ty = dst[0], dst[1] + dst[3] / 2
+    x_in = d_cell.left + 12
+    between = [
+        c
+        for n, c in cells.items()
+        if n not in boundary and c.row == s_cell.row and s_cell.column < c.column < d_cell.column
+    ]
+    if src_id not in boundary and s_cell.row == d_cell.row and d_cell.column > s_cell.column and not between:
+        sx = src[0] + src[2]
+        points = [(sx, scy), (tx, ty)]
+        label = None
+        if name:
+            w, h = _text_box(name, 3)
+            label = (sx + 3, scy - h - 2, min(w, x_in - sx - 6), h)
+        return points, label
+    up = d_cell.top < s_cell.top and src_id not in boundary
+    exit_y = src[1] if up else src[1] + src[3]
+    corridor = s_cell.top if up else s_cell.top + ROW
+    points = [(scx, exit_y), (scx, corridor), (x_in, corridor), (x_in, ty), (tx, ty)]
+    label = None
+    if name:
+        w, h = _text_box(name, 6)
+        room = abs(corridor - exit_y) - 4
+        h = min(h, max(room, 8))
+        label = (scx + 4, (exit_y - 2 - h) if up else (exit_y + 2), min(w, COL / 2 - 8), h)
+    return points, label
+
+
 def _add_bounds(parent, x: float, y: float, w: float, h: float) -> None:
     etree.SubElement(parent, f"{{{DC_NS}}}Bounds", x=str(int(x)), y=str(int(y)), width=str(int(w)), height=str(int(h)))
 
 
-def _layout_process(plane, process, participant, top: float) -> tuple[dict[str, tuple], float]:
+def _layout_process(
+    plane, process, participant, top: float, all_cells: dict | None = None
+) -> tuple[dict[str, tuple], float]:
     nodes = {el.get("id"): el for el in process if _local(el) in _NODES and el.get("id")}
     boundary = {el.get("id"): el for el in process.findall(f"{{{BPMN_NS}}}boundaryEvent") if el.get("id")}
     col = _columns(process, {**nodes, **boundary})
@@ -215,24 +290,36 @@ def _layout_process(plane, process, participant, top: float) -> tuple[dict[str, 
             plane, f"{{{DI_NS}}}BPMNShape", id=f"{event.get('id')}_di", bpmnElement=event.get("id")
         )
         _add_bounds(shape, *box)
+    cells = {}
+    for node_id in nodes:
+        row_top = band_top[lane_of.get(node_id, 0)] + slot[node_id] * ROW
+        cells[node_id] = Cell(
+            LEFT + POOL_HEADER + col[node_id] * COL, row_top, (lane_of.get(node_id, 0), slot[node_id]), col[node_id]
+        )
+    for event in boundary.values():
+        host = cells.get(event.get("attachedToRef") or "")
+        if host is not None and event.get("id") in boxes:
+            cells[event.get("id")] = host
+    if all_cells is not None:
+        all_cells.update({k: Cell(c.left, c.top, (id(process), *c.row), c.column) for k, c in cells.items()})
+    for el in nodes.values():
+        if el.get("name") and el.get("id") in boxes and not _is_activity(_local(el)):
+            _label(plane, el.get("id"), _below(boxes[el.get("id")], el.get("name")))
+    for el in boundary.values():  # under the host's left half: the row ends 2 px under the event
+        host = boxes.get(el.get("attachedToRef") or "")
+        if el.get("name") and el.get("id") in boxes and host is not None:
+            _label(plane, el.get("id"), (host[0] - 20, host[1] + host[3] + 2, 66, 14))
     for flow in process.findall(f"{{{BPMN_NS}}}sequenceFlow"):
-        src, dst = boxes.get(flow.get("sourceRef") or ""), boxes.get(flow.get("targetRef") or "")
-        if src is None or dst is None:
+        src_id, dst_id = flow.get("sourceRef") or "", flow.get("targetRef") or ""
+        if src_id not in boxes or dst_id not in boxes or src_id not in cells or dst_id not in cells:
             continue
         edge = etree.SubElement(plane, f"{{{DI_NS}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id"))
-        sx, sy = src[0] + src[2], src[1] + src[3] / 2
-        tx, ty = dst[0], dst[1] + dst[3] / 2
-        if tx <= sx:  # a flow back to an earlier column: go below both shapes
-            low = max(src[1] + src[3], dst[1] + dst[3]) + 20
-            points = [(src[0] + src[2] / 2, src[1] + src[3]), (src[0] + src[2] / 2, low), (tx + dst[2] / 2, low)]
-            points.append((tx + dst[2] / 2, dst[1] + dst[3]))
-        elif abs(sy - ty) < 1:
-            points = [(sx, sy), (tx, ty)]
-        else:
-            mid = (sx + tx) / 2
-            points = [(sx, sy), (mid, sy), (mid, ty), (tx, ty)]
+        points, label = _route(src_id, dst_id, boxes, cells, boundary, flow.get("name"))
         for px, py in points:
             etree.SubElement(edge, f"{{{DDI_NS}}}waypoint", x=str(int(px)), y=str(int(py)))
+        if label is not None:
+            lab = etree.SubElement(edge, f"{{{DI_NS}}}BPMNLabel")
+            _add_bounds(lab, *label)
     return boxes, y
 
 
@@ -257,8 +344,9 @@ def _layout(root: etree._Element) -> None:
     )
     top = 0.0
     boxes: dict[str, tuple] = {}
+    cells: dict[str, Cell] = {}
     for process, participant in pairs:
-        drawn, bottom = _layout_process(plane, process, participant, top)
+        drawn, bottom = _layout_process(plane, process, participant, top, cells)
         boxes.update(drawn)
         top = bottom + 40
     if collab is not None:
@@ -269,5 +357,10 @@ def _layout(root: etree._Element) -> None:
             edge = etree.SubElement(
                 plane, f"{{{DI_NS}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id")
             )
-            for px, py in ((src[0] + src[2] / 2, src[1] + src[3]), (dst[0] + dst[2] / 2, dst[1])):
+            src_id, dst_id = flow.get("sourceRef"), flow.get("targetRef")
+            if src_id in cells and dst_id in cells:
+                points, _label_box = _route(src_id, dst_id, boxes, cells, {}, None)
+            else:  # a pool itself: straight down
+                points = [(src[0] + src[2] / 2, src[1] + src[3]), (dst[0] + dst[2] / 2, dst[1])]
+            for px, py in points:
                 etree.SubElement(edge, f"{{{DDI_NS}}}waypoint", x=str(int(px)), y=str(int(py)))

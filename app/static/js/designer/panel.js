@@ -41,7 +41,7 @@ export function startPanel(body) {
   input(body, "流程名称", S.tree.process.name, function (v) {
     change(function () { S.tree.process.name = v.trim(); document.getElementById("designer-title").textContent = v.trim() || "新流程"; }, { panel: false });
   }, { name: "process-name" });
-  input(body, "流程 id", S.tree.process.id, function (v) {
+  input(body, "流程编号", S.tree.process.id, function (v) {
     change(function () { S.tree.process.id = v.trim(); document.getElementById("designer-pid").textContent = v.trim(); }, { panel: false });
   }, { name: "process-id", disabled: !S.isNew, placeholder: "如 leave_request", help: S.isNew ? "字母开头，只含字母、数字、下划线；保存后不能修改" : "已保存的流程不能修改 id" });
   input(body, "分类", S.tree.process.props.category, function (v) { setProp(S.tree.process.props, "category", v); }, { name: "category" });

@@ -44,8 +44,12 @@ def _segment_hits_box(p, q, box: Box, inset: float = 2.0) -> bool:
     return t1 - t0 > 1e-6
 
 
+def _boxes_overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
 def crossings(xml: str | bytes) -> list[str]:
-    """Descriptions of every flow segment that crosses a foreign shape or label."""
+    """Descriptions of every flow segment that crosses a foreign shape or label, and of overlapping labels."""
     root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
     elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     shapes: dict[str, Box] = {}
@@ -66,6 +70,11 @@ def crossings(xml: str | bytes) -> list[str]:
         if label is not None and _bounds(label):
             labels[edge.get("bpmnElement")] = _bounds(label)
     found = []
+    placed = sorted(labels.items())
+    for i, (a, box_a) in enumerate(placed):
+        for b, box_b in placed[i + 1 :]:
+            if _boxes_overlap(box_a, box_b):
+                found.append(f"{a} 的标签与 {b} 的标签重叠")
     for edge in root.iter(f"{{{DI_NS}}}BPMNEdge"):
         ref = edge.get("bpmnElement")
         flow = elements.get(ref)

@@ -174,9 +174,8 @@ def _text_box(text: str, per_line: int) -> tuple[float, float]:
 
 def _below(box: tuple, text: str) -> tuple:
     """The label of an event or gateway, under the shape (inside the row, above the corridor)."""
-    w, h = _text_box(text, 7)
-    h = min(h, ROW / 2 - box[3] / 2 - 6)
-    return (box[0] + box[2] / 2 - w / 2, box[1] + box[3] + 3, w, h)
+    w, _h = _text_box(text, 7)
+    return (box[0] + box[2] / 2 - w / 2, box[1] + box[3] + 3, w, 14)  # one line: the corridor label goes below
 
 
 def _label(plane, element_id: str, bounds: tuple) -> None:
@@ -214,11 +213,9 @@ def _route(src_id, dst_id, boxes, cells, boundary, name) -> tuple[list[tuple], t
     corridor = s_cell.top if up else s_cell.top + ROW
     points = [(scx, exit_y), (scx, corridor), (x_in, corridor), (x_in, ty), (tx, ty)]
     label = None
-    if name:
-        w, h = _text_box(name, 6)
-        room = abs(corridor - exit_y) - 4
-        h = min(h, max(room, 8))
-        label = (scx + 4, (exit_y - 2 - h) if up else (exit_y + 2), min(w, COL / 2 - 8), h)
+    if name:  # beside the first segment, against the corridor: clear of the source's own label
+        w, _h = _text_box(name, 6)
+        label = (scx + 4, (corridor + 1) if up else (corridor - 15), min(w, COL / 2 - 8), 14)
     return points, label
 
 
@@ -305,16 +302,27 @@ def _layout_process(
     for el in nodes.values():
         if el.get("name") and el.get("id") in boxes and not _is_activity(_local(el)):
             _label(plane, el.get("id"), _below(boxes[el.get("id")], el.get("name")))
+    labelled_hosts = set()
     for el in boundary.values():  # under the host's left half: the row ends 2 px under the event
         host = boxes.get(el.get("attachedToRef") or "")
-        if el.get("name") and el.get("id") in boxes and host is not None:
+        if el.get("name") and el.get("id") in boxes and host is not None and host not in labelled_hosts:
+            labelled_hosts.add(host)  # one place per host: a second boundary label is left to the viewer
             _label(plane, el.get("id"), (host[0] - 20, host[1] + host[3] + 2, 66, 14))
+    exits: dict[tuple, int] = {}
     for flow in process.findall(f"{{{BPMN_NS}}}sequenceFlow"):
         src_id, dst_id = flow.get("sourceRef") or "", flow.get("targetRef") or ""
         if src_id not in boxes or dst_id not in boxes or src_id not in cells or dst_id not in cells:
             continue
         edge = etree.SubElement(plane, f"{{{DI_NS}}}BPMNEdge", id=f"{flow.get('id')}_di", bpmnElement=flow.get("id"))
         points, label = _route(src_id, dst_id, boxes, cells, boundary, flow.get("name"))
+        if label is not None and len(points) > 2:  # labels beside a shared first segment: right, then left
+            side = (src_id, points[1][1])
+            used = exits.get(side, 0)
+            exits[side] = used + 1
+            if used == 1:
+                label = (points[0][0] - 4 - label[2], label[1], label[2], label[3])
+            elif used > 1:
+                label = None
         for px, py in points:
             etree.SubElement(edge, f"{{{DDI_NS}}}waypoint", x=str(int(px)), y=str(int(py)))
         if label is not None:

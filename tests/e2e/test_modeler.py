@@ -104,7 +104,7 @@ def test_dmn_and_form_editors_instance_viewer_heatmap_and_dry_run(app, browser_p
     assert page.locator("#dmn-canvas .tjs-table").count() == 1  # the decision table view
 
     page.goto("/admin/processes/approval_demo/edit?file=demo_fill.schema.json")
-    page.wait_for_selector('#json-editor[data-import="ok"]')
+    page.wait_for_selector('#form-designer[data-import="ok"]')  # the visual designer first, JSON one tab away
     page.wait_for_selector("#form-preview-body #f-subject")
     assert "事项" in page.inner_text("#form-preview-body")
 

@@ -47,11 +47,8 @@ function nameShown(input) {
     input.dataset.code = hidden.value;
   };
   input.addEventListener("change", sync);
-  input.addEventListener("input", () => {
-    // Picking from the list fires `input` with the option's value in the field.
-    if (list() && [...list().options].some((o) => o.value === input.value)) sync();
-    else hidden.value = input.value;
-  });
+  // Picking from the list fires `input` with the option's value in the field; typing keeps the text.
+  input.addEventListener("input", sync);
 }
 
 function showChinese(input, date) {

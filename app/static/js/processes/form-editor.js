@@ -2,6 +2,7 @@
 import JSONEditor from "jsoneditor";
 
 import { Shell, request } from "./editor-common.js";
+import { FormDesigner } from "./form-designer.js";
 
 (function () {
   var box = document.getElementById("json-editor");
@@ -32,10 +33,31 @@ import { Shell, request } from "./editor-common.js";
     }
   });
 
+  var designerBox = document.getElementById("form-designer");
+  var designer = designerBox ? new FormDesigner(designerBox, {
+    getText: function () { return editor.getText(); },
+    setText: function (text) {
+      editor.setText(text);
+      shell.changed();
+      window.clearTimeout(timer);
+      timer = window.setTimeout(preview, 200);
+    }
+  }) : null;
+  document.querySelectorAll("[data-form-view]").forEach(function (tab) {
+    tab.addEventListener("click", function () {
+      var design = tab.getAttribute("data-form-view") === "design";
+      document.querySelectorAll("[data-form-view]").forEach(function (t) { t.classList.toggle("active", t === tab); });
+      designerBox.classList.toggle("d-none", !design);
+      box.classList.toggle("d-none", design);
+      if (design) { designer.render(); }
+    });
+  });
+
   request(shell.config.urls.file).then(function (resp) {
     var text = typeof resp.data === "string" ? resp.data : JSON.stringify(resp.data, null, 2);
     editor.setText(text);
     box.setAttribute("data-import", "ok");
+    if (designer) { designer.render(); designerBox.setAttribute("data-import", "ok"); }
     preview();
   });
 })();

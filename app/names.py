@@ -461,5 +461,7 @@ class FieldLabels:
 
 def field_labels(instance) -> FieldLabels:
     """The labels of an instance's process version (cached per request)."""
+    if not instance:  # also a template's undefined variable (pages that show a history without an instance)
+        return FieldLabels(None)
     version = getattr(instance, "version", None)
     return _cache(f"fields:{getattr(version, 'id', None)}", lambda: FieldLabels(getattr(version, "forms", None)))

@@ -61,3 +61,14 @@ def test_audit_page_and_export_show_names(app, login_as, ctx):
     assert "user.create" not in body.replace('title="user.create"', "") and "district_officer" not in body
     rows = c.get("/audit/export.csv?action=user.create").get_data(as_text=True).splitlines()
     assert "新建账号" in rows[1] and "大队执法人员" in rows[1] and "user.create" in rows[1]  # the code kept too
+
+
+def test_field_labels_of_an_instance_and_of_nothing(ctx):
+    labels = names.FieldLabels(
+        {"f.schema.json": '{"properties": {"risk": {"title": "风险", "oneOf": [{"const": "high", "title": "高"}]}}}'}
+    )
+    assert (
+        labels.key("risk") == "风险" and labels.value("risk", "high") == "高" and labels.value("risk", None) == "（空）"
+    )
+    assert not labels.known("other") and labels.value("other", True) == "是"
+    assert names.field_labels(None).known("risk") is False  # pages with a history but no instance

@@ -158,6 +158,11 @@ OBJECT_TYPES = {
     "grading_model": "分级模型",
     "report": "报表",
     "deadline_request": "期限申请",
+    "trigger_hit": "触发命中",
+    "trigger_rule": "触发规则",
+    "trigger_scenario": "触发场景",
+    "overlimit_filing": "超限检查报备",
+    "check_limit": "检查次数上限",
     "audit": "审计日志",
     "inspection": "检查",
 }

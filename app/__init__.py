@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.inbox.routes import bp as inbox_bp
     from app.inbox.upload_routes import bp as uploads_bp
     from app.plans.routes import bp as plans_bp
+    from app.portal import params
     from app.portal.pwa import bp as pwa_bp
     from app.portal.routes import bp as portal_bp
     from app.processes.routes import bp as processes_bp
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.security.routes import bp as security_bp
     from app.stats.routes import bp as stats_bp
 
+    params.init_app(app)  # before the blueprints: every <int:...> gets the id range
     for bp in (
         auth_bp,
         portal_bp,

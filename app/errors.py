@@ -9,6 +9,9 @@ Services raise these; they never raise HTTP exceptions. Hierarchy:
       Conflict          -> 409  (stale task, already handled, version clash)
       WorkflowError     -> 500  (engine failure; becomes an incident)
 
+Bad request parameters (ids, page numbers, dates out of range; see app/portal/params.py) raise
+`BadParameter`, a werkzeug 400 whose Chinese description is shown as is (URL converters raise it too).
+
 Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...}.
 The session is rolled back before any error response.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.extensions import db
 
@@ -66,6 +69,14 @@ class WorkflowError(DomainError):
     default_message = "流程执行出错，已记录为异常事件"
 
 
+class BadParameter(BadRequest):
+    """A request parameter out of range or malformed: 400 with a Chinese message for people."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(description=message)
+        self.field = field
+
+
 HTTP_MESSAGES = {
     400: "请求格式错误",
     401: "请先登录",
@@ -104,6 +115,8 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or "请求无法处理")
+        if isinstance(exc, BadParameter):
+            return _respond(400, "bad_parameter", exc.description, {exc.field: exc.description} if exc.field else None)
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
         return _respond(status, exc.name.lower().replace(" ", "_"), message)

@@ -183,8 +183,8 @@ def test_return_with_open_add_sign_is_resolved_cleanly(app, login_as):
     start(app, login_as("hp_officer"), "r_sign")
     [row] = open_for(app, "hp_leader", "node")
     leader = login_as("hp_leader")
-    assert act(leader, row["id"], "add_sign", user="xh_leader", mode="after").status_code == 302
-    [added] = open_for(app, "xh_leader", "node")
+    assert act(leader, row["id"], "add_sign", user="chief", mode="after").status_code == 302
+    [added] = open_for(app, "chief", "node")
     assert act(leader, row["id"], "return", target="fill", comment="退回").status_code == 302
     assert rows(app, id=added["id"])[0]["status"] == "cancelled"
     assert [r["step"] for r in rows(app, status="open")] == ["fill"]
@@ -264,14 +264,14 @@ def test_add_sign_before_and_remove_sign(app, login_as):
     start(app, login_as("hp_officer"), "a_as")
     [row] = open_for(app, "hp_leader", "node")
     me = login_as("hp_leader")
-    act(me, row["id"], "add_sign", user="xh_leader,leader", mode="before")
+    act(me, row["id"], "add_sign", user="chief,leader", mode="before")
     assert open_for(app, "hp_leader") == []  # waits for the added signers
-    [x] = open_for(app, "xh_leader", "node")
+    [x] = open_for(app, "chief", "node")
     [ld] = open_for(app, "leader", "node")
     # 减签 is only for the one who added, and only for added signers.
-    assert act(login_as("xh_leader"), ld["id"], "remove_sign").status_code in (403, 404)
+    assert act(login_as("chief"), ld["id"], "remove_sign").status_code in (403, 404)
     assert act(me, ld["id"], "remove_sign").status_code == 302
-    act(login_as("xh_leader"), x["id"], "approve")
+    act(login_as("chief"), x["id"], "approve")
     [back] = open_for(app, "hp_leader", "node")
     act(me, back["id"], "approve")
     assert len(rows(app, step="archive")) == 1

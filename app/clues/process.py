@@ -18,6 +18,7 @@ from app.engine.services import service
 from app.errors import NotFound
 from app.extensions import db
 from app.inbox import notify
+from app.inbox.targets import register_visibility
 from app.models_base import utcnow
 from app.orgs.models import Organisation
 
@@ -237,3 +238,14 @@ def sign_report(data: dict) -> dict:
     signed = reports.sign_document(doc, signer=signer, defer=True)  # the job worker renders the original
     _close(clue, data.get("verdict") or "substantiated", data)
     return {"document_id": signed.id, "number": signed.number, "sm3": signed.sm3}
+
+
+def _visible(instance, user) -> bool:
+    """R2.1.7 for 抄送/转办/委派/加签 targets: only people who may see the clue are brought in."""
+    from app.clues.services import by_instance, can_view
+
+    clue = by_instance(instance.id)
+    return clue is None or can_view(user, clue)
+
+
+register_visibility(PROCESS_ID, _visible)

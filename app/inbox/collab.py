@@ -19,7 +19,7 @@ from app.engine import runtime
 from app.engine.models import InstanceEvent
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.inbox import notify
+from app.inbox import notify, targets
 from app.inbox.actions import ensure_actor
 from app.inbox.models import Attachment, CarbonCopy, Comment, HumanTask
 from app.inbox.queries import row_org
@@ -94,8 +94,7 @@ def transfer(row: HumanTask, actor, *, to, comment: str | None) -> HumanTask:
     target = _user(to)
     if target.id == actor.id:
         raise ValidationFailed("不能转办给自己")
-    if not target.can("inbox.use"):
-        raise ValidationFailed(f"{target.name}没有使用待办的权限")
+    targets.check(row.instance, [target])
     row.status, row.outcome, row.comment = "completed", "transfer", comment
     row.completed_at, row.completed_by_id = utcnow(), actor.id
     new = _copy_row(row, assignee_id=target.id, transferred_from_id=actor.id)
@@ -147,6 +146,7 @@ def delegate(row: HumanTask, actor, *, to, comment: str | None) -> HumanTask:
     target = _user(to)
     if target.id == actor.id:
         raise ValidationFailed("不能委派给自己")
+    targets.check(row.instance, [target])
     row.status, row.assignee_id = "pending", actor.id
     new = _copy_row(row, assignee_id=target.id, delegated_from_id=actor.id, kind="task")
     return _handed_over(row, new, actor, target, kind="delegate", comment=comment)
@@ -159,13 +159,14 @@ def add_sign(row: HumanTask, actor, *, users: list, mode: str, comment: str | No
         raise ValidationFailed("只有审批节点可以加签")
     if mode not in ("before", "after"):
         raise ValidationFailed("加签方式无效")
-    targets = [_user(u) for u in users if str(u).strip()]
-    if not targets:
+    people = [_user(u) for u in users if str(u).strip()]
+    if not people:
         raise ValidationFailed("请选择加签人员", errors={"users": "请选择加签人员"})
+    targets.check(row.instance, people)
     group = list(db.session.scalars(select(HumanTask).where(HumanTask.group_id == row.group_id)))
     present = {r.assignee_id for r in group if r.status in ("open", "pending", "completed")}
-    targets = [t for t in targets if t.id not in present and t.id != actor.id]
-    if not targets:
+    people = [t for t in people if t.id not in present and t.id != actor.id]
+    if not people:
         raise ValidationFailed("所选人员已在本节点审批人中")
     if row.assignee_id is None:
         row.assignee_id, row.claimed_at = actor.id, utcnow()
@@ -182,7 +183,7 @@ def add_sign(row: HumanTask, actor, *, users: list, mode: str, comment: str | No
             status="open",
             method=row.method if row.method != "single" else "all",
         )
-        for t in targets
+        for t in people
     ]
     if mode == "before":
         row.status = "pending"
@@ -193,14 +194,14 @@ def add_sign(row: HumanTask, actor, *, users: list, mode: str, comment: str | No
         step=row.step,
         step_name=row.step_name,
         comment=comment,
-        data={"users": [t.login for t in targets], "mode": mode},
+        data={"users": [t.login for t in people], "mode": mode},
     )
     audit.record(
         "task.add_sign",
         actor=actor,
         object_type="task",
         object_id=row.id,
-        detail={"users": [t.login for t in targets], "mode": mode},
+        detail={"users": [t.login for t in people], "mode": mode},
     )
     _bump(row)
     notify.new_tasks(new_rows)
@@ -238,12 +239,13 @@ def remove_sign(row: HumanTask, actor, *, comment: str | None = None) -> HumanTa
 
 
 def carbon_copy(instance, actor, *, users: list, note: str | None = None, step_name: str | None = None) -> int:
-    targets = [_user(u) for u in users if str(u).strip()]
-    if not targets:
+    people = [_user(u) for u in users if str(u).strip()]
+    if not people:
         raise ValidationFailed("请选择抄送人员", errors={"users": "请选择抄送人员"})
+    targets.check(instance, people)
     existing = set(db.session.scalars(select(CarbonCopy.user_id).where(CarbonCopy.instance_id == instance.id)))
     count = 0
-    for t in targets:
+    for t in people:
         if t.id in existing:
             continue
         db.session.add(
@@ -257,7 +259,7 @@ def carbon_copy(instance, actor, *, users: list, note: str | None = None, step_n
         )
         count += 1
     notify.notify(
-        targets,
+        people,
         kind="cc",
         title=f"抄送：{instance.title}",
         body=note,
@@ -265,14 +267,14 @@ def carbon_copy(instance, actor, *, users: list, note: str | None = None, step_n
         instance_id=instance.id,
     )
     runtime.add_event(
-        instance, "cc", actor=actor, step_name=step_name, comment=note, data={"users": [t.login for t in targets]}
+        instance, "cc", actor=actor, step_name=step_name, comment=note, data={"users": [t.login for t in people]}
     )
     audit.record(
         "process.cc",
         actor=actor,
         object_type="instance",
         object_id=instance.id,
-        detail={"users": [t.login for t in targets]},
+        detail={"users": [t.login for t in people]},
     )
     return count
 

@@ -8,13 +8,15 @@ from app.auth.models import User
 from app.enterprises.credit_code import is_valid as is_valid_credit_code
 from app.enterprises.models import Enterprise
 from app.extensions import db
+from app.inbox import targets
 from app.orgs.models import Organisation
 from app.security.scope import scope_for
 
 LIMIT = 20
 
 
-def search(kind: str, q: str, user) -> list[dict]:
+def search(kind: str, q: str, user, *, instance=None) -> list[dict]:
+    """Up to LIMIT matches; with `instance`, users are only those it may be handed or copied to."""
     q = (q or "").strip()
     if not q:
         return []
@@ -29,10 +31,12 @@ def search(kind: str, q: str, user) -> list[dict]:
         if not scope.all:
             # Colleagues in scope, plus the city corps (work is escalated and transferred upwards).
             stmt = stmt.where(or_(scope.org_clause(User.org_id), Organisation.kind.in_(("city", "section"))))
-        return [
-            {"value": u.login, "label": f"{u.name}（{u.org.short_name or u.org.name}）"}
-            for u in db.session.scalars(stmt.order_by(User.login).limit(LIMIT))
-        ]
+        if instance is not None:
+            stmt = stmt.where(targets.picker_clause(instance))
+        found = db.session.scalars(stmt.order_by(User.login).limit(LIMIT * 5 if instance else LIMIT))
+        if instance is not None:
+            found = [u for u in found if targets.allowed(instance, u)][:LIMIT]
+        return [{"value": u.login, "label": f"{u.name}（{u.org.short_name or u.org.name}）"} for u in found]
     if kind == "org":
         stmt = scope.filter_org(select(Organisation), Organisation.id).where(
             or_(Organisation.name.like(like), Organisation.code == q)

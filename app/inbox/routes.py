@@ -10,6 +10,7 @@ from app.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.inbox import actions, collab, queries, services, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 
@@ -301,7 +302,11 @@ def pick(kind: str):
     """Scoped look-ups for pickers: users, organisations, enterprises (value + label)."""
     from app.inbox.pickers import search
 
-    return search(kind, request.args.get("q", ""), current_user)
+    instance = None
+    if request.args.get("instance"):
+        # Only people the instance may be handed or copied to (app/inbox/targets.py).
+        instance = services.visible_instance(params.int_id(request.args.get("instance"), "instance"), current_user)
+    return search(kind, request.args.get("q", ""), current_user, instance=instance)
 
 
 @bp.get("/instances/<int:instance_id>/print")

@@ -35,7 +35,9 @@
     if (!input || input.value.length < 1) { return; }
     window.clearTimeout(timer);
     timer = window.setTimeout(function () {
-      fetch("/inbox/pick/" + input.dataset.picker + "?q=" + encodeURIComponent(input.value), { credentials: "same-origin" })
+      var url = "/inbox/pick/" + input.dataset.picker + "?q=" + encodeURIComponent(input.value);
+      if (input.dataset.pickerInstance) { url += "&instance=" + encodeURIComponent(input.dataset.pickerInstance); }
+      fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (items) {
           var list = document.getElementById(input.getAttribute("list"));

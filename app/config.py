@@ -104,6 +104,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
         "PAGE_SIZE": _int("PAGE_SIZE", 20),
+        # http.call service task (app/designer/outbound.py): hosts it may call (required in production) and
+        # internal networks opened on purpose (CIDRs); loopback/private/link-local/... are refused otherwise.
+        "HTTP_CALL_ALLOWED_HOSTS": _env("HTTP_CALL_ALLOWED_HOSTS", ""),
+        "HTTP_CALL_ALLOWED_NETWORKS": _env("HTTP_CALL_ALLOWED_NETWORKS", ""),
         "TESTING": False,
     }
     if overrides:

@@ -106,7 +106,7 @@ def everything_tree(pid="designer_all"):
                 "a_leader", "leader", "直属领导审批", method="single", rejectPolicy="end", reasonRequired="reject"
             ),
             task("t_fill", "initiator", "补充材料", formJsonSchemaFilename=REQUEST, fieldPermissions="amount:readonly"),
-            {"id": "cc_1", "type": "cc", "name": "抄送领导", "users": ["leader", "xh_leader"], "note": "请知悉"},
+            {"id": "cc_1", "type": "cc", "name": "抄送领导", "users": ["leader", "hp_leader"], "note": "请知悉"},
             {
                 "id": "cond",
                 "type": "condition",
@@ -491,14 +491,14 @@ def test_cc_copies_to_the_listed_users(ctx):
         make_tree(
             "d_cc",
             [
-                {"id": "copy", "type": "cc", "name": "抄送领导", "users": ["leader", "xh_leader"], "note": "请知悉"},
+                {"id": "copy", "type": "cc", "name": "抄送领导", "users": ["leader", "hp_leader"], "note": "请知悉"},
                 task("archive", "initiator"),
             ],
         )
     )
     inst = start("d_cc")
     copied = db.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == inst)).all()
-    assert sorted(c.user_id for c in copied) == sorted([user("leader").id, user("xh_leader").id])
+    assert sorted(c.user_id for c in copied) == sorted([user("leader").id, user("hp_leader").id])
     assert {c.step_name for c in copied} == {"抄送领导"} and {c.note for c in copied} == {"请知悉"}
     assert open_steps(inst) == ["archive"]
     assert inst in [c.instance_id for c in db.session.scalars(queries.copied(user("leader"), queries.Filters()))]
@@ -576,7 +576,9 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hook_server():
+def hook_server(app, monkeypatch):
+    # The listener is on loopback, which http.call refuses unless the network is opened on purpose.
+    monkeypatch.setitem(app.config, "HTTP_CALL_ALLOWED_NETWORKS", "127.0.0.0/8")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.received = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -115,3 +115,24 @@ def test_r217_visibility_applies_even_inside_the_scope(app, client_for, clue_pro
         db.session.commit()
     resp = client_for("hp_officer").post(f"/inbox/instances/{inst}/cc", data={"user": "xh_officer"})
     assert resp.status_code == 422 and "无权查看该业务事项" in page_text(resp)
+
+
+def test_designer_cc_node_cannot_copy_outside_the_scope(app, ctx, login_as):
+    """A 抄送人 node configured with an SOE account: the process stops with an incident, nobody is copied."""
+    from app.engine.models import Incident, ProcessInstance
+    from tests.test_designer_compile import deploy_tree, make_tree, task
+
+    deploy_tree(
+        make_tree(
+            "d_cc_out",
+            [{"id": "copy", "type": "cc", "name": "抄送", "users": ["soe"]}, task("archive", "initiator")],
+        )
+    )
+    resp = login_as("hp_officer").post(
+        "/inbox/start/d_cc_out", data={"subject": "抄送越界", "category": "other", "amount": "1"}
+    )
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.process_id == "d_cc_out"))
+    assert resp.status_code == 302 and inst.status == "error"
+    assert db.session.scalar(select(CarbonCopy.id).where(CarbonCopy.instance_id == inst.id)) is None
+    incident = db.session.scalar(select(Incident).where(Incident.instance_id == inst.id))
+    assert "不在该流程的数据范围内" in incident.message

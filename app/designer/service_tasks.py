@@ -7,13 +7,9 @@ so every app built by ``create_app`` has them). Both take literal parameters wri
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app, has_app_context
-
+from app.designer import outbound
 from app.engine.errors import EngineError
 from app.engine.services import current_instance, current_task, service
 
@@ -34,31 +30,6 @@ def carbon_copy(data: dict, users: list | None = None, note: str | None = None) 
     step = (task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else "抄送"
     sent = collab.carbon_copy(instance, None, users=logins, note=note or None, step_name=step)
     return {"users": logins, "sent": sent}
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are not followed: the endpoint the administrator configured is the only one called."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-def _allowed_hosts() -> list[str]:
-    if not has_app_context():
-        return []
-    value = current_app.config.get("HTTP_CALL_ALLOWED_HOSTS") or []
-    if isinstance(value, str):
-        value = value.split(",")
-    return [h.strip().lower() for h in value if h.strip()]
-
-
-def _check_url(url: str) -> None:
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EngineError(f"触发器地址「{url}」无效：只允许 http:// 或 https:// 地址")
-    allowed = _allowed_hosts()
-    if allowed and parts.hostname.lower() not in allowed:
-        raise EngineError(f"触发器地址的主机「{parts.hostname}」不在允许列表（HTTP_CALL_ALLOWED_HOSTS）中")
 
 
 def _body(raw: bytes, content_type: str) -> Any:
@@ -82,13 +53,13 @@ def http_call(
 ) -> dict:
     """触发器: call an HTTP endpoint with the chosen fields as JSON; the response is stored in task data.
 
-    Only http/https, no redirects, a timeout of at most 30 s, at most 64 KiB of response kept, and
-    (when ``HTTP_CALL_ALLOWED_HOSTS`` is configured) only listed hosts. A failure stops the process
+    Only http/https, no redirects, a timeout of at most 30 s, at most 64 KiB of response kept, only public
+    addresses or explicitly opened networks, and only listed hosts (required in production): see
+    ``app/designer/outbound.py``. A failure stops the process
     as an incident (retried from the process admin pages) unless the node says ``onError: continue``.
     """
     method = (method or "POST").upper()
     try:
-        _check_url(url)
         if method not in ("GET", "POST", "PUT"):
             raise EngineError(f"触发器的请求方式「{method}」不被支持")
         payload = {f: data.get(f) for f in (fields or [])}
@@ -96,25 +67,13 @@ def http_call(
         if instance is not None:
             payload["_instance"] = {"id": instance.id, "number": instance.number, "process": instance.process_id}
         body = None if method == "GET" else json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
-        request = urllib.request.Request(url, data=body, method=method)
-        request.add_header("Accept", "application/json")
+        headers = {"Accept": "application/json"}
         if body is not None:
-            request.add_header("Content-Type", "application/json; charset=utf-8")
-        opener = urllib.request.build_opener(_NoRedirect())
+            headers["Content-Type"] = "application/json; charset=utf-8"
         seconds = max(1, min(int(timeout or 10), MAX_TIMEOUT))
-        try:
-            with opener.open(request, timeout=seconds) as resp:
-                status, content_type = resp.status, resp.headers.get("Content-Type", "")
-                raw = resp.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            status, content_type = exc.code, exc.headers.get("Content-Type", "") if exc.headers else ""
-            try:
-                raw = exc.read(MAX_RESPONSE_BYTES) if exc.fp is not None else b""
-            finally:
-                exc.close()
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise EngineError(f"触发器调用 {url} 失败：{reason}") from exc
+        status, content_type, raw = outbound.request(
+            url, method=method, body=body, headers=headers, timeout=seconds, limit=MAX_RESPONSE_BYTES
+        )
         result = {"ok": 200 <= status < 300, "status": status, "body": _body(raw, content_type)}
         if not result["ok"] and onError != "continue":
             raise EngineError(f"触发器调用 {url} 返回 HTTP {status}")

@@ -17,8 +17,8 @@ task data as its globals), so scripts should ``del`` their temporaries, loop var
 Helpers live in the builtins, so a task-data field with the same name (``today``, ``date``)
 simply shadows the helper inside that script instead of failing.
 
-Known limit: RestrictedPython does not bound CPU or memory (``"x" * 10**10``); scripts come from
-deployed process definitions reviewed by administrators, not from end users.
+CPU and memory are bounded by ``script_limits`` (a step budget, a time budget and size checks compiled
+into the code); exceeding them is a ScriptError naming the element, so the step becomes an incident.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
-    safer_getattr,
 )
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from app.engine import script_limits
 from app.engine.calendar import get_calendar
 from app.engine.errors import ScriptError
 
@@ -99,7 +99,7 @@ _RESTRICTED_MESSAGES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-class _Policy(RestrictingNodeTransformer):
+class _Policy(script_limits.LimitTransformer, RestrictingNodeTransformer):
     """RestrictedPython's policy plus a few refusals, with messages in Chinese."""
 
     def error(self, node: ast.AST, info: str) -> None:
@@ -231,6 +231,7 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
+    script_limits.check_binop(op, target, value)
     return _INPLACE_OPS[op](target, value)
 
 
@@ -252,6 +253,7 @@ _SAFE_BUILTIN_NAMES = (
 # fmt: on
 
 _BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+_BUILTINS.update(script_limits.BUILTINS)
 _BUILTINS.update(
     {
         "None": None,
@@ -268,14 +270,13 @@ _HELPERS: dict[str, Callable[..., Any]] = {}
 _helpers_lock = threading.Lock()
 
 _GUARDS: dict[str, Any] = {
-    "_getattr_": safer_getattr,
     "_getitem_": _getitem,
-    "_getiter_": iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
     "_inplacevar_": _inplacevar,
     "_apply_": _apply,
+    **script_limits.GUARDS,
 }
 
 
@@ -363,7 +364,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         scope: dict[str, Any] = dict(external_context or {})
         scope.update(context)
         scope.update(self.globals)  # the guards always win over task data
-        return eval(code, scope)
+        with _limited():
+            return eval(code, scope)
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         code = compile_script(script or "", "exec")
@@ -372,7 +374,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(external)
         context.update(self.globals)
         try:
-            exec(code, context)
+            with _limited():
+                exec(code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external)
         return True
@@ -382,6 +385,9 @@ class RestrictedEnvironment(TaskDataEnvironment):
         if clashes:
             names = "、".join(sorted(clashes))
             raise ScriptError(f"任务数据中的字段与保留名称冲突，请改名：{names}")
+
+
+_limited = script_limits.limited
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
@@ -403,7 +409,10 @@ class RestrictedScriptEngine(PythonScriptEngine):
             lines = (script or "").splitlines()
             line = err.line or 0
             error_line = lines[line - 1] if 0 < line <= len(lines) else ""
-            return WorkflowTaskException(err.message, task=task, exception=err, line_number=line, error_line=error_line)
+            spec = getattr(task, "task_spec", None)
+            name = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None)
+            message = f"脚本「{name}」（{spec.bpmn_id}）：{err.message}" if name else err.message
+            return WorkflowTaskException(message, task=task, exception=err, line_number=line, error_line=error_line)
         return super().create_task_exec_exception(task, script, err)
 
 

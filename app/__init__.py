@@ -144,16 +144,12 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_security_headers(app: Flask) -> None:
+    from app.security.headers import BASE_HEADERS
+
     @app.after_request
     def headers(response):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; font-src 'self' data:; frame-ancestors 'none'; object-src 'none'",
-        )
+        for name, value in BASE_HEADERS.items():
+            response.headers.setdefault(name, value)
         if app.config["ENV_NAME"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

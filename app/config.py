@@ -86,7 +86,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "ACCOUNT_IDLE_DAYS": _int("ACCOUNT_IDLE_DAYS", 90),
         # Per-address login throttling (Flask-Limiter); share counts between workers with redis://...
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "20 per 5 minutes"),
+        # memory:// counts per worker process; `make run` uses the local Redis when it answers. Production:
+        # DUCHA_RATELIMIT_STORAGE_URI=redis://host:6379/0 (a start with memory:// logs a warning).
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "ducha"),
+        # Storage down: count in memory rather than refuse every login.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # TOTP second factor, required for roles holding any of these permissions (comma separated).
         "TOTP_REQUIRED_PERMISSIONS": [
             p.strip()

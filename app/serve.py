@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+
+
+def _redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def main() -> int:
     port = os.environ.get("PORT", "5000")
     workers = os.environ.get("DUCHA_WEB_WORKERS", "2")
     env = {**os.environ, "DUCHA_JOBS": "worker"}  # slow work goes to the job worker, never a web worker
+    # Login throttling counts must be shared by the workers: use the local Redis when it answers.
+    if not env.get("DUCHA_RATELIMIT_STORAGE_URI") and _redis_answers():
+        env["DUCHA_RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "scheduler"], env={**env, "DUCHA_SCHEDULER": "1"}
     )
@@ -23,6 +36,8 @@ def main() -> int:
             "-m",
             "gunicorn",
             "wsgi:app",
+            "-c",
+            "python:app.gunicorn_conf",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -85,7 +85,7 @@ def login_verify():
     if request.method == "POST":
         if services.is_locked(user) or user.status == "disabled":
             session.pop(MFA_KEY, None)
-            error = f"{services.LOGIN_FAILED}；账号因多次失败已临时锁定，请稍后再试"
+            error = "账号因多次失败已临时锁定，请稍后再试"
         else:
             method = totp.verify(user, request.form.get("code", ""))
             if method:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -19,7 +20,8 @@ from app.security import policy, sessions
 from app.security.passwords import hash_password, policy_problems, verify_password
 from app.security.scope import scope_for
 
-LOGIN_FAILED = "登录名或密码错误"
+# One message for an unknown login, a wrong password and a locked account (no existence leak).
+LOGIN_FAILED = "登录名或密码错误（连续多次失败后账号将被临时锁定，请稍后再试）"
 
 
 def _cfg(key: str):
@@ -28,6 +30,16 @@ def _cfg(key: str):
 
 def make_password_hash(password: str) -> str:
     return hash_password(password, iterations=_cfg("PASSWORD_ITERATIONS"), pepper=_cfg("PASSWORD_PEPPER"))
+
+
+_DUMMY_HASHES: dict[tuple[int, str], str] = {}
+
+
+def _dummy_hash() -> str:
+    key = (_cfg("PASSWORD_ITERATIONS"), _cfg("PASSWORD_PEPPER"))
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = make_password_hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[key]
 
 
 def register_failure(user: User, *, reason: str, ip: str | None, now=None) -> None:
@@ -64,13 +76,15 @@ def authenticate(login: str, password: str, *, ip: str | None = None, finish: bo
     user = db.session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
     now = utcnow()
     if user is None:
-        # Spend the same time as a real check so timing does not reveal unknown logins.
-        verify_password(password, make_password_hash("x"), pepper=_cfg("PASSWORD_PEPPER"))
+        # One key derivation, like a real check (a hash made once per setting), so timing does not
+        # reveal unknown logins.
+        verify_password(password, _dummy_hash(), pepper=_cfg("PASSWORD_PEPPER"))
         audit.record("login.failed", detail={"login": login[:64], "reason": "unknown"}, ip=ip)
         raise PermissionDenied(LOGIN_FAILED)
     if user.locked_until and user.locked_until > now:
+        verify_password(password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER"))  # same cost
         audit.record("login.failed", actor=user, detail={"reason": "locked"}, ip=ip)
-        raise PermissionDenied(f"{LOGIN_FAILED}；账号因多次失败已临时锁定，请稍后再试")
+        raise PermissionDenied(LOGIN_FAILED)
     if not verify_password(password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER")):
         register_failure(user, reason="password", ip=ip, now=now)
         raise PermissionDenied(LOGIN_FAILED)

@@ -16,7 +16,7 @@ from datetime import datetime
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.audit import services as audit
 from app.auth.models import User
@@ -100,7 +100,9 @@ def confirm_enrolment(user: User, code: str, *, now: datetime | None = None) -> 
     step = _match_step(_secret(row), code, now or utcnow(), row.last_step)
     if step is None:
         raise ValidationFailed("动态口令不正确", errors={"code": "动态口令不正确，请核对手机时间后重试"})
-    row.last_step, row.confirmed_at = step, now or utcnow()
+    if not _advance(row, step):
+        raise ValidationFailed("动态口令已被使用", errors={"code": "该动态口令已使用，请等待下一个口令"})
+    row.confirmed_at = now or utcnow()
     codes = new_recovery_codes(user)
     audit.record("totp.enrol", actor=user, object_type="user", object_id=user.id)
     return codes
@@ -131,17 +133,37 @@ def verify(user: User, code: str, *, now: datetime | None = None) -> str | None:
         return None
     step = _match_step(_secret(row), code, now, row.last_step)
     if step is not None:
-        row.last_step = step
-        return "totp"
+        # Two logins sending the same code at once: only one conditional UPDATE can move the step.
+        return "totp" if _advance(row, step) else None
     digest = _code_hash(code)
     for rc in db.session.scalars(
         select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
     ):
         if hmac.compare_digest(rc.code_hash, digest):
-            rc.used_at = now
+            used = db.session.execute(
+                update(RecoveryCode)
+                .where(RecoveryCode.id == rc.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.expire(rc)
+            if used.rowcount != 1:
+                return None
             audit.record("totp.recovery_code_used", actor=user, object_type="user", object_id=user.id)
             return "recovery"
     return None
+
+
+def _advance(row: UserTotp, step: int) -> bool:
+    """Accept time step `step` once: an atomic compare-and-set on last_step (row lock on PostgreSQL)."""
+    result = db.session.execute(
+        update(UserTotp)
+        .where(UserTotp.user_id == row.user_id, UserTotp.last_step < step)
+        .values(last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(row, ["last_step"])
+    return result.rowcount == 1
 
 
 def remaining_recovery_codes(user: User) -> int:

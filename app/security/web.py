@@ -45,6 +45,8 @@ def init_security(app: Flask) -> None:
     app.add_template_filter(mask_phone, "mask_phone")
     app.add_template_filter(mask_name, "mask_name")
     limiter.init_app(app)
+    if app.config["ENV_NAME"] == "production" and str(app.config.get("RATELIMIT_STORAGE_URI")).startswith("memory"):
+        log.warning("RATELIMIT_STORAGE_URI=memory:// counts login attempts per worker; use redis://")
     install_checkpoint(app)
 
     login_manager.user_loader(_load_user)

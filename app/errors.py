@@ -8,9 +8,9 @@ Services raise these; they never raise HTTP exceptions. Hierarchy:
       ValidationFailed  -> 422  (field errors in .errors: {field: message})
       Conflict          -> 409  (stale task, already handled, version clash)
       WorkflowError     -> 500  (engine failure; becomes an incident)
+      BadParameter      -> 400  (an id, page number, date or month out of range: app/portal/params.py)
 
-Bad request parameters (ids, page numbers, dates out of range; see app/portal/params.py) raise
-`BadParameter`, a werkzeug 400 whose Chinese description is shown as is (URL converters raise it too).
+URL converters can only raise werkzeug exceptions: they raise `ChineseBadRequest`, shown as is.
 
 Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...}.
 The session is rolled back before any error response.
@@ -69,12 +69,19 @@ class WorkflowError(DomainError):
     default_message = "流程执行出错，已记录为异常事件"
 
 
-class BadParameter(BadRequest):
-    """A request parameter out of range or malformed: 400 with a Chinese message for people."""
+class BadParameter(DomainError):
+    """A request parameter out of range or malformed (app/portal/params.py): 400, never a 500."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(description=message)
-        self.field = field
+    status = 400
+    code = "bad_parameter"
+    default_message = "请求参数无效"
+
+    def __init__(self, message: str | None = None, field: str | None = None):
+        super().__init__(message, errors={field: message or self.default_message} if field else None)
+
+
+class ChineseBadRequest(BadRequest):
+    """A 400 raised where only werkzeug exceptions pass (URL converters); its description is shown."""
 
 
 HTTP_MESSAGES = {
@@ -115,8 +122,8 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         status = exc.code or 500
         message = HTTP_MESSAGES.get(status, exc.description or "请求无法处理")
-        if isinstance(exc, BadParameter):
-            return _respond(400, "bad_parameter", exc.description, {exc.field: exc.description} if exc.field else None)
+        if isinstance(exc, ChineseBadRequest):
+            return _respond(400, "bad_parameter", exc.description)
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
         return _respond(status, exc.name.lower().replace(" ", "_"), message)

@@ -51,7 +51,7 @@ def test_stats_page_and_refusals(app, client_for):
     page = page_text(client_for("leader").get(f"/stats/?month={now:%Y-%m}"))
     assert "发起流程" in page and "测试流程" in page
     assert client_for("hp_officer").get("/stats/").status_code == 403
-    assert client_for("leader").get("/stats/?month=2026-13").status_code == 422
+    assert client_for("leader").get("/stats/?month=2026-13").status_code == 400
     trend = client_for("hp_leader").get("/stats/trend.json?months=3").get_json()
     assert len(trend["months"]) == 3 and trend["started"][-1] == 2
 

@@ -13,6 +13,7 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.orgs import services as orgs
 from app.orgs.models import ORG_KINDS
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.security.scope import scope_for
@@ -87,7 +88,7 @@ def user_list():
     stmt = accounts.users_query(
         scope,
         q=(request.args.get("q") or "").strip(),
-        org=orgs.get_org(int(org_id), scope) if org_id and org_id.isdigit() else None,
+        org=orgs.get_org(params.int_id(org_id, "org_id"), scope) if org_id else None,
         role=request.args.get("role") or None,
         status=request.args.get("status") or None,
     )

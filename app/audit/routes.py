@@ -14,6 +14,7 @@ from app import names
 from app.audit import services as audit
 from app.audit.models import AuditEntry
 from app.extensions import db
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.tabular.export import Column, send
@@ -23,12 +24,9 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 FILTERS = ("date_from", "date_to", "actor", "action", "object_type", "object_id")
 
 
-def _day(value: str | None) -> datetime | None:
-    try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+def _day(value: str | None, field: str) -> datetime | None:
+    day = params.day(value, field)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["TIMEZONE"])) if day else None
 
 
 def _filters() -> dict[str, str]:
@@ -37,7 +35,7 @@ def _filters() -> dict[str, str]:
 
 def _query(f: dict[str, str]) -> Select:
     stmt = select(AuditEntry)
-    start, end = _day(f["date_from"]), _day(f["date_to"])
+    start, end = _day(f["date_from"], "date_from"), _day(f["date_to"], "date_to")
     if start:
         stmt = stmt.where(AuditEntry.at >= start)
     if end:

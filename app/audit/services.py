@@ -171,7 +171,13 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         mark = None
         problems.append("外部检查点文件已损坏或被改动")
-    mark_mac = None
+    try:
+        logged = checkpoint.read_log(checkpoint.log_path(), key)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        logged = None
+        problems.append("外部检查点日志已损坏或被改动")
+    logged_id = logged[1].last_id if logged else None
+    mark_mac = logged_mac = None
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -191,6 +197,8 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
             checked += 1
             if mark is not None and entry.id == mark.last_id:
                 mark_mac = entry.mac
+            if entry.id == logged_id:
+                logged_mac = entry.mac
     head = db.session.get(AuditHead, 1)
     if head is not None and (head.last_id != last_id or head.last_mac != prev):
         problems.append("审计链末尾与检查点不一致（末尾记录被删除）")
@@ -201,8 +209,21 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
             problems.append(f"外部检查点记录的第 {mark.last_id} 条审计记录不存在")
         elif mark_mac != mark.last_mac:
             problems.append(f"第 {mark.last_id} 条审计记录的链值与外部检查点不符")
-    elif checked and not problems and not path.exists() and not reset_checkpoint:
-        problems.append("未找到外部检查点文件，无法确认末尾记录是否被截断（首次校验请用 --reset-checkpoint 建立）")
+    if logged is not None and not reset_checkpoint:
+        latest, highest = logged
+        if mark is not None and (latest.seq > mark.seq or latest.last_id > mark.last_id):
+            problems.append(
+                f"外部检查点被回退：检查点日志记到序号 {latest.seq}（第 {latest.last_id} 条），"
+                f"检查点文件只有序号 {mark.seq}（第 {mark.last_id} 条）"
+            )
+        if highest.last_id > last_id and not (mark is not None and mark.last_id >= highest.last_id):
+            problems.append(f"审计日志末尾记录被删除：检查点日志记到第 {highest.last_id} 条，表中只到第 {last_id} 条")
+        elif highest.last_id <= last_id and logged_mac != highest.last_mac:
+            problems.append(
+                f"第 {highest.last_id} 条审计记录与检查点日志不符（其后的记录被删除后又写入了新记录，检查点被回退）"
+            )
+    if mark is None and checked and not path.exists() and not reset_checkpoint:
+        problems.insert(0, "未找到外部检查点文件，无法确认末尾记录是否被截断（首次校验请用 --reset-checkpoint 建立）")
     if not problems and checked:
         checkpoint.write(path, key, last_id, prev, force=reset_checkpoint)
     return VerifyResult(ok=not problems, checked=checked, problems=problems, last_id=last_id)

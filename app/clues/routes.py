@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,19 +17,13 @@ from app.inbox import services as inbox_services
 from app.inbox import uploads
 from app.inbox.queries import can_act, can_view_instance
 from app.orgs.models import Organisation
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.tabular.export import send
 
 bp = Blueprint("clues", __name__, url_prefix="/clues")
 CLUE_PERMISSIONS = ("clue.register", "clue.review", "clue.judge", "clue.handle")
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def filters_from(args) -> Filters:
@@ -42,8 +34,8 @@ def filters_from(args) -> Filters:
         district=args.get("district") or None,
         priority=args.get("priority") or None,
         phone=(args.get("phone") or "").strip() or None,
-        date_from=_date(args.get("from")),
-        date_to=_date(args.get("to")),
+        date_from=params.day(args.get("from"), "from"),
+        date_to=params.day(args.get("to"), "to"),
         following=args.get("following") == "1",
     )
 

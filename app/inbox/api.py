@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, queries, services
+from app.inbox import actions, collab, queries, services, signature
 from app.inbox.routes import filters_from
 from app.inbox.schemas import (
     CommentInput,
@@ -18,6 +18,7 @@ from app.inbox.schemas import (
     TaskDetail,
     TaskPage,
 )
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 
@@ -28,8 +29,7 @@ def _load(schema, payload):
     try:
         return schema.load(payload or {})
     except ValidationError as exc:
-        messages = {k: "；".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}
-        raise ValidationFailed("请求数据有误", errors=messages) from exc
+        raise ValidationFailed("请求数据有误", errors=params.messages_zh(exc.messages)) from exc
 
 
 @bp.get("/tasks")
@@ -140,7 +140,7 @@ def complete(task_id: int):
         action=payload["action"],
         form_data=data,
         comment=payload["comment"],
-        signature=payload["signature"],
+        signature=signature.clean(payload["signature"]),
     )
     body = {"ok": True, "instance": instance.id, "status": instance.status}  # read before the commit expires it
     db.session.commit()
@@ -200,6 +200,7 @@ def counts():
 
 
 @bp.get("/openapi.json")
+@permission_required("inbox.use", "process.admin")
 def openapi():
     from app.inbox.openapi import spec_dict
 

@@ -24,6 +24,7 @@ from app.inbox.actions import ensure_actor
 from app.inbox.models import Attachment, CarbonCopy, Comment, HumanTask
 from app.inbox.queries import row_org
 from app.models_base import utcnow
+from app.security import uploads
 from app.security.scope import scope_for
 
 ALLOWED_TYPES = {
@@ -365,10 +366,8 @@ def store_attachment(
     digest.update(data)
     sm3 = digest.finalize().hex()
     folder = Path(current_app.config["UPLOAD_DIR"]) / f"{instance.id // 1000:04d}" / str(instance.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = folder / f"{secrets.token_hex(10)}{ALLOWED_TYPES.get(mime, '.txt')}"
-    stored.write_bytes(data)
-    safe_name = Path(filename).name[:200] or "附件"
+    stored = uploads.write_file(folder / f"{secrets.token_hex(10)}{ALLOWED_TYPES.get(mime, '.txt')}", data)
+    safe_name = uploads.clean_filename(filename)
     attachment = Attachment(
         instance_id=instance.id,
         task_id=task_id,

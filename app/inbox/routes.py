@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, queries, services, uploads
+from app.inbox import actions, collab, queries, services, signature, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal import params
 from app.portal.paging import paginate
@@ -112,7 +112,12 @@ def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
         files = uploads.form_files(row, current_user, request.files, f) if action != "reject" else {}
         data = actions.check_form(row, f, files=files) if action != "reject" else {}
         actions.complete(
-            row, current_user, action=action, form_data=data, comment=comment, signature=f.get("signature") or None
+            row,
+            current_user,
+            action=action,
+            form_data=data,
+            comment=comment,
+            signature=signature.clean(f.get("signature")),
         )
         return {"complete": "已提交", "approve": "已审批通过", "reject": "已拒绝"}[action]
     if action == "return":
@@ -233,7 +238,10 @@ def attachment(attachment_id: int):
     item = collab.get_attachment(attachment_id)
     services.visible_instance(item.instance_id, current_user)
     path = Path(current_app.config["UPLOAD_DIR"]) / item.path
-    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.filename)
+    from app.security.uploads import clean_filename
+
+    name = clean_filename(item.filename)  # rows stored before names were cleaned may hold a NUL
+    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=name)
 
 
 @bp.route("/start", methods=["GET"])

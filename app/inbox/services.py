@@ -152,7 +152,8 @@ def signatures(instance: ProcessInstance) -> list[HumanTask]:
     return list(
         db.session.scalars(
             select(HumanTask)
-            .where(HumanTask.instance_id == instance.id, HumanTask.signature.is_not(None))
+            # only data URIs reach an <img src> (a stored URL would be fetched with the reader's cookies)
+            .where(HumanTask.instance_id == instance.id, HumanTask.signature.startswith("data:image/png;base64,"))
             .order_by(HumanTask.completed_at)
         )
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from app.models_base import utcnow
 from app.orgs.models import Organisation
 from app.plans import process, services
 from app.plans.models import PlanItem
+from app.portal import params
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.security.scope import scope_for
@@ -142,6 +141,6 @@ def submit(plan_id: int):
 def done(item_id: int):
     item = db.session.get(PlanItem, item_id)
     plan = services.get_visible(item.plan_id if item else 0, current_user)
-    day = request.form.get("inspected_on")
-    services.mark_done(item, current_user, on=date.fromisoformat(day) if day else None, note=request.form.get("note"))
+    day = params.day(request.form.get("inspected_on"), "inspected_on")
+    services.mark_done(item, current_user, on=day, note=request.form.get("note"))
     return _back(plan.id, f"已登记 {item.enterprise.name} 的检查")

@@ -357,7 +357,13 @@ def mark_done(item: PlanItem, actor, *, on: date | None = None, note: str | None
         raise Conflict("该企业已登记检查")
     from app.engine.runtime import SHANGHAI
 
-    on = on or utcnow().astimezone(SHANGHAI).date()
+    today = utcnow().astimezone(SHANGHAI).date()
+    on = on or today
+    if not date(plan.year - 1, 1, 1) <= on <= today:
+        raise ValidationFailed(
+            f"检查日期须在 {plan.year - 1} 年 1 月 1 日至今天之间",
+            errors={"inspected_on": "检查日期无效：不能早于上一年年初，也不能晚于今天"},
+        )
     from app.checklimit.services import year_count
 
     if not item.over_limit and year_count(item.enterprise_id, on.year)["over"]:

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
+from app.portal.params import page_number
 
 
 @dataclass
@@ -37,11 +38,9 @@ def paginate(stmt: Select, page: str | int | None, per_page: int | None = None, 
     gives the total without a second statement, so only full pages and pages past the end count.
     (`count(*) OVER ()` would also be one statement, but it makes the database read and sort every
     matching row of a long list, e.g. the done tab or the audit log, before it can stop at the page.)
+    A page number past params.MAX_PAGE is a Chinese 400 (app/portal/params.py).
     """
-    try:
-        number = max(1, int(page or 1))
-    except ValueError:
-        number = 1
+    number = page if isinstance(page, int) else page_number(page)
     size = per_page or current_app.config["PAGE_SIZE"]
     offset = (number - 1) * size
     result = db.session.execute(stmt.limit(size).offset(offset))

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 from flask_login import current_user, login_required
 
 from app.extensions import db
+from app.portal import params
 from app.portal.paging import paginate
 from app.reports import background, jobs, samples, services
 from app.reports.models import DOCUMENT_KINDS, DOCUMENT_STATUS
@@ -16,8 +17,8 @@ from app.security.access import permission_required
 bp = Blueprint("reports", __name__)
 
 # Anyone who works cases may read the documents in their scope; administrators without
-# business roles may not (separation of duties).
-READ_PERMISSIONS = ("inbox.use", "report.signoff")
+# business roles may not (separation of duties; enforced in services.require_business_role).
+READ_PERMISSIONS = services.BUSINESS_PERMISSIONS
 
 
 @bp.get("/documents")
@@ -29,8 +30,8 @@ def index():
     )
     page = paginate(stmt, args.get("page"))
     job = None
-    if args.get("job", type=int):
-        job = jobs.get_job(args.get("job", type=int), current_user)
+    if args.get("job"):
+        job = jobs.get_job(params.int_id(args.get("job"), "job"), current_user)
     return render_template(
         "reports/documents.html",
         page=page,

@@ -27,8 +27,9 @@ from app.models_base import utcnow
 from app.orgs.models import Organisation
 from app.reports.models import Document, DocumentCounter
 from app.reports.render import Progress, render_pdf
-from app.reports.txn import after_commit, after_rollback
+from app.reports.txn import after_commit
 from app.security.scope import scope_for
+from app.security.uploads import write_file
 
 SIGN_PERMISSION = "report.signoff"
 DEFAULT_NUMBER_PREFIX = "沪应急执"
@@ -83,12 +84,7 @@ def _write_file(data: bytes) -> str:
     """Write bytes to a new file (atomically); removed again if the transaction rolls back."""
     today = utcnow()
     relative = f"{today:%Y}/{today:%m}/{uuid.uuid4().hex}.pdf"
-    path = documents_dir() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-    after_rollback(lambda: path.unlink(missing_ok=True))
+    write_file(documents_dir() / relative, data)
     return relative
 
 
@@ -284,8 +280,31 @@ def verify_pdf(data: bytes) -> Document | None:
     return db.session.scalar(select(Document).where(Document.sm3 == sm3_hex(data), Document.status == "signed"))
 
 
+# Documents are read by people who work cases; an administrator without a business role (system, security,
+# audit or process administrator) may not read them, whatever its scope (separation of duties).
+BUSINESS_PERMISSIONS = (
+    "clue.register",
+    "clue.review",
+    "clue.judge",
+    "clue.dispatch",
+    "clue.handle",
+    "report.signoff",
+    "plan.draft",
+    "plan.approve",
+    "account.apply",
+    "account.approve",
+    "deadline.approve",
+)
+
+
+def require_business_role(user) -> None:
+    if not any(user.can(p) for p in BUSINESS_PERMISSIONS):
+        raise PermissionDenied("没有业务角色的账号（如管理员）不能查阅文书")
+
+
 def scoped_documents(user, *, kind: str | None = None, status: str | None = None, q: str | None = None) -> Select:
-    """Documents in the user's data scope, newest first."""
+    """Documents in the user's data scope, newest first (business roles only)."""
+    require_business_role(user)
     stmt = scope_for(user).filter_org(select(Document), Document.org_id)
     if kind:
         stmt = stmt.where(Document.kind == kind)
@@ -301,6 +320,7 @@ def scoped_documents(user, *, kind: str | None = None, status: str | None = None
 
 def get_document(doc_id: int, user) -> Document:
     """A document inside the user's scope; missing and out-of-scope look the same (404)."""
+    require_business_role(user)
     doc = db.session.get(Document, doc_id)
     if doc is None or not scope_for(user).contains(_org(doc.org_id)):
         raise NotFound("文书不存在或不在您的数据范围内")

@@ -28,8 +28,8 @@ def permission_required(*permissions: str):
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only local paths are allowed as redirect targets (no scheme, no host, no //)."""
-    if not target:
-        return default
+    if not target or len(target) > 2000 or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default  # CR/LF would split the Location header (a 500 from werkzeug, or a header injection)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default

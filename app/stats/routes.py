@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from app.extensions import db
+from app.portal import params
 from app.reports import jobs
 from app.reports.background import start_document_generation
 from app.security.access import permission_required
@@ -19,7 +20,7 @@ bp = Blueprint("stats", __name__, url_prefix="/stats")
 @permission_required("stats.read")
 def index():
     year, month = services.parse_month(request.args.get("month"))
-    job = jobs.get_job(request.args.get("job", type=int), current_user) if request.args.get("job") else None
+    job = jobs.get_job(params.int_id(request.args.get("job"), "job"), current_user) if request.args.get("job") else None
     return render_template(
         "stats/index.html",
         report=services.monthly(scope_for(current_user), year, month),

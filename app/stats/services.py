@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 
 from app.engine.models import ProcessInstance, ProcessModel
-from app.errors import ValidationFailed
 from app.extensions import db
 from app.inbox.models import HumanTask
 from app.models_base import utcnow
 from app.orgs.models import Organisation
+from app.portal import params
 from app.security.scope import DataScope
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -26,16 +26,12 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 
 def parse_month(text: str | None) -> tuple[int, int]:
+    """The month asked for (YYYY-MM, inside the supported range), or last month."""
     if not text:
         today = datetime.now(SHANGHAI).date().replace(day=1)
         prev = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
         return prev.year, prev.month
-    try:
-        year, month = (int(x) for x in text.split("-"))
-        date(year, month, 1)
-    except ValueError as exc:
-        raise ValidationFailed("月份格式应为 YYYY-MM", errors={"month": "月份格式应为 YYYY-MM"}) from exc
-    return year, month
+    return params.month(text)
 
 
 def _shift(year: int, month: int, months: int) -> tuple[int, int]:

@@ -77,6 +77,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
         # Seconds between checkpoint writes per process (0: after every commit); scheduler rounds catch up.
         "AUDIT_CHECKPOINT_INTERVAL": float(_env("AUDIT_CHECKPOINT_INTERVAL", "2") or 0),
+        # Append-only log of every checkpoint (rollback detection); default <checkpoint>.log.
+        "AUDIT_CHECKPOINT_LOG_PATH": _env("AUDIT_CHECKPOINT_LOG_PATH"),
         "AUDIT_EXPORT_MAX_ROWS": _int("AUDIT_EXPORT_MAX_ROWS", 100_000),
         # Server-side sessions (app/security/sessions.py): one per user, idle and absolute limits.
         "SESSION_TOKEN_COOKIE": _env("SESSION_TOKEN_COOKIE", "ducha_session"),

@@ -234,3 +234,22 @@ def deploy_test_process(name: str):
         app.config.update(saved)
     db.session.commit()
     return version
+
+
+INTEROP = Path(__file__).resolve().parents[1] / ".." / "shared" / "interop"
+MIWG_COUNT = 21
+
+
+@pytest.fixture(scope="session")
+def miwg() -> list[Path]:
+    """The 21 MIWG reference files in ../shared/interop/miwg-reference (every test reading the folder uses this).
+
+    When the folder is missing or incomplete, each test using it skips and the reason is printed.
+    """
+    folder = (INTEROP / "miwg-reference").resolve()
+    files = sorted(folder.glob("*.bpmn")) if folder.is_dir() else []
+    if len(files) != MIWG_COUNT:
+        reason = f"MIWG reference folder missing or incomplete ({len(files)} of {MIWG_COUNT} files): {folder}"
+        print(reason)
+        pytest.skip(reason)
+    return files

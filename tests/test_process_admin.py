@@ -1,6 +1,6 @@
 """Process administration in the browser (P-ADMIN) through HTTP: models, drafts, validation, deploy,
 compare, rollback, dry runs, instances (scope, masking, suspend/resume/terminate, retry, move, migrate),
-the heatmap, and the 21 MIWG reference files."""
+the heatmap. Files from other modelers (MIWG) are in test_process_interop.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import io
 import json
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -22,7 +21,6 @@ from app.inbox.models import HumanTask
 from app.processes.models import ProcessDraft
 from tests.conftest import DATA, TEST_PASSWORD, deploy_test_process, page_text, user
 
-MIWG = Path(__file__).resolve().parents[1] / ".." / "shared" / "interop" / "miwg-reference"
 DEMO_BPMN = (DATA / "workflows" / "approval_demo.bpmn").read_text(encoding="utf-8")
 JSON_HEADERS = {"Accept": "application/json"}
 
@@ -754,70 +752,3 @@ def test_heatmap_counts_passed_waiting_failed_and_duration(app, demo, admin):
         db.session.commit()
     page = page_text(admin.get("/admin/processes/pa_calc/heatmap?scope=all"))
     assert re.search(r'data-step="calc"><td><code>calc</code></td><td>0</td><td>—</td><td>0</td><td>1</td>', page)
-
-
-# ---------------------------------------------------------------------------------------------
-# the MIWG reference files
-
-
-MIWG_FILES = sorted(MIWG.glob("*.bpmn")) if MIWG.is_dir() else []
-
-
-def test_all_21_miwg_files_upload_display_and_validate(app, admin):
-    assert len(MIWG_FILES) == 21, f"MIWG reference folder missing or incomplete: {MIWG.resolve()}"
-    report = {}
-    for path in MIWG_FILES:
-        resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(path.read_bytes()), path.name)})
-        assert resp.status_code == 302, (path.name, page_text(resp))
-        pid = resp.headers["Location"].split("/admin/processes/")[1].split("/")[0]
-        editor = admin.get(f"/admin/processes/{pid}/edit")
-        assert editor.status_code == 200 and 'id="canvas"' in editor.get_data(as_text=True), path.name
-        xml = admin.get(f"/admin/processes/{pid}/files/{path.name}?layout=1").get_data(as_text=True)
-        assert "BPMNPlane" in xml, path.name
-        result = validate(admin, pid)
-        ids = set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8")))
-        for problem in result["problems"]:
-            assert problem["element_id"] in ids, (path.name, problem)
-            assert re.search(r"[\u4e00-\u9fff]", problem["message"]), (path.name, problem)
-        if not result["ok"]:
-            assert deploy_json(admin, pid).status_code == 422, path.name
-        report[path.name] = (result["ok"], len(problems_of(result)), result["layout"].get(path.name))
-        assert admin.post(f"/admin/processes/{pid}/discard").status_code == 302
-    # Files partly without diagram information say so in Chinese.
-    assert "没有图形信息" in (report["B.1.0.bpmn"][2] or "")
-    assert any("数据存储" in p["message"] for p in problems_of(_validate_file(admin, "B.2.0.bpmn")))
-
-
-def _validate_file(admin, name: str) -> dict:
-    path = MIWG / name
-    resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(path.read_bytes()), name)})
-    pid = resp.headers["Location"].split("/admin/processes/")[1].split("/")[0]
-    return validate(admin, pid)
-
-
-def test_miwg_call_activities_resolve_within_one_workspace(admin):
-    files = {name: (MIWG / name).read_bytes() for name in ("C.9.2.bpmn", "C.9.0.bpmn", "C.9.1.bpmn")}
-    resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(files["C.9.2.bpmn"]), "C.9.2.bpmn")})
-    pid = resp.headers["Location"].split("/admin/processes/")[1].split("/")[0]
-    alone = problems_of(validate(admin, pid))
-    assert any("不在本次部署中" in p["message"] for p in alone)
-    resp = admin.post(
-        f"/admin/processes/{pid}/files",
-        data={"files": [(io.BytesIO(files[n]), n) for n in ("C.9.0.bpmn", "C.9.1.bpmn")]},
-    )
-    assert resp.status_code == 302
-    together = problems_of(validate(admin, pid))
-    assert not any("不在本次部署中" in p["message"] for p in together)
-
-
-def test_file_without_any_diagram_is_laid_out_on_upload(app, admin):
-    text = (MIWG / "C.9.1.bpmn").read_text(encoding="utf-8")
-    bare = re.sub(r"<(\w+:)?BPMNDiagram.*</(\w+:)?BPMNDiagram>", "", text, flags=re.S)
-    assert "BPMNShape" not in bare
-    resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(bare.encode()), "bare.bpmn")})
-    pid = resp.headers["Location"].split("/admin/processes/")[1].split("/")[0]
-    with app.app_context():
-        draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == pid))
-        assert "BPMNDiagram_ducha_autolayout" in draft.text and 'bpmnElement="BoundaryEvent_1"' in draft.text
-    result = validate(admin, pid)
-    assert "自动排布" in result["layout"]["bare.bpmn"]

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from app.engine import messages
 from app.engine.errors import Severity, SpecProblem
 from app.engine.scripting import Mode, lint_script
 
@@ -96,6 +97,7 @@ class _BpmnLinter:
 
     def run(self) -> list[SpecProblem]:
         self.check_references()
+        self.check_definitions()
         for process in executable_processes(self.root):
             for el in process.iter():
                 if isinstance(el.tag, str) and el.tag.startswith(f"{{{BPMN_NS}}}"):
@@ -116,9 +118,45 @@ class _BpmnLinter:
             if local(el) == "flowNodeRef" and el.text and el.text.strip() not in self.ids:
                 self.add(el, f"泳道引用的元素「{el.text.strip()}」不存在")
 
+    def check_definitions(self) -> None:
+        """Root-level definitions SpiffWorkflow refuses with an English message and no element."""
+        for el in self.root.iter(
+            *(f"{{{BPMN_NS}}}{t}" for t in ("dataStore", "message", "signal", "error", "escalation"))
+        ):
+            what = {
+                "dataStore": "数据存储",
+                "message": "消息",
+                "signal": "信号",
+                "error": "错误",
+                "escalation": "升级",
+            }[local(el)]
+            if not el.get("id"):
+                self.add(el, f"{what}定义（bpmn:{local(el)}，第 {el.sourceline} 行）缺少 id：请补上 id 或删除它")
+            elif local(el) == "dataStore" and not el.get("name"):
+                self.add(
+                    el,
+                    f"数据存储「{el.get('id')}」缺少名称（name），引擎也没有它的实现：请删除数据存储及其数据关联，改用流程变量",
+                )
+
+    def check_gateway_flows(self, gateway: etree._Element) -> None:
+        """Every outgoing flow of a splitting exclusive/inclusive gateway needs a condition or is the default."""
+        flows = [f for f in self.root.iter(f"{{{BPMN_NS}}}sequenceFlow") if f.get("sourceRef") == gateway.get("id")]
+        if len(flows) < 2:
+            return
+        label = gateway.get("name") or gateway.get("id")
+        for flow in flows:
+            if flow.get("id") != gateway.get("default") and flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+                self.add(
+                    flow,
+                    f"网关「{label}」的出口顺序流「{flow.get('name') or flow.get('id')}」没有条件，也不是默认流："
+                    "请为它写条件（Python，如 approved == True），或在网关上把它设为默认流（default）",
+                )
+
     # -- per element --------------------------------------------------------------------------
     def check_element(self, el: etree._Element) -> None:
         name = local(el)
+        if name in _CONDITIONAL_SOURCES:
+            self.check_gateway_flows(el)
         if name in _UNSUPPORTED:
             self.add(el, _UNSUPPORTED[name])
         if el.get("isForCompensation") == "true":
@@ -279,54 +317,28 @@ def xsd_problems(file: str, root: etree._Element, validator: BpmnValidator, what
         return []
     problems = []
     for err in schema.error_log:
-        text = re.sub(r"\{http://www\.omg\.org/spec/BPMN/20100524/MODEL\}", "bpmn:", err.message)
-        problems.append(SpecProblem(file, id_at_line(root, err.line), err.line, f"不符合 {what} XML 架构：{text}"))
+        element_id = _id_at_path(root, getattr(err, "path", None)) or id_at_line(root, err.line)
+        problems.append(SpecProblem(file, element_id, err.line, messages.schema_message(err.message, what)))
     return problems
 
 
-# ValidationException messages of SpiffWorkflow 3.2.0, in Chinese.
-_VE_MESSAGES: list[tuple[str, str]] = [
-    (r"There is no support implemented for this task type", "引擎不支持此类元素"),
-    (r"A Service Task must have an operator", "服务任务缺少 spiffworkflow:serviceTaskOperator"),
-    (r"Data Store with name (.+?) has no implementation", "数据存储「{0}」没有实现，引擎不支持"),
-    (r"Multiple outgoing flows are not supported", "此类元素不支持多条流出顺序流，请使用网关"),
-    (r"No start event found", "流程缺少开始事件"),
-    (
-        r"Exactly one start event is required in a SubWorkflow Task; found (\d+)",
-        "子流程必须恰好有一个开始事件（实际 {0} 个）",
-    ),
-    (r"A SubWorkflow Must contain an End event", "子流程必须有结束事件"),
-    (r"The process '(.+?)' was not found", "找不到被调用的流程「{0}」"),
-    (r'No DMN Diagram available with id "(.*?)"', "找不到决策「{0}」"),
-    (r"Duplicate process ID: (.+)", "流程 id「{0}」重复"),
-    (r"Cannot resolve data(Input|Output)Association", "无法解析数据关联（data{0}Association）"),
-    (r"must specify a cardinality or a loop input", "多实例任务必须指定 loopCardinality 或 loopDataInputRef"),
-    (
-        r"exactly one of cardinality or loop input",
-        "多实例任务只能指定 loopCardinality 与 loopDataInputRef 之一",
-    ),
-    (r"loopMaximum or loopCondition must be specified", "循环任务必须指定 loopMaximum 或 loopCondition"),
-    (r"Cancel Events may only be used with transactions", "取消事件只能用于事务子流程"),
-    (r"Unsupported Catch Event", "不支持的边界事件类型（如补偿、无类型边界事件）"),
-    (r"Time Specification Error", "定时器定义有误"),
-    (r"Expected an? (Message|Signal|Error|Escalation) node", "引用的{0}定义不存在"),
-    (r"Multiple decision tables are not current supported", "每个 DMN 文件只能包含一个决策"),
-    (r"Malformed Output Expression", "DMN 输出表达式语法错误"),
-    (r"Process (.+?) is not executable", "流程「{0}」不可执行"),
-    (r"perhaps a form has the same ID", "顺序流指向的元素不存在"),
-    (r"Sequential ordering for ad hoc subprocesses not supported", "不支持顺序执行的自由子流程"),
-]
+def _id_at_path(root: etree._Element, path: str | None) -> str | None:
+    """The id of the element libxml names by its XPath (better than the first element on a line)."""
+    if not path:
+        return None
+    try:
+        found = root.getroottree().xpath(path, namespaces={k: v for k, v in root.nsmap.items() if k})
+    except etree.XPathError:
+        return None
+    if not found or not isinstance(found[0], etree._Element):
+        return None
+    return found[0].get("id") or owner(found[0]).get("id")
 
 
 def problem_from_ve(file: str, root: etree._Element, ve: ValidationException) -> SpecProblem:
     """A SpiffWorkflow ``ValidationException`` as a problem with a Chinese message, an id and a line."""
     raw = ve.args[0] if ve.args else str(ve)
-    message = f"流程定义无法解析：{raw}"
-    for pattern, template in _VE_MESSAGES:
-        match = re.search(pattern, raw, re.DOTALL)
-        if match:
-            message = template.format(*match.groups())
-            break
+    message = messages.engine_message(str(raw))
     element_id = ve.id or guess_id(root, raw)
     line = ve.line_number if isinstance(ve.line_number, int) and ve.line_number > 0 else None
     return SpecProblem(ve.file_name or file, element_id, line or line_of(root, element_id), message)
@@ -336,6 +348,7 @@ def guess_id(root: etree._Element, raw: str) -> str | None:
     """Some SpiffWorkflow errors carry no element: find it from the message."""
     lookups = (
         (r"Data Store with name (.+?) has no implementation", "//bpmn:dataStore[@name=$v]"),
+        (r"Data Store (name) is missing", "//bpmn:dataStore[not(@name)]"),
         (r"The process '(.+?)' was not found", "//bpmn:callActivity[@calledElement=$v]"),
     )
     for pattern, xpath in lookups:

@@ -29,7 +29,7 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
-from app.engine import dmnlint, speclint
+from app.engine import dmnlint, qnames, speclint
 from app.engine.errors import EngineError, SpecInvalid, SpecProblem
 from app.engine.scripting import make_script_engine
 
@@ -90,6 +90,7 @@ def _parse_xml(file: str, data: bytes) -> tuple[etree._Element | None, list[Spec
         return None, [SpecProblem(file, None, line, f"XML 格式错误（第 {line or '?'} 行）：{exc.msg}")]
     if root.getroottree().docinfo.doctype:
         return None, [SpecProblem(file, None, 1, "不允许 DOCTYPE 声明（可能引入外部实体）")]
+    qnames.resolve_refs(root)  # bpmnElement="bpmn2:_x" means the element "_x"
     return root, []
 
 

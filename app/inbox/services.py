@@ -233,9 +233,9 @@ def diagram(instance: ProcessInstance) -> dict:
 @lru_cache(maxsize=64)
 def _drawable(bpmn: str) -> str:
     """The BPMN with a generated layout when the file carries no diagram (bpmn-js draws only BPMNDI)."""
-    from app.processes.layout import ensure_layout
+    from app.processes.layout import for_display
 
-    return ensure_layout(bpmn)[0]
+    return for_display(bpmn)
 
 
 _LANE = re.compile(r'(<(?:bpmn:)?lane\b[^>]*\bname=")([^"]+)(")')

@@ -12,6 +12,8 @@ from collections import defaultdict
 
 from lxml import etree
 
+from app.engine import qnames
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
@@ -43,12 +45,15 @@ def _size(tag: str) -> tuple[int, int]:
     return _SIZES["activity"]
 
 
-def _parse(text: str) -> etree._Element | None:
+def _parse(text: str, resolve: bool = True) -> etree._Element | None:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False)
     try:
-        return etree.fromstring(text.encode("utf-8"), parser)
+        root = etree.fromstring(text.encode("utf-8"), parser)
     except (etree.XMLSyntaxError, ValueError):
         return None
+    if resolve:
+        qnames.resolve_refs(root)  # references such as bpmnElement="bpmn2:_x" name the element "_x"
+    return root
 
 
 def _drawn(root: etree._Element) -> set[str]:
@@ -81,6 +86,16 @@ def di_report(text: str) -> str | None:
     return None
 
 
+def lost_shapes(old: str, new: str) -> list[str]:
+    """Elements drawn in ``old`` that are still in ``new`` but no longer drawn there (a lossy re-export)."""
+    before, after = _parse(old), _parse(new)
+    if before is None or after is None:
+        return []
+    ids = {el.get("id") for el in after.iter() if isinstance(el.tag, str) and el.get("id")}
+    gone = _drawn(before) & ids - _drawn(after)
+    return sorted(i for i in gone if i)
+
+
 def editor_note(text: str) -> str | None:
     """What the editor says about a file's layout (it shows files without any diagram laid out)."""
     root = _parse(text)
@@ -94,6 +109,24 @@ def ensure_layout(text: str) -> tuple[str, str | None]:
     root = _parse(text)
     if root is None or _drawn(root):
         return text, None
+    return _laid_out(root, text)
+
+
+def for_display(text: str) -> str:
+    """The text bpmn-js is given: prefixed references resolved, a generated layout when there is none.
+
+    The stored file is never changed by this; only what the editor and the viewers draw.
+    """
+    root = _parse(text, resolve=False)
+    if root is None:
+        return text
+    resolved = qnames.resolve_refs(root)
+    if not _drawn(root):
+        return _laid_out(root, text)[0]
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8") if resolved else text
+
+
+def _laid_out(root: etree._Element, text: str) -> tuple[str, str | None]:
     try:
         _layout(root)
     except Exception:  # a layout failure must never refuse an upload: show the note without a diagram

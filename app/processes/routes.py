@@ -129,7 +129,7 @@ def file(pid: str, name: str):
         mimetype = "application/json" if found.kind == "form" else "application/xml"
         headers["Content-Disposition"] = _attachment(found.name)
     elif request.args.get("layout") and found.kind == "bpmn":
-        text = layout.ensure_layout(text)[0]  # the editor shows a generated layout for files without BPMNDI
+        text = layout.for_display(text)  # generated layout when there is no BPMNDI, prefixed refs resolved
     return Response(text, mimetype=mimetype, headers=headers)
 
 
@@ -147,7 +147,8 @@ def save_file(pid: str, name: str):
     text = payload.get("text") if isinstance(payload, dict) else request.form.get("text")
     if not isinstance(text, str):
         raise ValidationFailed("缺少文件内容", errors={"text": "缺少文件内容"})
-    draft = workspace.save_file(ws, name, text, current_user)
+    allow_loss = bool(payload.get("allow_loss")) if isinstance(payload, dict) else False
+    draft = workspace.save_file(ws, name, text, current_user, allow_loss=allow_loss)
     db.session.commit()
     return jsonify({"ok": True, "file": draft.filename, "saved_at": draft.updated_at.isoformat()})
 

@@ -36,7 +36,7 @@ def _version_number(value: str | None, what: str) -> int:
 def version_bpmn(pid: str, number: int):
     version = workspace.get_version(_model(pid), number)
     # The viewers draw files without BPMNDI with a generated layout.
-    return Response(layout.ensure_layout(version.bpmn)[0], mimetype="text/plain")
+    return Response(layout.for_display(version.bpmn), mimetype="text/plain")
 
 
 @bp.get("/<pid>/versions/<int:number>/files/<name>")

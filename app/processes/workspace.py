@@ -253,12 +253,27 @@ def _upsert(process_id: str, filename: str, kind: str, text: str, actor, *, dele
     return draft
 
 
-def save_file(ws: Workspace, filename: str, text: str, actor) -> ProcessDraft:
-    """Store the editor's text as a draft (even if it does not validate yet)."""
+def save_file(ws: Workspace, filename: str, text: str, actor, *, allow_loss: bool = False) -> ProcessDraft:
+    """Store the editor's text as a draft (even if it does not validate yet).
+
+    A BPMN text that no longer draws elements the stored file draws (bpmn-js drops shapes it cannot
+    place) is refused with a Conflict naming them, unless the person confirmed (``allow_loss``).
+    """
     filename = check_filename(filename)
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise ValidationFailed(f"文件「{filename}」超过 {MAX_FILE_BYTES // 1024 // 1024} MB")
-    return _upsert(ws.process_id, filename, kind_of(filename), text, actor)
+    kind = kind_of(filename)
+    previous = ws.files.get(filename)
+    if kind == "bpmn" and previous is not None and not allow_loss:
+        lost = layout.lost_shapes(previous.text, text)
+        if lost:
+            shown = "、".join(lost[:8]) + ("等" if len(lost) > 8 else "")
+            raise Conflict(
+                f"编辑器导出的文件丢失了 {len(lost)} 个元素的图形信息（{shown}），已保留原文件未保存。"
+                "校验和部署使用原文件；如确认要丢弃这些图形，请再次保存并确认。",
+                errors={"lost": shown},
+            )
+    return _upsert(ws.process_id, filename, kind, text, actor)
 
 
 def new_file(ws: Workspace, filename: str, actor) -> ProcessDraft:

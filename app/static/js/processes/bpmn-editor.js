@@ -7,6 +7,7 @@ import MinimapModule from "diagram-js-minimap";
 import translateModule from "../i18n/translate.js";
 import { Shell, el, request } from "./editor-common.js";
 import { fitBeside } from "./fit.js";
+import * as importMessages from "./import-messages.js";
 import DuchaPropertiesModule from "./properties/index.js";
 import spiffModdle from "./spiff-moddle.js";
 
@@ -95,13 +96,26 @@ function start() {
     }
     fit();
     pickDiagrams();
-    container.setAttribute("data-import", "ok");
-    if (result.warnings && result.warnings.length) {
-      shell.setStatus(`导入时有 ${result.warnings.length} 条提示（其他工具的扩展或无法识别的内容，保存时可能不保留）`);
-    }
+    reportImport(result);
   }).catch((err) => {
     loading = false;
     container.setAttribute("data-import", "error");
-    shell.show("danger", `流程图无法显示：${err.message}`);
+    shell.show("danger", `流程图无法显示：${importMessages.describe(err.message)}`);
   });
+
+  // Import warnings in Chinese; a canvas with nothing drawn is a failure, not "ok".
+  function reportImport(result) {
+    const notes = importMessages.warnings(result);
+    container.setAttribute("data-import-warnings", String(notes.length));
+    if (importMessages.isBlank(modeler)) {
+      container.setAttribute("data-import", "blank");
+      shell.show("warning", importMessages.BLANK);
+      return;
+    }
+    container.setAttribute("data-import", "ok");
+    if (notes.length) {
+      shell.setStatus(`导入时有 ${notes.length} 条提示（保存时可能不保留）`);
+      shell.show("warning", `导入提示：${notes.slice(0, 3).join("；")}${notes.length > 3 ? `；等 ${notes.length} 条` : ""}`);
+    }
+  }
 }

@@ -9,6 +9,7 @@ import MinimapModule from "diagram-js-minimap";
 
 import translateModule from "../i18n/translate.js";
 import { fitBeside } from "./fit.js";
+import * as importMessages from "./import-messages.js";
 
 const CLASSES = { done: "ducha-done", current: "ducha-current", failed: "ducha-failed", flows: "ducha-flow" };
 const SYSTEM = ["bpmn:ScriptTask", "bpmn:ServiceTask", "bpmn:BusinessRuleTask", "bpmn:SendTask"];
@@ -115,6 +116,11 @@ function show(container, load) {
       container.setAttribute("data-import", "no-di");
       return;
     }
+    if (importMessages.isBlank(viewer)) {
+      container.textContent = importMessages.BLANK;
+      container.setAttribute("data-import", "blank");
+      return;
+    }
     deEmphasise(viewer);
     fit(container, viewer);
     controls(container, viewer);
@@ -125,7 +131,7 @@ function show(container, load) {
     container.dispatchEvent(new CustomEvent("diagram:ready", { bubbles: true, detail: { viewer } }));
   }).catch((err) => {
     container.setAttribute("data-import", "error");
-    container.textContent = `流程图无法显示：${err.message}`;
+    container.textContent = `流程图无法显示：${importMessages.describe(err.message)}`;
   });
 }
 

@@ -49,7 +49,10 @@ function EditorShell(options) {
     var button = document.getElementById(id);
     if (button) { button.addEventListener("click", function () { fn.call(self); }); }
   };
-  bind("btn-save", function () { self.save(); });
+  bind("btn-save", function () {
+    self.explicitSave = true;
+    self.save().catch(function () { return null; }).then(function () { self.explicitSave = false; });
+  });
   bind("btn-validate", function () { self.validate(); });
   bind("btn-deploy", function () { self.deploy(); });
   window.addEventListener("beforeunload", function (evt) {
@@ -76,33 +79,66 @@ EditorShell.prototype.changed = function () {
   this.timer = window.setTimeout(function () { self.save(); }, 3000);
 };
 
-EditorShell.prototype.save = function () {
+EditorShell.prototype.save = function (allowLoss) {
   var self = this;
   window.clearTimeout(this.timer);
   return Promise.resolve(this.options.getText()).then(function (text) {
-    return request(self.config.urls.file, { method: "POST", json: { text: text } });
+    return request(self.config.urls.file, { method: "POST", json: { text: text, allow_loss: !!allowLoss } });
   }).then(function (resp) {
+    if (isLossy(resp)) { return self.lossySave(resp, allowLoss); }
     if (!resp.ok) { throw new Error((resp.data && resp.data.message) || "保存失败"); }
     self.dirty = false;
     self.setStatus("草稿已保存 " + timeNow());
     return resp;
   }).catch(function (err) {
+    if (err && err.kept) { throw err; }
     self.show("danger", "保存草稿失败：" + err.message);
+    throw err;
+  });
+};
+
+// The server refuses a re-export that lost shapes of the stored file (409 with errors.lost).
+function isLossy(resp) {
+  return resp.status === 409 && resp.data && resp.data.errors && resp.data.errors.lost;
+}
+
+// Keep the original: say so, and offer to save anyway only when the person pressed 保存.
+EditorShell.prototype.lossySave = function (resp, allowLoss) {
+  this.dirty = true;
+  this.setStatus("编辑器导出的文件不完整，原文件已保留");
+  this.show("warning", resp.data.message);
+  if (!allowLoss && this.explicitSave && window.confirm(resp.data.message + "\n\n仍要保存编辑器导出的文件吗？")) {
+    return this.save(true);
+  }
+  var err = new Error(resp.data.message);
+  err.kept = true;
+  throw err;
+};
+
+// Validate and deploy use what the person saved: save first only when there are unsaved edits,
+// and if that save is refused as lossy, go on with the stored original.
+EditorShell.prototype.saveIfDirty = function () {
+  var self = this;
+  this.kept = null;
+  if (!this.dirty) { return Promise.resolve(null); }
+  return this.save().catch(function (err) {
+    if (err && err.kept) { self.kept = err.message; return null; }
     throw err;
   });
 };
 
 EditorShell.prototype.validate = function () {
   var self = this;
-  return this.save().then(function () {
+  return this.saveIfDirty().then(function () {
     return request(self.config.urls.validate, { method: "POST", json: {} });
   }).then(function (resp) {
     var data = resp.data || {};
     self.renderProblems(data.problems || [], data.layout || {});
+    var kept = self.kept ? "（校验的是已保存的原文件：" + self.kept + "）" : "";
     if (data.ok) {
-      self.show("success", "校验通过" + (data.problems && data.problems.length ? "（有 " + data.problems.length + " 条提示）" : "") + "，可以部署");
+      self.show(kept ? "warning" : "success", "校验通过" + (data.problems && data.problems.length ? "（有 " + data.problems.length + " 条提示）" : "") + "，可以部署" + kept);
     } else {
-      self.show("danger", "校验未通过：" + data.errors + " 个错误，见右侧列表");
+      self.show("danger", "校验未通过：" + data.errors + " 个错误，见右侧列表" + kept);
     }
     return data;
   });
@@ -111,7 +147,7 @@ EditorShell.prototype.validate = function () {
 EditorShell.prototype.deploy = function () {
   var self = this;
   var comment = document.getElementById("deploy-comment");
-  return this.save().then(function () {
+  return this.saveIfDirty().then(function () {
     self.show("info", "正在部署……");
     return request(self.config.urls.deploy, { method: "POST", json: { comment: comment ? comment.value : "" } });
   }).then(function (resp) {

@@ -568,9 +568,13 @@ def test_prediction_linear_with_people(app, login_as):
         from app.engine.predict import predict
 
         steps = predict(db.session.get(ProcessInstance, inst))
-    assert [(s.step, s.current) for s in steps] == [("n1", True), ("n2", False), ("archive", False)]
+    assert [(s.step, s.current) for s in steps] == [("n1", True), ("n2", False), ("gw", False)]
     assert steps[0].people == ["黄浦大队长"]
     assert steps[1].people == ["周建国"]  # leaders one level up from 黄浦: the city corps leader
+    # The approval is not made yet: both branches, with their conditions in words, each to its end.
+    yes, other = steps[2].branches
+    assert yes.condition == "若 审批通过" and [s.step for s in yes.steps] == ["archive", "end"]
+    assert other.condition == "其他情况" and [s.kind for s in other.steps] == ["end"]
     page = page_text(login_as("hp_officer").get(f"/inbox/instances/{inst}"))
     assert "流程预测" in page and "二审" in page
 
@@ -586,8 +590,9 @@ def test_prediction_parallel_branches_and_conditions(app, login_as):
         from app.engine.predict import predict
 
         steps = predict(db.session.get(ProcessInstance, inst))
-        names = {s.step: s.people for s in steps}
+        names = {s.step: s.people for s in steps if s.kind == "task"}
     assert set(names) == {"a", "b", "archive"}
+    assert [s.step for s in steps if s.kind == "end"] == ["end"]  # the branches merge: one way to the end
     assert names["b"] == ["黄浦区·大队领导"] or names["b"][0].endswith("大队领导")
     # Nothing was saved: the real instance still waits on both branches.
     assert sorted(r["step"] for r in rows(app, status="open")) == ["a", "b"]

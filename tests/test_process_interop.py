@@ -7,6 +7,7 @@ reason, when the folder is missing.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -37,7 +38,9 @@ def _upload(admin, name: str, data: bytes) -> str:
 
 def _draft(app, pid: str) -> str:
     with app.app_context():
-        return db.session.scalar(select(ProcessDraft.text).where(ProcessDraft.process_id == pid))
+        return db.session.scalar(
+            select(ProcessDraft.text).where(ProcessDraft.process_id == pid, ProcessDraft.kind == "bpmn")
+        )
 
 
 def _assert_chinese(name: str, result: dict, ids: set[str]) -> None:
@@ -160,3 +163,64 @@ def test_lossy_reexport_is_refused_and_the_original_kept(app, admin):
         headers=JSON_HEADERS,
     )
     assert resp.status_code == 200 and _draft(app, pid) == lossy
+
+
+# ---------------------------------------------------------------------------------------------
+# uploading a file whose process id exists asks: new version, or new process
+
+
+def test_upload_of_an_existing_process_asks_version_or_new_process(app, admin):
+    from app.engine.models import ProcessModel
+    from tests.conftest import deploy_test_process
+
+    with app.app_context():
+        deploy_test_process("approval_demo")
+    original = (DATA / "workflows" / "approval_demo.bpmn").read_bytes()
+    changed = original.replace("大队审核".encode(), "大队初审".encode())
+    resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(changed), "other_name.bpmn")})
+    assert resp.status_code == 200  # a question, not a draft
+    page = page_text(resp)
+    assert "流程 id「approval_demo」已存在（已部署到第 1 版）" in page
+    assert 'id="choose-version"' in page and 'id="choose-new"' in page and 'value="approval_demo_2"' in page
+    assert _draft(app, "approval_demo") is None  # nothing laid over the deployed process
+    assert _draft(app, "approval_demo_2") is None
+    # JSON clients get the same question as a 409.
+    resp = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(changed), "x.bpmn")}, headers=JSON_HEADERS)
+    assert resp.status_code == 409 and resp.get_json()["choices"] == ["version", "new"]
+    # The hidden copy of the file carries the choice.
+    question = admin.post("/admin/processes/upload", data={"file": (io.BytesIO(changed), "other_name.bpmn")})
+    text = html.unescape(
+        re.search(r'<textarea name="text" hidden>(.*?)</textarea>', question.get_data(as_text=True), re.S)[1]
+    )
+    assert "大队初审" in text
+    # New process: a new id, the file's references follow, the deployed process is untouched.
+    resp = admin.post(
+        "/admin/processes/upload",
+        data={
+            "filename": "other_name.bpmn",
+            "text": text,
+            "mode": "new",
+            "new_id": "approval_copy",
+            "new_name": "审批副本",
+        },
+    )
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/processes/approval_copy/edit")
+    copy = _draft(app, "approval_copy")
+    assert 'id="approval_copy"' in copy and 'name="审批副本"' in copy and "大队初审" in copy
+    # The forms and decision table of the existing process came along: the copy validates as it is.
+    assert validate(admin, "approval_copy")["ok"] is True
+    assert _draft(app, "approval_demo") is None
+    # A taken id is refused in Chinese.
+    resp = admin.post(
+        "/admin/processes/upload",
+        data={"filename": "other_name.bpmn", "text": text, "mode": "new", "new_id": "approval_demo"},
+        headers=JSON_HEADERS,
+    )
+    assert resp.status_code == 409 and "已被使用" in resp.get_json()["message"]
+    # New version: the file becomes the draft of the process's main diagram.
+    resp = admin.post("/admin/processes/upload", data={"filename": "other_name.bpmn", "text": text, "mode": "version"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/processes/approval_demo/edit")
+    with app.app_context():
+        draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == "approval_demo"))
+        assert draft.filename == "approval_demo.bpmn" and "大队初审" in draft.text
+        assert db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == "approval_copy")) is None

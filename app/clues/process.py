@@ -164,15 +164,30 @@ def generate_order(data: dict) -> dict:
     }
 
 
-@service("clue.dispatch")
+def _handling_org(clue: Clue, data: dict) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == str(data.get("handle_org") or "")))
+    if org is None or org.kind not in HANDLER_ROLES or not org.active:
+        org = clue.district_org
+    return org
+
+
+def _handling(org: Organisation) -> dict:
+    handle_role, feedback_role = HANDLER_ROLES[org.kind]
+    return {"role": handle_role, "feedback_role": feedback_role, "org": org.code, "org_name": org.name}
+
+
+def preview_dispatch(data: dict) -> dict:
+    """The unit a clue goes to (for 流程预测): the unit chosen at 派单, else the district brigade."""
+    return _handling(_handling_org(_clue(data), data))
+
+
+@service("clue.dispatch", preview=preview_dispatch)
 def dispatch(data: dict) -> dict:
     """派单: the unit the clue goes to (an invalid code falls back to the district brigade)."""
     from app.clues import documents
 
     clue = _clue(data)
-    org = db.session.scalar(select(Organisation).where(Organisation.code == str(data.get("handle_org") or "")))
-    if org is None or org.kind not in HANDLER_ROLES or not org.active:
-        org = clue.district_org
+    org = _handling_org(clue, data)
     clue.handling_org_id = org.id
     clue.handling_org = org
     clue.dispatched_at = utcnow()
@@ -183,8 +198,7 @@ def dispatch(data: dict) -> dict:
         )
         clue.order_document_id = doc.id
     _move(clue, "handling", data)
-    handle_role, feedback_role = HANDLER_ROLES[org.kind]
-    return {"role": handle_role, "feedback_role": feedback_role, "org": org.code, "org_name": org.name}
+    return _handling(org)
 
 
 @service("clue.generate_report")

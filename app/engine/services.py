@@ -21,6 +21,7 @@ from app.engine.errors import EngineError
 from app.engine.scripting import RestrictedScriptEngine
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
+_PREVIEWS: dict[str, Callable[..., Any]] = {}
 _INSTANCE: ContextVar[Any] = ContextVar("ducha_service_instance", default=None)
 _TASK: ContextVar[Any] = ContextVar("ducha_service_task", default=None)
 
@@ -45,11 +46,14 @@ def current_task():
     return _TASK.get()
 
 
-def service(name: str):
-    """Mark `fn` as the service task `name`; a module's `init_app` registers it (`register_services`)."""
+def service(name: str, *, preview: Callable[..., Any] | None = None):
+    """Mark `fn` as the service task `name`; a module's `init_app` registers it (`register_services`).
+    ``preview`` (same arguments, no side effects) tells 流程预测 what the operation would return, e.g. the
+    unit a clue will be dispatched to."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn.ducha_service = name
+        fn.ducha_preview = preview
         return fn
 
     return decorator
@@ -62,8 +66,15 @@ def register_services(module) -> list[str]:
         name = getattr(value, "ducha_service", None) if inspect.isfunction(value) else None
         if name:
             _REGISTRY[name] = value
+            if getattr(value, "ducha_preview", None) is not None:
+                _PREVIEWS[name] = value.ducha_preview
             names.append(name)
     return names
+
+
+def preview_of(name: str) -> Callable[..., Any] | None:
+    """The side-effect-free preview of a registered operation, if it has one."""
+    return _PREVIEWS.get(name)
 
 
 def registered() -> list[str]:

@@ -17,7 +17,7 @@ from app.engine.errors import SpecInvalid
 from app.engine.models import INSTANCE_STATUS
 from app.errors import NotFound, ValidationFailed, wants_json
 from app.extensions import db
-from app.processes import catalog, layout, workspace
+from app.processes import catalog, layout, uploads, workspace
 from app.processes.editor_config import editor_config
 from app.processes.models import DRAFT_KINDS
 from app.security.access import permission_required
@@ -47,9 +47,29 @@ def index():
 @admin_required
 def upload():
     file = request.files.get("file")
-    if file is None or not file.filename:
+    if file is not None and file.filename:
+        filename, data = file.filename, file.read()
+    elif request.form.get("text") and request.form.get("filename"):  # the second step of a clash: the choice
+        filename, data = request.form["filename"], request.form["text"].encode("utf-8")
+    else:
         raise ValidationFailed("请选择要上传的 .bpmn 文件", errors={"file": "请选择文件"})
-    pid, note = workspace.upload_new(file.filename, file.read(), current_user)
+    mode = request.form.get("mode") if request.form.get("mode") in ("version", "new") else None
+    try:
+        pid, note = uploads.upload_new(
+            filename,
+            data,
+            current_user,
+            mode=mode,
+            new_id=request.form.get("new_id"),
+            new_name=request.form.get("new_name"),
+        )
+    except uploads.ProcessExists as exc:
+        db.session.rollback()
+        if _json_wanted():
+            clash = exc.clash
+            body = {"ok": False, "error": "exists", "message": exc.message, "process_id": clash.process_id}
+            return jsonify({**body, "choices": ["version", "new"], "suggestion": clash.suggestion}), 409
+        return render_template("processes/upload_choice.html", clash=exc.clash, message=exc.message)
     db.session.commit()
     if _json_wanted():
         return jsonify({"ok": True, "process_id": pid, "note": note, "edit_url": url_for(".edit", pid=pid)})

@@ -52,7 +52,7 @@ class Workspace:
     removed: list[str] = field(default_factory=list)
 
     @property
-    def has_drafts(self) -> bool:
+    def hasdraft_rows(self) -> bool:
         return bool(self.removed) or any(f.draft for f in self.files.values())
 
     def by_kind(self, kind: str) -> list[WorkspaceFile]:
@@ -190,7 +190,7 @@ def get_model(process_id: str) -> ProcessModel | None:
     return db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id))
 
 
-def _drafts(process_id: str) -> list[ProcessDraft]:
+def draft_rows(process_id: str) -> list[ProcessDraft]:
     return list(
         db.session.scalars(select(ProcessDraft).where(ProcessDraft.process_id == process_id).order_by(ProcessDraft.id))
     )
@@ -200,7 +200,7 @@ def load(process_id: str) -> Workspace:
     """The workspace of a process; NotFound when there is neither a deployed version nor a draft."""
     model = get_model(process_id)
     version = model.current_version if model is not None else None
-    drafts = _drafts(process_id)
+    drafts = draft_rows(process_id)
     if version is None and not drafts:
         raise NotFound(f"流程「{process_id}」不存在")
     ws = Workspace(process_id=process_id, model=model, version=version)
@@ -240,7 +240,7 @@ def _find_main(ws: Workspace) -> str | None:
 # changing drafts
 
 
-def _upsert(process_id: str, filename: str, kind: str, text: str, actor, *, deleted: bool = False) -> ProcessDraft:
+def upsert_draft(process_id: str, filename: str, kind: str, text: str, actor, *, deleted: bool = False) -> ProcessDraft:
     draft = db.session.scalar(
         select(ProcessDraft).where(ProcessDraft.process_id == process_id, ProcessDraft.filename == filename)
     )
@@ -273,7 +273,7 @@ def save_file(ws: Workspace, filename: str, text: str, actor, *, allow_loss: boo
                 "校验和部署使用原文件；如确认要丢弃这些图形，请再次保存并确认。",
                 errors={"lost": shown},
             )
-    return _upsert(ws.process_id, filename, kind, text, actor)
+    return upsert_draft(ws.process_id, filename, kind, text, actor)
 
 
 def new_file(ws: Workspace, filename: str, actor) -> ProcessDraft:
@@ -284,7 +284,7 @@ def new_file(ws: Workspace, filename: str, actor) -> ProcessDraft:
     kind = kind_of(filename)
     if kind == "bpmn":
         raise ValidationFailed("新建流程图请上传 .bpmn 文件，或在流程列表页上传")
-    return _upsert(ws.process_id, filename, kind, skeleton(filename, kind), actor)
+    return upsert_draft(ws.process_id, filename, kind, skeleton(filename, kind), actor)
 
 
 def skeleton(filename: str, kind: str) -> str:
@@ -322,7 +322,7 @@ def delete_file(ws: Workspace, filename: str, actor) -> None:
         raise Conflict("不能删除主流程图；如需替换请上传新的流程图")
     in_version = ws.version is not None and filename in _version_files(ws.version)
     if in_version:
-        _upsert(ws.process_id, filename, found.kind, "", actor, deleted=True)
+        upsert_draft(ws.process_id, filename, found.kind, "", actor, deleted=True)
     else:
         db.session.execute(
             delete(ProcessDraft).where(ProcessDraft.process_id == ws.process_id, ProcessDraft.filename == filename)
@@ -342,7 +342,7 @@ def discard(ws: Workspace, actor) -> int:
     return result.rowcount or 0
 
 
-def _prepare_upload(filename: str, data: bytes) -> tuple[str, str, str, str | None]:
+def prepare_upload(filename: str, data: bytes) -> tuple[str, str, str, str | None]:
     """Checked name, kind and text of an uploaded file, and a layout note for BPMN without a diagram."""
     filename = check_filename(filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
     kind = kind_of(filename)
@@ -354,31 +354,15 @@ def _prepare_upload(filename: str, data: bytes) -> tuple[str, str, str, str | No
     return filename, kind, text, note
 
 
-def upload_new(filename: str, data: bytes, actor) -> tuple[str, str | None]:
-    """Start (or update) a workspace from an uploaded BPMN file; returns its process id and a layout note."""
-    filename, kind, text, note = _prepare_upload(filename, data)
-    if kind != "bpmn":
-        raise ValidationFailed("新建流程请上传 .bpmn 流程图文件；决策表和表单请在流程的编辑页上传")
-    pid = bpmn_process_id(filename, text)
-    model = get_model(pid)
-    existing = _drafts(pid)
-    if model is not None or existing:
-        ws = load(pid)
-        filename = ws.main or filename
-    _upsert(pid, filename, "bpmn", text, actor)
-    audit.record("process.upload", actor=actor, object_type="process", object_id=pid, detail={"file": filename})
-    return pid, note
-
-
 def upload_into(ws: Workspace, filename: str, data: bytes, actor) -> tuple[str, str | None]:
     """Add or replace a file of the workspace; a BPMN of this process replaces the main diagram."""
-    filename, kind, text, note = _prepare_upload(filename, data)
+    filename, kind, text, note = prepare_upload(filename, data)
     if kind == "bpmn":
         root = _parse_or_none(text)
         ids = {p.get("id") for p in root.iter(f"{{{deploy.BPMN_NS}}}process")} if root is not None else set()
         if ws.process_id in ids and ws.main:
             filename = ws.main
-    _upsert(ws.process_id, filename, kind, text, actor)
+    upsert_draft(ws.process_id, filename, kind, text, actor)
     audit.record(
         "process.upload", actor=actor, object_type="process", object_id=ws.process_id, detail={"file": filename}
     )

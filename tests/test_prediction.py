@@ -147,7 +147,8 @@ def test_gateway_on_data_is_shown_in_words_until_entered_then_followed(app, logi
     assert [s.step for s in steps] == ["fill", "review", "gw"]
     a, b = steps[2].branches
     assert a.condition == "若 类别 = 甲类 且 金额 ≥ 10000"  # the form's titles and option titles
-    assert [s.step for s in a.steps] == ["recheck", "end_a"] and a.steps[0].people == ["上海市应急管理局执法总队·总队领导"]
+    assert [s.step for s in a.steps] == ["recheck", "end_a"]
+    assert a.steps[0].people == ["上海市应急管理局执法总队·总队领导"]
     assert b.condition == "其他情况" and [s.step for s in b.steps] == ["end_b"]
     page = page_text(login_as("hp_officer").get(f"/inbox/instances/{inst}"))
     assert "若 类别 = 甲类 且 金额 ≥ 10000" in page

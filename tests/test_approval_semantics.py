@@ -89,7 +89,7 @@ def test_countersign_one_rejection_decides_and_cancels_others(app, login_as):
     inst = start(app, login_as("hp_officer"), "m_all_r")
     [row] = open_for(app, "xh_leader", "node")
     act(login_as("xh_leader"), row["id"], "reject", comment="不同意")
-    assert status(app, inst) == "completed"  # the diagram routes a rejection to end_rejected
+    assert status(app, inst) == "rejected"  # the diagram routes a rejection to end_rejected: 已拒绝
     states = {r["user"]: r["status"] for r in rows(app, step="node")}
     assert states == {"xh_leader": "completed", "hp_leader": "cancelled", "leader": "cancelled"}
 

@@ -354,7 +354,7 @@ def test_approval_chain_and_rejection_ends_the_process(ctx):
 
     rejected = start("d_chain")
     act("hp_leader", rejected, "reject", comment="不同意")
-    assert status(rejected) == "completed" and open_steps(rejected) == []
+    assert status(rejected) == "rejected" and open_steps(rejected) == []  # 已拒绝, not 已办结
     steps = db.session.scalars(select(HumanTask.step).where(HumanTask.instance_id == rejected))
     assert "second" not in set(steps)  # the rejection went straight to the end
 
@@ -479,7 +479,7 @@ def test_rejection_inside_a_parallel_branch_ends_everything(ctx):
     )
     inst = start("d_par_rej")
     act("hp_leader", inst, "reject")
-    assert status(inst) == "completed" and open_steps(inst) == []
+    assert status(inst) == "rejected" and open_steps(inst) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,7 +713,7 @@ def test_hand_written_pattern_opens_and_recompiles(ctx):
     inst = start("hand_made")
     act("hp_officer", inst, "complete")
     act("hp_leader", inst, "reject")
-    assert status(inst) == "completed"
+    assert status(inst) == "rejected"
 
 
 def test_lanes_become_role_assignees():

@@ -17,6 +17,7 @@ STATUS = {
     "city_review": "总队审批中",
     "created": "已开通",
     "rejected": "已驳回",
+    "terminated": "已终止",
 }
 
 

@@ -14,7 +14,7 @@ from app.engine import runtime
 from app.engine.services import service
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.inbox import notify
+from app.inbox import lifecycle, notify
 from app.models_base import utcnow
 from app.security.crypto import encrypt_field
 
@@ -158,3 +158,11 @@ def create(data: dict) -> dict:
         },
     )
     return {"created": True, "user_id": user.id}
+
+
+@lifecycle.on_end("account")
+def process_ended(object_id: int, status: str, reason: str | None, actor) -> None:
+    """The application follows its process: a terminated (终止) process leaves it 已终止."""
+    obj = db.session.get(AccountApplication, object_id)
+    if obj is not None and status == "terminated":
+        obj.status = "terminated"

@@ -36,9 +36,11 @@ STATUS = {
     "reviewing": "报告审核",
     "closed": "已办结",
     "rejected": "不予受理",
+    "terminated": "已终止",
 }
 OPEN_STATUSES = ("accepting", "judging", "dispatching", "handling", "feedback", "reviewing")
-CLOSED_STATUSES = ("closed", "rejected")
+CLOSED_STATUSES = ("closed", "rejected")  # visible to every enforcement organisation
+ENDED_STATUSES = (*CLOSED_STATUSES, "terminated")  # not open any more
 
 OUTCOMES = {
     "substantiated": "属实",

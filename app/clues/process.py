@@ -17,7 +17,7 @@ from app.engine.calendar import get_calendar
 from app.engine.services import service
 from app.errors import NotFound
 from app.extensions import db
-from app.inbox import notify
+from app.inbox import lifecycle, notify
 from app.inbox.targets import register_visibility
 from app.models_base import utcnow
 from app.orgs.models import Organisation
@@ -31,6 +31,7 @@ STEP_TEXT = {
     "reviewing": "调查报告已生成，等待审核",
     "closed": "已办结",
     "rejected": "不予受理",
+    "terminated": "已终止",
 }
 # The roles that handle (处理) and feed back (反馈) a clue, by the kind of unit it is dispatched to.
 HANDLER_ROLES = {
@@ -137,6 +138,20 @@ def _close(clue: Clue, outcome: str, data: dict) -> None:
     from app.grading.events import clue_closed
 
     clue_closed(clue)  # a clue closed as 属实 moves the enterprise's score at once
+
+
+@lifecycle.on_end("clue")
+def process_ended(clue_id: int, status: str, reason: str | None, actor) -> None:
+    """A clue follows its process: terminated (终止) is 已终止 in the list, the page and the statistics."""
+    from app.alerts import services as alerts
+
+    clue = db.session.get(Clue, clue_id)
+    if clue is None or status != "terminated" or clue.status == "terminated":
+        return
+    clue.closed_at = utcnow()
+    _move(clue, "terminated", {"last_actor": getattr(actor, "login", None)})
+    alerts.close_for(clue_id=clue.id, closure="线索已终止，预警自动关闭")
+    audit.record("clue.terminate", actor=actor, object_type="clue", object_id=clue.id, detail={"reason": reason})
 
 
 @service("clue.generate_order")

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, or_, select, true
 
 from app.audit import services as audit
-from app.clues.models import CLOSED_STATUSES, SOURCES, Clue, ClueFollow
+from app.clues.models import CLOSED_STATUSES, ENDED_STATUSES, SOURCES, Clue, ClueFollow
 from app.engine import deploy, forms
 from app.enterprises.models import Enterprise
 from app.errors import NotFound, PermissionDenied, ValidationFailed
@@ -121,7 +121,7 @@ def search(user, f: Filters) -> Select:
     if f.source:
         stmt = stmt.where(Clue.source == f.source)
     if f.status == "open":
-        stmt = stmt.where(Clue.status.not_in(CLOSED_STATUSES))
+        stmt = stmt.where(Clue.status.not_in(ENDED_STATUSES))
     elif f.status:
         stmt = stmt.where(Clue.status == f.status)
     if f.district:

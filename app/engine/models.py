@@ -14,6 +14,7 @@ INSTANCE_STATUS = {
     "running": "进行中",
     "suspended": "已挂起",
     "completed": "已办结",
+    "rejected": "已拒绝",
     "terminated": "已终止",
     "error": "异常",
 }

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import deploy, serializer, state
+from app.engine import deploy, outcome, serializer, state
 from app.engine.models import ProcessInstance, ProcessVersion
 from app.engine.services import script_engine
 from app.engine.state import (  # noqa: F401  (the runtime's read helpers, re-exported for callers)
@@ -64,6 +64,8 @@ def _finish(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, stri
     state.save(instance, wf)
     if was_running and instance.status == "completed":
         add_event(instance, "end", step_name="办结")
+    elif was_running and instance.status == "rejected":  # the diagram routed a rejection to an end event
+        add_event(instance, "reject_end", step_name="已拒绝")
     flush_or_conflict()
     notify.new_tasks(created)
     return created
@@ -275,7 +277,7 @@ def terminate(instance: ProcessInstance, wf: BpmnWorkflow, *, reason: str, actor
     """End the instance now: the engine is cancelled and every open inbox row with it."""
     from app.engine import inbox
 
-    if instance.status in ("completed", "terminated"):
+    if instance.status in outcome.ENDED:
         raise Conflict("流程已结束")
     wf.cancel()
     instance.state = serializer.dump(wf)

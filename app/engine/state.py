@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine import deploy, serializer, services
+from app.engine import deploy, outcome, serializer, services
 from app.engine.errors import EngineError
 from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessModel
 from app.engine.services import script_engine
@@ -96,7 +96,7 @@ def save(instance: ProcessInstance, wf: BpmnWorkflow) -> None:
         if summary != instance.summary:
             instance.summary = summary
     if wf.completed and instance.status in ("running", "error"):
-        instance.status = "completed"
+        instance.status = outcome.final_status(wf)  # 已办结, or 已拒绝 when it ended on a rejection
         instance.ended_at = utcnow()
         instance.next_timer_at = None
 

@@ -15,7 +15,7 @@ from app.engine.models import ProcessInstance
 from app.engine.nodes import NodeConfig
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.inbox import notify
+from app.inbox import lifecycle, notify
 from app.inbox.models import HumanTask
 from app.inbox.queries import can_act
 from app.models_base import utcnow
@@ -297,12 +297,15 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
         open_rows=[r for r in instance_rows if r.status in ("open", "pending")],
         strict=cfg.label(action) if actor is not None else None,
     )
+    lifecycle.decided(instance, row, outcome, actor)
+    lifecycle.ended(instance, actor)
     return instance
 
 
 def _reject_by_policy(instance, wf, row, actor, cfg: NodeConfig, comment):
     if cfg.reject_policy == "terminate":
-        runtime.terminate(instance, wf, reason=comment or "审批拒绝", actor=actor, status="terminated")
+        runtime.terminate(instance, wf, reason=comment or "审批拒绝", actor=actor, status="rejected")
+        lifecycle.ended(instance, actor)
         return instance
     target = cfg.reject_policy.partition(":")[2]
     return return_to(
@@ -503,10 +506,12 @@ def terminate(instance: ProcessInstance, actor, *, reason: str, void: bool = Fal
     """终止 / 作废: the initiator or a process administrator, with a reason."""
     if not (reason or "").strip():
         raise ValidationFailed("请填写终止原因", errors={"reason": "请填写终止原因"})
-    if instance.initiator_id != actor.id and not actor.can("process.admin"):
-        raise PermissionDenied("只有发起人或流程管理员可以终止流程")
+    refusal = lifecycle.terminate_refusal(instance, actor)
+    if refusal:
+        raise PermissionDenied(refusal)
     wf = runtime.load(instance)
     runtime.terminate(instance, wf, reason=reason, actor=actor, status="terminated")
+    lifecycle.ended(instance, actor)
     audit.record(
         "process.void" if void else "process.terminate",
         actor=actor,

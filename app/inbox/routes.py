@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, queries, services, signature, uploads
+from app.inbox import actions, collab, lifecycle, queries, services, signature, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal import params
 from app.portal.paging import paginate
@@ -178,6 +178,7 @@ def instance(instance_id: int):
         "inbox/instance.html",
         instance=inst,
         prediction=predict(inst),
+        may_terminate=lifecycle.may_terminate(inst, current_user),
         history=services.history(inst),
         comments=services.comments(inst),
         attachments=services.attachments(inst),

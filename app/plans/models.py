@@ -19,6 +19,7 @@ PLAN_STATUS = {
     "returned": "退回修改",
     "publicity": "公示中",
     "published": "已发布",
+    "terminated": "已终止",
 }
 ITEM_SOURCES = {"assisted": "辅助生成", "random": "双随机抽取", "manual": "人工添加"}
 ITEM_STATUS = {"planned": "待检查", "done": "已检查", "cancelled": "已取消"}

@@ -20,7 +20,7 @@ from app.engine.scripting import working_deadline
 from app.engine.services import service
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.inbox import notify
+from app.inbox import lifecycle, notify
 from app.inbox.models import HumanTask
 from app.models_base import utcnow
 from app.plans.models import MonthlyPlan
@@ -183,3 +183,11 @@ def check_execution(now: datetime) -> int:
         )
         raised += 1
     return raised
+
+
+@lifecycle.on_end("plan")
+def process_ended(object_id: int, status: str, reason: str | None, actor) -> None:
+    """The plan follows its process: a terminated (终止) process leaves it 已终止."""
+    obj = db.session.get(MonthlyPlan, object_id)
+    if obj is not None and status == "terminated":
+        obj.status = "terminated"

@@ -17,6 +17,7 @@ from app.audit import services as audit
 from app.engine import deploy, runtime, serializer, state
 from app.engine.errors import EngineError
 from app.engine.models import Incident, ProcessInstance, ProcessVersion
+from app.engine.outcome import ENDED
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.inbox import actions
@@ -61,7 +62,7 @@ def resume(instance: ProcessInstance, actor, reason: str | None = None) -> None:
 
 
 def terminate(instance: ProcessInstance, actor, reason: str | None) -> None:
-    if instance.status in ("completed", "terminated"):
+    if instance.status in ENDED:
         raise Conflict("流程已结束，不能终止")
     actions.terminate(instance, actor, reason=_reason(reason, "终止"))
     for incident in _open_incidents(instance):

@@ -12,15 +12,17 @@ Services raise these; they never raise HTTP exceptions. Hierarchy:
 
 URL converters can only raise werkzeug exceptions: they raise `ChineseBadRequest`, shown as is.
 
-Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...}.
-The session is rolled back before any error response.
+Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...};
+htmx requests get a fragment. A refusal (403, 409, 422) of a form posted from one of our pages answers on
+that page: the form carries ``_back`` (the ``csrf()`` macro adds it), the message is flashed and the
+browser goes back there (303). The session is rolled back before any error response.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.extensions import db
@@ -108,10 +110,38 @@ def _respond(status: int, code: str, message: str, errors: dict | None = None):
         return jsonify(body), status
     if request.headers.get("HX-Request"):
         return render_template("errors/fragment.html", status=status, message=message, errors=errors), status
+    back = _back_to_page(status)
+    if back is not None:
+        flash(message, "danger")
+        for text in dict.fromkeys(v for v in (errors or {}).values() if isinstance(v, str) and v != message):
+            flash(text, "danger")
+        return redirect(back, 303)
     return render_template("errors/error.html", status=status, message=message, errors=errors), status
 
 
+REFUSALS = (403, 409, 422)
+
+
+def _back_to_page(status: int) -> str | None:
+    """The page a refused form was posted from (a local path), when the refusal should answer there."""
+    if status not in REFUSALS or request.method != "POST":
+        return None
+    back = request.form.get("_back") or ""
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        return None
+    return back
+
+
+def form_back() -> str:
+    """For the ``csrf()`` macro: the page a form is on (empty inside htmx partials and POST responses)."""
+    if request.method != "GET" or request.headers.get("HX-Request"):
+        return ""
+    return request.full_path.rstrip("?")
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.jinja_env.globals["form_back"] = form_back
+
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError):
         db.session.rollback()

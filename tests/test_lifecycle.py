@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import select
 
 from app.clues.models import Clue
@@ -108,7 +111,8 @@ def test_terminate_offered_to_the_initiator_before_the_first_approval_only(app, 
     assert "已终止" in page and "已办结" not in page
 
 
-def test_a_terminated_clue_is_shown_terminated_in_list_page_and_statistics(app, clue_process, fast_pdf, client_for):  # noqa: F811
+@pytest.mark.usefixtures("clue_process", "fast_pdf")
+def test_a_terminated_clue_is_shown_terminated_in_list_page_and_statistics(app, client_for):
     officer = client_for("hp_officer")
     clue_id = registered(app, officer)
     accept(app, client_for)
@@ -129,7 +133,43 @@ def test_a_terminated_clue_is_shown_terminated_in_list_page_and_statistics(app, 
 
 
 def _open_ids(client) -> list[int]:
-    import re
 
     html = client.get("/clues/?status=open").get_data(as_text=True)
     return [int(x) for x in re.findall(r'href="/clues/(\d+)"', html)]
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals answer on the page the form was on
+
+
+def test_refusals_answer_on_the_same_page_with_a_chinese_message(app, login_as):
+    _deploy(app, "lc_msg")
+    inst = _start(app, "lc_msg")
+    officer = login_as("hp_officer")
+    page = officer.get(f"/inbox/instances/{inst}").get_data(as_text=True)
+    back = f"/inbox/instances/{inst}"
+    assert f'name="_back" value="{back}"' in page  # every form says which page it is on
+    # 422: no reason typed.
+    resp = officer.post(f"/inbox/instances/{inst}/terminate", data={"reason": "", "_back": back})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(back)
+    shown = page_text(officer.get(back))
+    assert "请填写终止原因" in shown and "流程预测" in shown  # the instance page, with the message
+    # 403: after the first approval the initiator may not terminate.
+    _decide(app, inst, "approve")
+    resp = officer.post(f"/inbox/instances/{inst}/terminate", data={"reason": "不办了", "_back": back})
+    assert resp.status_code == 303
+    assert "发起人不能再终止" in page_text(officer.get(back))
+    # 409: a task already handled by someone else.
+    with app.app_context():
+        done = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst, HumanTask.step == "review"))
+    leader = login_as("hp_leader")
+    task_page = f"/inbox/tasks/{done}"
+    resp = leader.post(f"{task_page}/act", data={"action": "approve", "_back": task_page})
+    assert resp.status_code == 303
+    assert "该任务已由黄浦大队长处理" in page_text(leader.get(task_page))
+    # Without the page (an API client, or a form from elsewhere) the status code is the answer.
+    assert officer.post(f"/inbox/instances/{inst}/terminate", data={"reason": "x"}).status_code == 403
+    assert (
+        officer.post(f"/inbox/instances/{inst}/terminate", data={"reason": "x", "_back": "//evil.example/"}).status_code
+        == 403
+    )

@@ -4,6 +4,7 @@ followed. The clue process is checked at every step."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.clues.models import Clue
@@ -46,7 +47,8 @@ def _instance(app, clue_id: int) -> int:
         return db.session.get(Clue, clue_id).instance_id
 
 
-def test_clue_prediction_at_every_step(app, clue_process, fast_pdf, client_for):  # noqa: F811
+@pytest.mark.usefixtures("clue_process", "fast_pdf")
+def test_clue_prediction_at_every_step(app, client_for):
     officer = client_for("hp_officer")
     clue_id = registered(app, officer)
     inst = _instance(app, clue_id)

@@ -287,6 +287,6 @@ def terminate(instance: ProcessInstance, wf: BpmnWorkflow, *, reason: str, actor
     instance.next_timer_at = None
     instance.current_steps = []
     instance.updated_at = utcnow()
-    add_event(instance, "terminate", actor=actor, comment=reason)
+    add_event(instance, "terminate" if status == "terminated" else "reject_end", actor=actor, comment=reason)
     inbox.sync(instance, wf)
     flush_or_conflict()

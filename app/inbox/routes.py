@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, lifecycle, queries, services, signature, uploads
+from app.inbox import actions, collab, lifecycle, printing, queries, services, signature, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal import params
 from app.portal.paging import paginate
@@ -325,10 +325,10 @@ def print_instance(instance_id: int):
     return render_template(
         "inbox/print.html",
         instance=inst,
-        data=services.printable_data(inst),
+        sections=printing.record(inst),
         history=services.history(inst),
         signatures=services.signatures(inst),
-        outcomes=OUTCOMES,
+        event_label=printing.event_label,
     )
 
 

@@ -256,50 +256,17 @@ def get_model(process_id: str) -> ProcessModel:
     return model
 
 
-SENSITIVE_HINTS = ("phone", "id_number", "idcard", "id_card", "reporter")
-
-
-def printable_data(instance: ProcessInstance) -> list[tuple[str, object]]:
-    """The instance's business data for the print page: the fields of the process's forms, by their titles
-    and with the titles of their choices (app/names.py); engine-internal keys are left out, sensitive
-    values masked."""
-    from app.names import field_labels
-    from app.security.masking import mask_id_number, mask_name, mask_phone
-
-    def mask_value(text: str) -> str:
-        if len(text) in (15, 18):
-            return mask_id_number(text)
-        if text.isdigit() or text.startswith("+"):
-            return mask_phone(text)
-        return mask_name(text)
-
-    wf = runtime.load(instance)
-    data = runtime.instance_data(wf)
-    labels = field_labels(instance)
-    out = []
-    for key, value in sorted(data.items()):
-        if key.startswith("_") or key.endswith("_approvals") or key in ("approved", "outcome", "last_actor"):
-            continue
-        if not labels.known(key):
-            continue  # ids, urls and codes the processes keep for themselves: not business data
-        if any(h in key for h in SENSITIVE_HINTS):
-            value = mask_value(str(value))
-        out.append((labels.key(key), labels.value(key, value)))
-    return out
-
-
 def approval_record_context(instance: ProcessInstance) -> dict:
-    """What the approval record (打印/PDF) shows: form data, history, signatures."""
-    from app.inbox.models import OUTCOMES
+    """What the approval record (打印/PDF) shows: form sections, history, signatures."""
+    from app.inbox import printing
 
-    kinds = {**OUTCOMES, "start": "发起", "end": "办结", "timer": "定时器触发", "comment": "评论"}
     events = [
         {
             "at": e.at,
             "step_name": e.step_name,
             "actor_name": e.actor_name,
             "comment": e.comment,
-            "label": kinds.get(e.kind, e.kind),
+            "label": printing.event_label(e.kind),
         }
         for e in history(instance)
         if e.kind not in ("claim", "release", "attach")
@@ -316,7 +283,7 @@ def approval_record_context(instance: ProcessInstance) -> dict:
         "process_name": instance.spec_info.name,
         "started_at": instance.started_at,
         "initiator": initiator.name if initiator else None,
-        "data": printable_data(instance),
+        "sections": printing.record(instance),
         "history": events,
         "signatures": signs,
     }

@@ -224,3 +224,21 @@ def test_upload_of_an_existing_process_asks_version_or_new_process(app, admin):
         draft = db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == "approval_demo"))
         assert draft.filename == "approval_demo.bpmn" and "大队初审" in draft.text
         assert db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == "approval_copy")) is None
+
+
+def test_shapes_referencing_nothing_are_named_and_a_diagram_drawing_nothing_is_laid_out(app, admin):
+    ghost = PREFIXED.replace(
+        "</bpmndi:BPMNPlane>",
+        '<bpmndi:BPMNShape id="_ghost_di" bpmnElement="_ghost"><dc:Bounds x="0" y="0" width="10" height="10" />'
+        "</bpmndi:BPMNShape></bpmndi:BPMNPlane>",
+    )
+    pid = _upload(admin, "prefixed_refs.bpmn", ghost.encode())
+    note = validate(admin, pid)["layout"]["prefixed_refs.bpmn"]
+    assert "1 个图形引用的元素不存在" in note and "_ghost" in note
+    # A diagram whose every shape points at nothing would be a blank canvas: the viewer gets a layout instead.
+    nothing = re.sub(r'bpmnElement="bpmn2:(_\w+)"', r'bpmnElement="gone\1"', PREFIXED)
+    assert admin.post(f"/admin/processes/{pid}/discard").status_code == 302
+    pid = _upload(admin, "prefixed_refs.bpmn", nothing.encode())
+    assert _draft(app, pid) == nothing  # the stored file is what was uploaded
+    shown = admin.get(f"/admin/processes/{pid}/files/prefixed_refs.bpmn?layout=1").get_data(as_text=True)
+    assert "ducha_autolayout" in shown and 'bpmnElement="_review"' in shown and "gone_" not in shown

@@ -80,10 +80,21 @@ def di_report(text: str) -> str | None:
         for el in process.iter()
         if _local(el) in _NODES | {"boundaryEvent", "sequenceFlow"} and el.get("id") and el.get("id") not in drawn
     ]
+    notes = []
     if missing:
         shown = "、".join(missing[:5]) + ("等" if len(missing) > 5 else "")
-        return f"有 {len(missing)} 个元素没有图形信息（BPMNDI），在图中不可见：{shown}"
-    return None
+        notes.append(f"有 {len(missing)} 个元素没有图形信息（BPMNDI），在图中不可见：{shown}")
+    dangling = sorted(drawn - _ids(root))
+    if dangling:
+        shown = "、".join(dangling[:5]) + ("等" if len(dangling) > 5 else "")
+        notes.append(
+            f"有 {len(dangling)} 个图形引用的元素不存在（bpmnElement），已忽略：{shown}；请删除这些图形或改正引用"
+        )
+    return "；".join(notes) or None
+
+
+def _ids(root: etree._Element) -> set[str]:
+    return {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
 
 
 def lost_shapes(old: str, new: str) -> list[str]:
@@ -91,8 +102,7 @@ def lost_shapes(old: str, new: str) -> list[str]:
     before, after = _parse(old), _parse(new)
     if before is None or after is None:
         return []
-    ids = {el.get("id") for el in after.iter() if isinstance(el.tag, str) and el.get("id")}
-    gone = _drawn(before) & ids - _drawn(after)
+    gone = _drawn(before) & _ids(after) - _drawn(after)
     return sorted(i for i in gone if i)
 
 
@@ -121,7 +131,9 @@ def for_display(text: str) -> str:
     if root is None:
         return text
     resolved = qnames.resolve_refs(root)
-    if not _drawn(root):
+    if not _drawn(root) & _ids(root):  # no diagram, or one that draws nothing of this file: lay it out
+        for diagram in root.findall(f"{{{DI_NS}}}BPMNDiagram"):
+            root.remove(diagram)
         return _laid_out(root, text)[0]
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8") if resolved else text
 

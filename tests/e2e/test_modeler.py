@@ -233,3 +233,23 @@ def test_prefixed_references_draw_and_validate_keeps_the_upload(app, browser_pag
     with app.app_context():
         assert workspace.load(pid).files["prefixed_refs.bpmn"].text == text  # 校验 saved nothing over the upload
     assert console_errors == [], "\n".join(console_errors)
+
+
+def test_import_problems_of_other_modelers_are_explained_in_chinese(app, browser_page, console_errors):
+    text = (DATA / "interop" / "prefixed_refs.bpmn").read_text(encoding="utf-8")
+    ghost = text.replace(
+        "</bpmndi:BPMNPlane>",
+        '<bpmndi:BPMNShape id="_ghost_di" bpmnElement="_ghost"><dc:Bounds x="0" y="0" width="10" height="10" />'
+        "</bpmndi:BPMNShape></bpmndi:BPMNPlane>",
+    )
+    with app.app_context():
+        pid, _note = uploads.upload_new("ghost.bpmn", ghost.encode(), user("procadmin"))
+        db.session.commit()
+    page = browser_page("procadmin")
+    page.goto(f"/admin/processes/{pid}/edit")
+    page.wait_for_selector("#canvas[data-import]")
+    assert page.get_attribute("#canvas", "data-import") == "ok"
+    assert int(page.get_attribute("#canvas", "data-import-warnings")) >= 1
+    message = page.inner_text("#editor-message")
+    assert "导入提示" in message and "_ghost" in message and "unresolved" not in message
+    assert console_errors == [], "\n".join(console_errors)

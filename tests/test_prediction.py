@@ -164,3 +164,43 @@ def test_gateway_on_data_is_shown_in_words_until_entered_then_followed(app, logi
     # The category is entered now: the walk takes the branch, no question left.
     steps = _predict(app, inst)
     assert [(s.step, s.kind) for s in steps] == [("review", "task"), ("recheck", "task"), ("end_a", "end")]
+
+
+def test_designer_process_prediction_lists_cc_and_follows_a_condition_on_known_data(app):
+    from tests.test_designer_compile import approval, deploy_tree, make_tree, rules, start, task
+
+    tree = make_tree(
+        "pr_cc",
+        [
+            approval("a_lead", "leader", "领导审批", rejectPolicy="end"),
+            {"id": "cc_1", "type": "cc", "name": "抄送领导", "users": ["leader", "xh_leader"], "note": "请知悉"},
+            {
+                "id": "cond",
+                "type": "condition",
+                "name": "按金额",
+                "branches": [
+                    {
+                        "id": "big",
+                        "name": "大额",
+                        "condition": rules(("amount", ">", 10000)),
+                        "nodes": [task("t_big", "users:leader", "大额复核")],
+                    },
+                    {"id": "other", "name": "其他", "condition": None, "nodes": [task("t_small", "initiator", "归档")]},
+                ],
+            },
+        ],
+    )
+    with app.app_context():
+        deploy_tree(tree)
+        inst = start("pr_cc", amount=100)
+    steps = _predict(app, inst)
+    assert steps[0].step == "a_lead" and steps[0].current and steps[0].people == ["黄浦大队长"]
+    gate = steps[1]
+    assert gate.kind == "branch"
+    by_condition = {b.condition: b.steps for b in gate.branches}
+    assert [s.kind for s in by_condition["若 审批不通过"]] == ["end"]
+    approved = by_condition["其他情况"]
+    cc = approved[0]
+    assert cc.kind == "cc" and cc.name == "抄送：抄送领导" and cc.people == ["周建国", "徐汇大队长"]
+    # The amount was entered at the start (100): the condition is followed, not asked.
+    assert [s.step for s in approved[1:]] == ["t_small", approved[-1].step] and approved[-1].kind == "end"

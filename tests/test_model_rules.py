@@ -111,8 +111,8 @@ def test_a_task_node_routes_by_the_approved_value_the_person_entered(app, client
     form = {"action": "complete", "subject": "核对材料"} | ({"approved": "on"} if ticked else {})
     resp = client_for("hp_leader").post(f"/inbox/tasks/{_check_row(app, iid)}/act", data=form)
     assert resp.status_code == 302
-    with app.app_context():
-        assert db.session.get(ProcessInstance, iid).status == "completed"
+    with app.app_context():  # unticked ends on the rejection path: 已拒绝, not 已办结
+        assert db.session.get(ProcessInstance, iid).status == ("completed" if ticked else "rejected")
         assert _ended_at(iid) == end
 
 

@@ -9,8 +9,11 @@ Services raise these; they never raise HTTP exceptions. Hierarchy:
       Conflict          -> 409  (stale task, already handled, version clash)
       WorkflowError     -> 500  (engine failure; becomes an incident)
 
-Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...}.
-The session is rolled back before any error response.
+Pages get an HTML error page; paths under /api/ (and requests that ask for JSON) get one JSON shape,
+`error_body()`: {"code": code, "message": Chinese message, "errors": {field: Chinese message}}. A
+malformed request body is 400, missing authentication 401. `from_marshmallow()` turns a marshmallow
+ValidationError into ValidationFailed (422) with flat field paths. The session is rolled back before
+any error response.
 """
 
 from __future__ import annotations
@@ -78,16 +81,81 @@ HTTP_MESSAGES = {
 }
 
 
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+    default_message = "请求格式错误"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    default_message = "请先登录"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def error_body(code: str, message: str, errors: dict | None = None) -> dict:
+    """The one JSON error shape of the API."""
+    return {"code": code, "message": message, "errors": {str(k): str(v) for k, v in (errors or {}).items()}}
+
+
+def json_error(status: int, code: str, message: str, errors: dict | None = None):
+    return jsonify(error_body(code, message, errors)), status
+
+
+# marshmallow's own messages, in Chinese (field-specific messages are set on the schemas).
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": "必填项",
+    "Field may not be null.": "不能为空",
+    "Unknown field.": "不支持的字段",
+    "Not a valid string.": "应为文本",
+    "Not a valid integer.": "应为整数",
+    "Not a valid number.": "应为数字",
+    "Not a valid boolean.": "应为 true 或 false",
+    "Not a valid list.": "应为列表",
+    "Not a valid mapping type.": "应为对象",
+    "Invalid input type.": "类型不正确",
+    "Must be one of: ": "取值无效，可选：",
+    "Length must be between ": "长度应在 ",
+    "Shorter than minimum length ": "长度不能少于 ",
+    "Longer than maximum length ": "长度不能超过 ",
+    "Invalid input.": "输入无效",
+}
+
+
+def _chinese(message: str) -> str:
+    for english, chinese in MARSHMALLOW_MESSAGES.items():
+        if message.startswith(english):
+            return chinese + message[len(english) :].replace(" and ", " 到 ").rstrip(".")
+    return message
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(_flatten(value, name))
+            else:
+                out[name] = "；".join(_chinese(str(v)) for v in (value if isinstance(value, list) else [value]))
+    else:
+        items = messages if isinstance(messages, list) else [messages]
+        out[prefix or "_schema"] = "；".join(_chinese(str(v)) for v in items)
+    return out
+
+
+def from_marshmallow(exc) -> ValidationFailed:
+    """A marshmallow ValidationError as the project's 422, field paths flattened ("data.amount")."""
+    return ValidationFailed("请求数据有误，请按提示修改", errors=_flatten(exc.messages))
+
+
 def _respond(status: int, code: str, message: str, errors: dict | None = None):
     if wants_json():
-        body = {"error": code, "message": message}
-        if errors:
-            body["errors"] = errors
-        return jsonify(body), status
+        return json_error(status, code, message, errors)
     if request.headers.get("HX-Request"):
         return render_template("errors/fragment.html", status=status, message=message, errors=errors), status
     return render_template("errors/error.html", status=status, message=message, errors=errors), status

@@ -68,6 +68,10 @@ def authenticate(login: str, password: str, *, ip: str | None = None, finish: bo
         verify_password(password, make_password_hash("x"), pepper=_cfg("PASSWORD_PEPPER"))
         audit.record("login.failed", detail={"login": login[:64], "reason": "unknown"}, ip=ip)
         raise PermissionDenied(LOGIN_FAILED)
+    if user.service_account:
+        # Service accounts reach the API with tokens only (app/security/tokens.py).
+        audit.record("login.failed", actor=user, detail={"reason": "service_account"}, ip=ip)
+        raise PermissionDenied(LOGIN_FAILED)
     if user.locked_until and user.locked_until > now:
         audit.record("login.failed", actor=user, detail={"reason": "locked"}, ip=ip)
         raise PermissionDenied(f"{LOGIN_FAILED}；账号因多次失败已临时锁定，请稍后再试")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -174,7 +174,11 @@ def register_error_handlers(app: Flask) -> None:
         message = HTTP_MESSAGES.get(status, exc.description or "请求无法处理")
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
-        return _respond(status, exc.name.lower().replace(" ", "_"), message)
+        response, status = _respond(status, exc.name.lower().replace(" ", "_"), message)
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response = make_response(response, status)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110: a 405 says what is allowed
+        return response, status
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

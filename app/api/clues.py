@@ -39,6 +39,7 @@ def clue_form():
       description: 登记线索所填的表单（JSON Schema，所属区的可选值已填入）。
       responses:
         200: {description: 表单, content: {application/json: {schema: FormDoc}}}
+        404: NotFound
     """
     schema, ui = clue_services.register_schema()
     return FormDoc().dump({"form": schema, "ui": ui})
@@ -57,6 +58,7 @@ def register_clue():
       requestBody: {required: true, content: {application/json: {schema: ClueInput}}}
       responses:
         201: {description: 已登记, content: {application/json: {schema: ClueResult}}}
+        404: NotFound
     """
     payload = body(ClueInput())
     schema, _ui = clue_services.register_schema()

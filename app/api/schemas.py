@@ -69,7 +69,7 @@ class HandOverInput(Input):
 
 class UsersInput(Input):
     users = fields.List(
-        fields.Str(),
+        fields.Str(validate=validate.Length(min=1, max=64, error="登录名或编号应为 1 到 64 个字符")),
         required=True,
         validate=validate.Length(min=1, max=50, error="请选择 1 到 50 人"),
         error_messages=_REQUIRED,

@@ -15,7 +15,7 @@ import json
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, ValidationError
 
-from app.errors import BadRequest, from_marshmallow
+from app.errors import BadRequest, NotFound, from_marshmallow
 from app.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -33,6 +33,17 @@ def _csrf_unless_bearer_only():
         return None
     csrf.protect()
     return None
+
+
+ID_MAX = 2**63 - 1
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(_endpoint, values):
+    """An id no database column can hold names nothing: 404, not a driver overflow."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 0 < value <= ID_MAX:
+            raise NotFound()
 
 
 def body(schema: Schema) -> dict:
@@ -54,3 +65,11 @@ def init_api(app) -> None:
     from app.api import account, clues, instances, openapi, processes, tasks  # noqa: F401  (routes)
 
     app.register_blueprint(bp)
+
+
+def query(schema: Schema) -> dict:
+    """The query string loaded by a schema (422 per parameter)."""
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise from_marshmallow(exc) from exc

@@ -3,7 +3,7 @@ OpenAPI document). Names in Chinese go in `metadata.description`; field errors a
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 _REQUIRED = {"required": "必填项", "null": "不能为空", "invalid": "类型不正确"}
 
@@ -106,6 +106,27 @@ class ClueInput(Input):
     data = fields.Dict(required=True, error_messages=_REQUIRED, metadata={"description": "线索登记表单的数据"})
     confirm_duplicate = fields.Bool(
         load_default=False, metadata={"description": "已核对疑似重复线索，确认不是重复线索"}
+    )
+
+
+class TaskQuery(Schema):
+    """The task list's query string (other parameters are ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    tab = fields.Str(load_default="todo", validate=validate.OneOf(["todo", "done"], error="应为 todo 或 done"))
+    process = fields.Str(load_default=None)
+    q = fields.Str(load_default=None)
+    status = fields.Str(
+        load_default=None,
+        validate=validate.OneOf(["overdue", "due_soon", "normal"], error="应为 overdue、due_soon 或 normal"),
+    )
+    page = fields.Int(
+        load_default=1,
+        strict=False,
+        validate=validate.Range(min=1, max=100000, error="页码应为 1 到 100000"),
+        error_messages=_REQUIRED,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from app.api import body, bp
+from app.api import body, bp, query
 from app.api.schemas import (
     ActResult,
     AddSignInput,
@@ -16,6 +16,7 @@ from app.api.schemas import (
     ReturnInput,
     TaskDetail,
     TaskPage,
+    TaskQuery,
     UsersInput,
 )
 from app.extensions import db
@@ -40,14 +41,16 @@ def list_tasks():
         - {in: query, name: tab, description: todo 待办 / done 已办, schema: {type: string, enum: [todo, done]}}
         - {in: query, name: process, description: 流程标识, schema: {type: string}}
         - {in: query, name: q, description: 标题、编号或步骤名称包含, schema: {type: string}}
-        - {in: query, name: status, description: overdue 已超期 / due_soon 即将到期 / normal, schema: {type: string}}
-        - {in: query, name: page, description: 页码, schema: {type: integer, minimum: 1}}
+        - {in: query, name: status, description: overdue 已超期 / due_soon 即将到期 / normal,
+           schema: {type: string, enum: [overdue, due_soon, normal]}}
+        - {in: query, name: page, description: 页码, schema: {type: integer, minimum: 1, maximum: 100000}}
       responses:
         200: {description: 任务列表, content: {application/json: {schema: TaskPage}}}
+        422: Unprocessable
     """
-    tab = request.args.get("tab", "todo")
-    stmt = (queries.done if tab == "done" else queries.todo)(current_user, filters_from(request.args))
-    page = paginate(stmt, request.args.get("page"))
+    args = query(TaskQuery())
+    stmt = (queries.done if args["tab"] == "done" else queries.todo)(current_user, filters_from(request.args))
+    page = paginate(stmt, str(args["page"]))
     return TaskPage().dump({"items": page.items, "page": page.page, "pages": page.pages, "total": page.total})
 
 

@@ -335,7 +335,7 @@ def test_openapi_document_needs_login_and_describes_every_path(app, client, clie
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert any("\u4e00" <= ch <= "\u9fff" for ch in op["summary"]), (method, path)
-            assert "401" in op["responses"] and "403" in op["responses"]
+            assert "401" in op["responses"] and "403" in op["responses"] and op["operationId"]
             ok = [c for c in op["responses"] if c.startswith("2")]
             assert ok, (method, path)
             if method == "post":

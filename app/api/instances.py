@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import current_app, request, send_file
@@ -287,5 +288,6 @@ def download_attachment(attachment_id: int):
     """
     item = collab.get_attachment(attachment_id)
     services.visible_instance(item.instance_id, current_user)
-    path = Path(current_app.config["UPLOAD_DIR"]) / item.path
-    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=item.filename)
+    # Read into memory (≤ UPLOAD_MAX_BYTES): no open file is left to a client that does not close the response.
+    data = (Path(current_app.config["UPLOAD_DIR"]) / item.path).read_bytes()
+    return send_file(io.BytesIO(data), mimetype=item.content_type, as_attachment=True, download_name=item.filename)

@@ -44,9 +44,10 @@ DESCRIPTION = """督查系统的待办与流程接口：与页面调用同样的
 docs_bp = Blueprint("api_docs", __name__)
 
 
-def _operations(view, path: str) -> dict:
+def _operations(view_name: str, view, path: str) -> dict:
     operations = load_operations_from_docstring(view.__doc__ or "")
     for method, operation in operations.items():
+        operation.setdefault("operationId", view_name.rsplit(".", 1)[-1])
         operation.setdefault("security", [{"bearer": []}, {"session": []}])
         codes = [401, 403]
         if "{" in path:
@@ -83,7 +84,7 @@ def _build(rules: tuple, server: str) -> dict:
         )
     for path, view_name in rules:
         view = current_app.view_functions[view_name]
-        spec.path(path=path, operations=_operations(view, path))
+        spec.path(path=path, operations=_operations(view_name, view, path))
     return spec.to_dict()
 
 

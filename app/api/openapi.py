@@ -1,5 +1,6 @@
 """The OpenAPI document of /api/v1 (apispec: the marshmallow schemas and each view's docstring) and the
-Swagger UI page at /api-docs (vendored, no CDN). Both need a logged-in user or a valid API token.
+Swagger UI page at /api-docs (swagger-ui-dist bundled by scripts/build.mjs, no CDN). Both need a logged-in
+user or a valid API token.
 
 Every operation gets the error responses it can give, in the one JSON shape (`ErrorSchema`): 401 and
 403 always, 404 when the path names an object, and 400/409/422 for writes.

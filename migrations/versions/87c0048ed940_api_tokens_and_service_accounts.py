@@ -1,7 +1,7 @@
 """api tokens and service accounts
 
 Revision ID: 87c0048ed940
-Revises: 8c01c784b634
+Revises: c4f1d2e3a5b6
 Create Date: 2026-12-02 00:32:54.593346
 
 """
@@ -13,7 +13,7 @@ import app.models_base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '87c0048ed940'
-down_revision = '8c01c784b634'
+down_revision = 'c4f1d2e3a5b6'
 branch_labels = None
 depends_on = None
 

@@ -50,7 +50,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.clues.routes import bp as clues_bp
     from app.designer.routes import bp as designer_bp
     from app.engine.wiring import init_engine
-    from app.inbox.api import bp as api_inbox_bp
     from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
     from app.inbox.upload_routes import bp as uploads_bp
@@ -73,7 +72,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         audit_bp,
         security_bp,
         inbox_bp,
-        api_inbox_bp,
         deadlines_bp,
         uploads_bp,
         calendar_bp,
@@ -86,6 +84,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(processes_bp)
     app.register_blueprint(designer_bp)
+    from app.api import init_api
+    from app.api.openapi import docs_bp
+    from app.security.token_routes import bp as tokens_bp
+
+    init_api(app)
+    app.register_blueprint(docs_bp)
+    app.register_blueprint(tokens_bp)
     init_engine(app)
     # Service tasks and scheduler-round jobs, registered explicitly (never by importing a routes file).
     from app import accounts_apply, alerts, clues, designer, plans

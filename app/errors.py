@@ -12,18 +12,22 @@ Services raise these; they never raise HTTP exceptions. Hierarchy:
 
 URL converters can only raise werkzeug exceptions: they raise `ChineseBadRequest`, shown as is.
 
-Pages get an HTML error page; paths under /api/ get JSON {"error": code, "message": ..., "errors": ...};
-htmx requests get a fragment. A refusal (403, 409, 422) of a form posted from one of our pages answers on
-that page: the form carries ``_back`` (the ``csrf()`` macro adds it), the message is flashed and the
-browser goes back there (303). The session is rolled back before any error response.
+Pages get an HTML error page; paths under /api/ (and requests that ask for JSON) get one JSON shape,
+`error_body()`: {"code": code, "message": Chinese message, "errors": {field: Chinese message}}. A
+malformed request body is 400, missing authentication 401. `from_marshmallow()` turns a marshmallow
+ValidationError into ValidationFailed (422) with flat field paths. htmx requests get a fragment. A
+refusal (403, 409, 422) of a form posted from one of our pages answers on that page: the form carries
+``_back`` (the ``csrf()`` macro adds it), the message is flashed and the browser goes back there (303).
+The session is rolled back before any error response.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
-from werkzeug.exceptions import BadRequest, HTTPException
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request
+from werkzeug.exceptions import BadRequest as HTTPBadRequest
+from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
 
@@ -82,7 +86,7 @@ class BadParameter(DomainError):
         super().__init__(message, errors={field: message or self.default_message} if field else None)
 
 
-class ChineseBadRequest(BadRequest):
+class ChineseBadRequest(HTTPBadRequest):
     """A 400 raised where only werkzeug exceptions pass (URL converters); its description is shown."""
 
 
@@ -98,16 +102,81 @@ HTTP_MESSAGES = {
 }
 
 
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+    default_message = "请求格式错误"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    default_message = "请先登录"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def error_body(code: str, message: str, errors: dict | None = None) -> dict:
+    """The one JSON error shape of the API."""
+    return {"code": code, "message": message, "errors": {str(k): str(v) for k, v in (errors or {}).items()}}
+
+
+def json_error(status: int, code: str, message: str, errors: dict | None = None):
+    return jsonify(error_body(code, message, errors)), status
+
+
+# marshmallow's own messages, in Chinese (field-specific messages are set on the schemas).
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": "必填项",
+    "Field may not be null.": "不能为空",
+    "Unknown field.": "不支持的字段",
+    "Not a valid string.": "应为文本",
+    "Not a valid integer.": "应为整数",
+    "Not a valid number.": "应为数字",
+    "Not a valid boolean.": "应为 true 或 false",
+    "Not a valid list.": "应为列表",
+    "Not a valid mapping type.": "应为对象",
+    "Invalid input type.": "类型不正确",
+    "Must be one of: ": "取值无效，可选：",
+    "Length must be between ": "长度应在 ",
+    "Shorter than minimum length ": "长度不能少于 ",
+    "Longer than maximum length ": "长度不能超过 ",
+    "Invalid input.": "输入无效",
+}
+
+
+def _chinese(message: str) -> str:
+    for english, chinese in MARSHMALLOW_MESSAGES.items():
+        if message.startswith(english):
+            return chinese + message[len(english) :].replace(" and ", " 到 ").rstrip(".")
+    return message
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(_flatten(value, name))
+            else:
+                out[name] = "；".join(_chinese(str(v)) for v in (value if isinstance(value, list) else [value]))
+    else:
+        items = messages if isinstance(messages, list) else [messages]
+        out[prefix or "_schema"] = "；".join(_chinese(str(v)) for v in items)
+    return out
+
+
+def from_marshmallow(exc) -> ValidationFailed:
+    """A marshmallow ValidationError as the project's 422, field paths flattened ("data.amount")."""
+    return ValidationFailed("请求数据有误，请按提示修改", errors=_flatten(exc.messages))
+
+
 def _respond(status: int, code: str, message: str, errors: dict | None = None):
     if wants_json():
-        body = {"error": code, "message": message}
-        if errors:
-            body["errors"] = errors
-        return jsonify(body), status
+        return json_error(status, code, message, errors)
     if request.headers.get("HX-Request"):
         return render_template("errors/fragment.html", status=status, message=message, errors=errors), status
     back = _back_to_page(status)
@@ -156,7 +225,11 @@ def register_error_handlers(app: Flask) -> None:
             return _respond(400, "bad_parameter", exc.description)
         if status == 400 and "CSRF" in (exc.description or ""):
             message = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
-        return _respond(status, exc.name.lower().replace(" ", "_"), message)
+        response, status = _respond(status, exc.name.lower().replace(" ", "_"), message)
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response = make_response(response, status)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110: a 405 says what is allowed
+        return response, status
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

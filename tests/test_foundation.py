@@ -69,6 +69,7 @@ def test_unknown_user_and_wrong_password_get_the_same_message(client, auth):
     assert unknown.status_code == wrong.status_code == 401
     assert "登录名或密码错误" in page_text(unknown)
     assert "登录名或密码错误" in page_text(wrong)
+
     # The pages differ only in the echoed login field (and the CSRF token, which carries a timestamp: two
     # requests on either side of a second boundary, common on a loaded machine, get different tokens).
     def same(resp, login):

@@ -61,7 +61,7 @@ def test_superseded_api_request_gets_json_401(app, login_as):
     login_as("hp_officer")
     resp = first.get("/", headers={"Accept": "application/json"})
     assert resp.status_code == 401
-    assert resp.get_json() == {"error": "unauthorized", "message": SUPERSEDED}
+    assert resp.get_json() == {"code": "unauthorized", "message": SUPERSEDED, "errors": {}}
 
 
 def test_stolen_cookie_is_refused_after_logout(app, client, auth):

@@ -38,7 +38,7 @@ def test_forced_exception_shows_the_generic_chinese_500_page(app, login_as, monk
         assert leak not in text
     api = c.get("/", headers={"Accept": "application/json"})
     assert api.status_code == 500
-    assert api.get_json() == {"error": "internal_error", "message": "系统内部错误，请联系管理员"}
+    assert api.get_json() == {"code": "internal_error", "message": "系统内部错误，请联系管理员", "errors": {}}
 
 
 def test_authenticated_pages_are_not_cached(login_as):

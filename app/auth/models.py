@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Column, ForeignKey, String, Table
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -55,6 +56,8 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A service account (external system): no interactive login, reaches the API with tokens only.
+    service_account: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     org: Mapped[Organisation] = relationship(lazy="joined")
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
@@ -67,9 +70,15 @@ class User(UserMixin, db.Model):
     def role_codes(self) -> set[str]:
         return {r.code for r in self.roles}
 
+    # Set for one request by API-token authentication (app/security/tokens.py): the token narrows the
+    # account's permissions and data scope. Plain attributes, not columns.
+    token_permissions = None
+    token_scope_org = None
+
     @property
     def permissions(self) -> set[str]:
-        return {p for r in self.roles for p in (r.permissions or [])}
+        held = {p for r in self.roles for p in (r.permissions or [])}
+        return held if self.token_permissions is None else held & self.token_permissions
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions

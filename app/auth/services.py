@@ -81,6 +81,10 @@ def authenticate(login: str, password: str, *, ip: str | None = None, finish: bo
         verify_password(password, _dummy_hash(), pepper=_cfg("PASSWORD_PEPPER"))
         audit.record("login.failed", detail={"login": login[:64], "reason": "unknown"}, ip=ip)
         raise PermissionDenied(LOGIN_FAILED)
+    if user.service_account:
+        # Service accounts reach the API with tokens only (app/security/tokens.py).
+        audit.record("login.failed", actor=user, detail={"reason": "service_account"}, ip=ip)
+        raise PermissionDenied(LOGIN_FAILED)
     if user.locked_until and user.locked_until > now:
         verify_password(password, user.password_hash, pepper=_cfg("PASSWORD_PEPPER"))  # same cost
         audit.record("login.failed", actor=user, detail={"reason": "locked"}, ip=ip)

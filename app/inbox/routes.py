@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, collab, lifecycle, printing, queries, services, signature, uploads
+from app.inbox import actions, acts, collab, lifecycle, printing, queries, services, signature, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal import params
 from app.portal.paging import paginate
@@ -106,64 +106,24 @@ def act(task_id: int):
 
 
 def _dispatch(row: HumanTask, action: str, comment: str | None) -> str:
+    """The form's fields as the act's input; `acts.perform` does the act (the API calls it too)."""
     f = request.form
-    if action in ("complete", "approve", "reject"):
-        actions.ensure_actor(row, current_user)
-        files = uploads.form_files(row, current_user, request.files, f) if action != "reject" else {}
-        data = actions.check_form(row, f, files=files) if action != "reject" else {}
-        actions.complete(
-            row,
-            current_user,
-            action=action,
-            form_data=data,
-            comment=comment,
-            signature=signature.clean(f.get("signature")),
-        )
-        return {"complete": "已提交", "approve": "已审批通过", "reject": "已拒绝"}[action]
     if action == "return":
-        reason = (f.get("return_reason") or "").strip() or comment  # typed in the 退回 dialog
-        actions.return_to(row, current_user, target=f.get("target", ""), comment=reason, direct=bool(f.get("direct")))
-        return "已退回"
-    if action == "transfer":
-        collab.transfer(row, current_user, to=f.get("user", ""), comment=comment)
-        return "已转办"
-    if action == "delegate":
-        collab.delegate(row, current_user, to=f.get("user", ""), comment=comment)
-        return "已委派，对方办理后将回到您这里"
-    if action == "add_sign":
-        collab.add_sign(
-            row,
-            current_user,
-            users=f.getlist("users") or f.get("user", "").split(","),
-            mode=f.get("mode", "after"),
-            comment=comment,
-        )
-        return "已加签"
-    if action == "remove_sign":
-        collab.remove_sign(row, current_user, comment=comment)
-        return "已减签"
-    if action == "cc":
-        collab.carbon_copy(
-            row.instance,
-            current_user,
-            users=f.getlist("users") or f.get("user", "").split(","),
-            note=comment,
-            step_name=row.step_name,
-        )
-        return "已抄送"
-    if action == "draft":
-        collab.save_draft(row, current_user, services.draft_data(row, f))
-        return "已暂存"
-    if action == "claim":
-        collab.claim(row, current_user)
-        return "已认领"
-    if action == "release":
-        collab.release(row, current_user)
-        return "已释放，任务回到角色待办"
-    if action == "urge":
-        count = collab.urge(row, current_user, note=comment)
-        return f"已催办 {count} 人"
-    raise ValidationFailed(f"未知的操作：{action}")
+        comment = (f.get("return_reason") or "").strip() or comment  # typed in the 退回 dialog
+    given = acts.ActInput(
+        comment=comment,
+        data=f,
+        signature=f.get("signature") or None,
+        target=f.get("target", ""),
+        direct=bool(f.get("direct")),
+        user=f.get("user", ""),
+        users=f.getlist("users") or f.get("user", "").split(","),
+        mode=f.get("mode", "after"),
+    )
+    if action in ("complete", "approve"):
+        actions.ensure_actor(row, current_user)
+        given.files = uploads.form_files(row, current_user, request.files, f)
+    return acts.perform(row, current_user, action, given)
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -199,33 +159,18 @@ def instance_diagram(instance_id: int):
 @permission_required("inbox.use")
 def instance_act(instance_id: int, verb: str):
     inst = services.visible_instance(instance_id, current_user)
-    reason = (request.form.get("reason") or request.form.get("comment") or "").strip()
-    messages = {
-        "withdraw": "已撤回",
-        "reclaim": "已拿回",
-        "terminate": "流程已终止",
-        "void": "流程已作废",
-        "comment": "评论已发表",
-        "attach": "附件已上传",
-        "cc": "已抄送",
-    }
-    if verb not in messages:
+    if verb not in acts.INSTANCE_MESSAGES:
         abort(404)
-    if verb in ("withdraw", "reclaim"):
-        actions.take_back(inst, current_user, kind=verb)
-    elif verb in ("terminate", "void"):
-        actions.terminate(inst, current_user, reason=reason, void=verb == "void")
-    elif verb == "comment":
-        collab.add_comment(inst, current_user, request.form.get("body", ""))
-    elif verb == "cc":
-        collab.carbon_copy(inst, current_user, users=request.form.get("user", "").split(","), note=reason)
-    else:
-        storage = request.files.get("file")
-        if storage is None or not storage.filename:
-            raise ValidationFailed("请选择要上传的文件")
-        collab.store_attachment(inst, current_user, filename=storage.filename, data=storage.read())
+    given = acts.ActInput(
+        comment=request.form.get("reason") or request.form.get("comment"),
+        data=request.form.get("body", ""),
+        users=request.form.get("user", "").split(","),
+    )
+    storage = request.files.get("file")
+    upload = (storage.filename, storage.read()) if storage is not None and storage.filename else None
+    message = acts.perform_on_instance(inst, current_user, verb, given, upload=upload)
     db.session.commit()
-    flash(messages[verb], "success")
+    flash(message, "success")
     return redirect(request.referrer or url_for(".instance", instance_id=instance_id))
 
 
@@ -267,7 +212,7 @@ def start(process_id: str):
             errors.setdefault("_", exc.message)
         else:
             # Everything the answer needs is read before the commit (no second transaction after it).
-            flash(f"已发起：{inst.title}（{inst.number or inst.id}）", "success")
+            flash(acts.started_message(inst), "success")
             mine = services.my_open_task(inst, current_user)
             db.session.commit()
             return redirect(url_for(".task", task_id=mine) if mine else url_for(".index", tab="started"))

@@ -1,11 +1,11 @@
-"""Security tables: server-side sessions, password history, TOTP, recovery codes, wrapped data keys."""
+"""Security tables: server-side sessions, password history, TOTP, recovery codes, wrapped data keys, API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models_base import UTCDateTime, utcnow
@@ -94,3 +94,38 @@ class DataKey(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | retired
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(db.Model):
+    """A bearer token of a service account for the JSON API: only its HMAC-SM3 is stored.
+
+    The token narrows the account: its permissions are the intersection of `permissions` and the
+    account's roles, its data scope the subtree of `scope_org` (inside the account's own scope).
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    permissions: Mapped[list] = mapped_column(JSON, default=list)
+    scope_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_ip: Mapped[str | None] = mapped_column(String(64))
+
+    user = relationship("User", foreign_keys=[user_id])
+    scope_org = relationship("Organisation", foreign_keys=[scope_org_id])
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -62,7 +62,8 @@ NO_SCOPE = DataScope(all=False, path=None, label="无")
 
 def scope_for(user) -> DataScope:
     """Compute the data scope of a user from their organisation."""
-    org = getattr(user, "org", None)
+    # An API token's scope (inside the account's own, checked when it was issued) replaces the account's.
+    org = getattr(user, "token_scope_org", None) or getattr(user, "org", None)
     if user is None or org is None or not getattr(user, "is_authenticated", True):
         return NO_SCOPE
     if org.kind in CITY_KINDS:

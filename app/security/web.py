@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import Flask, current_app, flash, g, redirect, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 
@@ -50,7 +50,7 @@ def init_security(app: Flask) -> None:
     install_checkpoint(app)
 
     login_manager.user_loader(_load_user)
-    login_manager.request_loader(lambda _request: _session_user())
+    login_manager.request_loader(lambda _request: _request_user())
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_enforce_account_steps)
     app.after_request(_session_cookie)
@@ -87,16 +87,45 @@ def _session_user():
     return user
 
 
+def bearer_token() -> str | None:
+    """The bearer token of an API request (`Authorization: Bearer ...` under /api/), or None."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip()
+
+
+def _request_user():
+    """An API request with a bearer token is the token's service account; anything else, the session's."""
+    token = bearer_token()
+    if token is None:
+        return _session_user()
+    if "ducha_token_resolved" in g:
+        return g.ducha_session_user
+    from app.security import tokens
+
+    g.ducha_token_resolved = True
+    user, row, reason = tokens.authenticate(token, ip=request.remote_addr)
+    g.api_token, g.ducha_session_user = row if user is not None else None, user
+    if reason is not None:
+        g.session_notice = tokens.REASONS[reason]
+    return user
+
+
 def _load_user(user_id: str):
     # Flask-Login's id in the signed cookie is not trusted on its own: the session row decides.
-    user = _session_user()
+    user = _request_user()
+    if g.get("ducha_token_resolved"):
+        return user
     return user if user is not None and str(user.id) == str(user_id) else None
 
 
 def _unauthorized():
     message = g.get("session_notice") or "请先登录"
     if wants_json():
-        return jsonify({"error": "unauthorized", "message": message}), 401
+        from app.errors import json_error
+
+        return json_error(401, "unauthorized", message)
     target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         return "", 401, {"HX-Redirect": target}
@@ -108,8 +137,8 @@ def _unauthorized():
 def _enforce_account_steps():
     if request.endpoint in STEP_EXEMPT or request.endpoint is None:
         return None
-    if not current_user.is_authenticated:
-        return None
+    if not current_user.is_authenticated or g.get("api_token") is not None:
+        return None  # a token is its own factor: service accounts have no password or TOTP steps
     from app.security import policy, totp
 
     if policy.password_change_required(current_user):
@@ -119,7 +148,9 @@ def _enforce_account_steps():
     else:
         return None
     if wants_json():
-        return jsonify({"error": "forbidden", "message": message}), 403
+        from app.errors import json_error
+
+        return json_error(403, "forbidden", message)
     flash(message, "warning")
     if request.headers.get("HX-Request"):
         return "", 204, {"HX-Redirect": target}

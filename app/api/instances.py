@@ -25,11 +25,13 @@ from app.api.schemas import (
     UsersInput,
 )
 from app.auth.models import Role, User
+from app.engine import runtime
 from app.engine.models import INSTANCE_STATUS, ProcessInstance
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.inbox import acts, collab, services
+from app.inbox import acts, collab, printing, services
 from app.inbox.queries import can_act
+from app.names import field_labels
 from app.orgs.models import Organisation
 from app.security.access import permission_required
 
@@ -73,8 +75,23 @@ def instance_detail(instance: ProcessInstance, user) -> dict:
         "org_name": org.name if org else None,
         "current_steps": list(instance.current_steps or []),
         "tasks": open_tasks(instance, user),
-        "data": [{"key": k, "value": v} for k, v in services.printable_data(instance)],
+        "data": business_data(instance),
     }
+
+
+def business_data(instance: ProcessInstance) -> list[dict]:
+    """The fields of the process's forms with their titles (app/names.py), raw value and display text;
+    engine-internal keys are left out and personal data masked, as on the print page."""
+    labels = field_labels(instance)
+    data = runtime.instance_data(runtime.load(instance))
+    out = []
+    for key, value in sorted(data.items()):
+        if key.startswith("_") or not labels.known(key):
+            continue  # ids, urls and codes the processes keep for themselves: not business data
+        if any(hint in key for hint in printing.SENSITIVE_HINTS):
+            value = printing.mask(str(value))
+        out.append({"key": key, "label": labels.key(key), "value": value, "text": labels.value(key, value)})
+    return out
 
 
 def _visible(instance_id: int) -> ProcessInstance:

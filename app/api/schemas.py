@@ -226,8 +226,10 @@ class OpenTask(Schema):
 
 
 class DataItem(Schema):
-    key = fields.Str()
-    value = fields.Raw(allow_none=True)
+    key = fields.Str(metadata={"description": "字段名"})
+    label = fields.Str(metadata={"description": "字段标题"})
+    value = fields.Raw(allow_none=True, metadata={"description": "取值"})
+    text = fields.Str(metadata={"description": "显示文本（选项标题、日期格式化）"})
 
 
 class InstanceDetail(InstanceBrief):

@@ -135,7 +135,7 @@ def _row(f: forms.Field, prop: dict) -> Row:
         return Row(f.title, _enterprise_name(value))
     text = _scalar(value, prop)
     if any(h in f.name for h in SENSITIVE_HINTS):
-        text = _mask(text)
+        text = mask(text)
     return Row(f.title, text)
 
 
@@ -184,7 +184,8 @@ def _enterprise_name(code: Any) -> str:
     return f"{name}（{code}）" if name else str(code)
 
 
-def _mask(text: str) -> str:
+def mask(text: str) -> str:
+    """Personal data masked for reading (ID numbers, phone numbers, names)."""
     from app.security.masking import mask_id_number, mask_name, mask_phone
 
     if len(text) in (15, 18):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.inbox import actions, acts, collab, lifecycle, printing, queries, services, signature, uploads
+from app.inbox import actions, acts, collab, lifecycle, printing, queries, services, uploads
 from app.inbox.models import OUTCOMES, TASK_STATUS, HumanTask
 from app.portal import params
 from app.portal.paging import paginate

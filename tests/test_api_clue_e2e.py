@@ -89,6 +89,9 @@ def test_clue_to_signed_report_through_the_api(app):
     assert [b[1] for b in detail["buttons"]][:2] == ["通过并签发", "退回修改"]
     signed = _act(chief, review["id"], "approve", comment="同意调查结论，请跟踪整改")
     assert signed["status"] == "completed" and signed["message"] == "已审批通过"
+    from app.reports import jobs
+
+    assert jobs.wait_for_jobs(60)  # the signed original is rendered by the job worker after the commit
 
     clue = registrar.get(f"/api/v1/clues/{clue_id}").get_json()
     assert clue["status"] == "closed" and clue["outcome"] == "substantiated"

@@ -258,11 +258,18 @@ class Diagram(Schema):
     flows = fields.List(fields.Str(), metadata={"description": "已经过的连线"})
 
 
+class PredictedBranch(Schema):
+    condition = fields.Str(metadata={"description": "分支条件（中文描述）"})
+    steps = fields.List(fields.Nested(lambda: PredictedStep()), metadata={"description": "该分支上的步骤"})
+
+
 class PredictedStep(Schema):
     step = fields.Str()
     name = fields.Str()
     people = fields.List(fields.Str())
     current = fields.Bool()
+    kind = fields.Str(metadata={"description": "task 办理 · cc 抄送 · wait 等待 · end 结束 · branch 分支 · back 回到"})
+    branches = fields.List(fields.Nested(PredictedBranch), metadata={"description": "数据未定时的各分支"})
 
 
 class Prediction(Schema):

@@ -25,7 +25,7 @@ INTERNAL = (
 )
 
 
-@pytest.mark.usefixtures("clue_process", "fast_pdf")
+@pytest.mark.usefixtures("clue_process")  # real PDFs: the record is read back below
 def test_print_page_and_pdf_show_labelled_formatted_fields_and_chinese_history(app, client_for):
     officer = client_for("hp_officer")
     clue_id = registered(app, officer)
@@ -47,6 +47,10 @@ def test_print_page_and_pdf_show_labelled_formatted_fields_and_chinese_history(a
     for key in INTERNAL:
         assert key not in html, key
     # The PDF is the same record.
+    assert officer.get(f"/inbox/instances/{inst}/print.pdf").status_code == 202  # rendered by the job worker
+    from app.reports import jobs
+
+    assert jobs.wait_for_jobs(60)
     pdf = officer.get(f"/inbox/instances/{inst}/print.pdf")
     assert pdf.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)

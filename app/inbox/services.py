@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -283,7 +283,7 @@ def approval_record_context(instance: ProcessInstance) -> dict:
         "process_name": instance.spec_info.name,
         "started_at": instance.started_at,
         "initiator": initiator.name if initiator else None,
-        "sections": printing.record(instance),
+        "sections": [asdict(section) for section in printing.record(instance)],  # JSON: the job stores it
         "history": events,
         "signatures": signs,
     }

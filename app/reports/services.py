@@ -9,7 +9,6 @@ again with the signer, time and number in the signature block; the signed file's
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import uuid
 from datetime import date, datetime
@@ -71,14 +70,11 @@ def download_url(doc: Document) -> str:
 
 
 def _json_context(context: dict) -> dict:
-    """Dates become ISO strings and dataclasses (the print record's sections) dicts, so the context can be
-    stored and rendered again (Jinja reads `section.title` from a dict as well)."""
+    """Dates become ISO strings, so the context can be stored and rendered again."""
 
     def default(value):
         if isinstance(value, datetime | date):
             return value.isoformat()
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return dataclasses.asdict(value)
         raise TypeError(f"not JSON serialisable in a document context: {type(value).__name__}")
 
     return json.loads(json.dumps(context, ensure_ascii=False, default=default))

@@ -88,9 +88,15 @@ def _reset_schema() -> None:
 
 
 def _empty_tables() -> None:
+    from app.reports import jobs
+
+    # Background jobs of the previous test run in threads with their own transactions: let them finish
+    # first, or TRUNCATE waits for their locks while they wait for it.
+    jobs.wait_for_jobs(60)
     db.session.rollback()
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL lock_timeout = '60s'"))  # a stuck holder fails the test, not CI
         db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     else:
         for t in tables:

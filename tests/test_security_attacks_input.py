@@ -92,7 +92,7 @@ def _files(app) -> list:
 def test_upload_name_with_nul_is_cleaned_and_downloads(app, login_as, signed_task):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip(
-            "PostgreSQL text cannot hold NUL, so a stored NUL name cannot exist there; the SQLite pass proves the cleaning"
+        pytest.skip("PostgreSQL text cannot hold NUL, so such a stored name cannot exist; checked on SQLite")
         )
     officer = login_as("hp_officer")
     with app.app_context():

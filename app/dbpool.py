@@ -42,3 +42,49 @@ def _on_checkout(dbapi_connection, record, proxy) -> None:
         proxy._pool._dialect.do_ping(dbapi_connection)
     except Exception as exc:  # any failure: let the pool reconnect
         raise DisconnectionError("idle connection failed its ping") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only requests end with COMMIT, not ROLLBACK (PostgreSQL)
+#
+# psycopg forgets every server-side prepared statement of a connection when it sees a ROLLBACK
+# (an object the statements used may have been dropped in the rolled-back transaction) and sends
+# DEALLOCATE ALL. A GET request reads and ends its transaction with the session's ROLLBACK, so on a
+# pool shared by pages and acts no statement ever reached psycopg's prepare threshold: PostgreSQL parsed
+# and planned every statement of every request again. A transaction that wrote nothing is ended with
+# COMMIT instead (the same effect on the database), and the connection keeps its prepared statements.
+
+_WROTE = "ducha.wrote"
+
+
+def install_read_only_commit(app, db) -> None:
+    """Track writes per connection; at the end of a request, COMMIT a transaction that wrote nothing."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql" or event.contains(engine, "before_cursor_execute", _note_write):
+        return
+    event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "commit", _clear_write)
+    event.listen(engine, "rollback", _clear_write)
+
+    @app.teardown_appcontext  # registered after Flask-SQLAlchemy's, so it runs before its session.remove()
+    def _end_read_only(exc):
+        if exc is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+            return
+        if session.connection().info.get(_WROTE):
+            return  # wrote and did not commit: the session's ROLLBACK discards it, as before
+        try:
+            session.commit()
+        except Exception:  # the session was read-only: roll back instead
+            session.rollback()
+
+
+def _note_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[_WROTE] = True
+
+
+def _clear_write(conn) -> None:
+    conn.info.pop(_WROTE, None)

@@ -37,6 +37,17 @@ def _csrf_unless_bearer_only():
 
 ID_MAX = 2**63 - 1
 
+_SCHEMAS: dict[type, Schema] = {}
+
+
+def schema(cls: type[Schema]) -> Schema:
+    """One instance per schema class: building a schema (its fields, nested schemas) costs more than using
+    it, and a schema without a context is safe to share between requests and threads."""
+    found = _SCHEMAS.get(cls)
+    if found is None:
+        found = _SCHEMAS[cls] = cls()
+    return found
+
 
 @bp.url_value_preprocessor
 def _ids_in_range(_endpoint, values):

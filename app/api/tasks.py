@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from app.api import body, bp, query
+from app.api import body, bp, query, schema
 from app.api.schemas import (
     ActResult,
     AddSignInput,
@@ -48,10 +48,10 @@ def list_tasks():
         200: {description: 任务列表, content: {application/json: {schema: TaskPage}}}
         422: Unprocessable
     """
-    args = query(TaskQuery())
+    args = query(schema(TaskQuery))
     stmt = (queries.done if args["tab"] == "done" else queries.todo)(current_user, filters_from(request.args))
     page = paginate(stmt, str(args["page"]))
-    return TaskPage().dump({"items": page.items, "page": page.page, "pages": page.pages, "total": page.total})
+    return schema(TaskPage).dump({"items": page.items, "page": page.page, "pages": page.pages, "total": page.total})
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -72,7 +72,7 @@ def show_task(task_id: int):
     view = services.task_view(row, current_user)
     columns = "id step step_name kind method status outcome priority due_at created_at completed_at"
     columns += " candidate_role assignee_id"
-    return TaskDetail().dump(
+    return schema(TaskDetail).dump(
         {
             **{c: getattr(row, c) for c in columns.split()},
             "instance": row.instance,
@@ -90,7 +90,7 @@ def _done(row, message: str):
     instance = row.instance
     result = {"ok": True, "message": message, "task": row.id, "instance": instance.id, "status": instance.status}
     db.session.commit()
-    return ActResult().dump(result)
+    return schema(ActResult).dump(result)
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -110,7 +110,7 @@ def complete(task_id: int):
         200: {description: 已处理, content: {application/json: {schema: ActResult}}}
     """
     row = services.visible_task(task_id, current_user)
-    payload = body(CompleteInput())
+    payload = body(schema(CompleteInput))
     given = acts.ActInput(comment=payload["comment"], data=payload["data"], signature=payload["signature"])
     message = acts.perform(row, current_user, payload["action"], given)
     return _done(row, message)

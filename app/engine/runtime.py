@@ -52,13 +52,27 @@ def _failure(instance: ProcessInstance, what: str) -> WorkflowError:
     )
 
 
-def _finish(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, strict: str | None = None) -> list:
-    """inbox sync → save → flush (409 on a lost race) → notify; `strict` names the act that must not fail."""
+def _finish(
+    instance: ProcessInstance,
+    wf: BpmnWorkflow,
+    *,
+    open_rows=None,
+    strict: str | None = None,
+    actor=None,
+    claim: bool = False,
+) -> list:
+    """inbox sync → save → flush (409 on a lost race) → notify; `strict` names the act that must not fail.
+
+    The acting person is not notified of a task that lands in their own hands (they are on the page and
+    are taken to it); with `claim`, a first task offered to a role the initiator holds opens claimed by
+    the initiator before the rows are written (one INSERT, no UPDATE after it, nobody else notified)."""
     from app.engine import inbox
     from app.inbox import notify
 
     was_running = instance.status == "running"
     created = inbox.sync(instance, wf, open_rows=open_rows)
+    if claim:
+        _claim_for_initiator(created, actor)
     if strict and instance.status == "error":
         raise _failure(instance, strict)
     state.save(instance, wf)
@@ -67,14 +81,14 @@ def _finish(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, stri
     elif was_running and instance.status == "rejected":  # the diagram routed a rejection to an end event
         add_event(instance, "reject_end", step_name="已拒绝")
     flush_or_conflict()
-    notify.new_tasks(created)
+    notify.new_tasks(created, actor_id=getattr(actor, "id", None))
     return created
 
 
-def run(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, strict: str | None = None) -> list:
+def run(instance: ProcessInstance, wf: BpmnWorkflow, *, open_rows=None, strict: str | None = None, actor=None) -> list:
     """Run the engine steps that are ready, then finish the act. Returns the inbox rows created."""
     state.run_engine(instance, wf)
-    return _finish(instance, wf, open_rows=open_rows, strict=strict)
+    return _finish(instance, wf, open_rows=open_rows, strict=strict, actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,8 +152,7 @@ def start(
         task.data.update(data)
     state.run_engine(instance, wf)
     add_event(instance, "start", actor=actor, step_name="发起", data={"fields": sorted(data)})
-    created = _finish(instance, wf, open_rows=[])
-    _claim_for_initiator(created, actor)
+    _finish(instance, wf, open_rows=[], actor=actor, claim=True)
     audit.record(
         "process.start",
         actor=actor,
@@ -174,10 +187,11 @@ def complete(
     *,
     open_rows=None,
     strict: str | None = None,
+    actor=None,
 ) -> list:
     """Set the form data on a READY task, run it, and finish the act."""
     state.complete_spiff_task(instance, wf, spiff_task_id, data)
-    return _finish(instance, wf, open_rows=open_rows, strict=strict)
+    return _finish(instance, wf, open_rows=open_rows, strict=strict, actor=actor)
 
 
 def reset(

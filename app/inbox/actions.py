@@ -296,6 +296,7 @@ def _decide(row, actor, instance, wf, cfg, *, action, form_data, comment, signat
         data,
         open_rows=[r for r in instance_rows if r.status in ("open", "pending")],
         strict=cfg.label(action) if actor is not None else None,
+        actor=actor,
     )
     lifecycle.decided(instance, row, outcome, actor)
     lifecycle.ended(instance, actor)

@@ -59,9 +59,11 @@ def notify(
         db.session.execute(insert(Notification), rows)
 
 
-def new_tasks(rows: list[HumanTask]) -> None:
+def new_tasks(rows: list[HumanTask], *, actor_id: int | None = None) -> None:
+    """Tell the people who may act on new open rows; the acting person (`actor_id`) is left out of a row
+    assigned to them: they are on the page and are taken to the task."""
     for row in rows:
-        if row.status != "open":
+        if row.status != "open" or (actor_id is not None and row.assignee_id == actor_id):
             continue
         notify(
             recipients(row),

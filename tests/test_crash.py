@@ -204,10 +204,6 @@ class Proxy:
         self.server.close()
 
 
-@pytest.mark.skip(
-    reason="errors on PostgreSQL since the idle-only pool ping and the job worker landed (2026-12-02); "
-    "to be investigated next session, see the closing note"
-)
 def test_timer_due_while_database_down_fires_when_back(app, caplog):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("a database outage needs a server database: runs in the PostgreSQL pass of .ci/run")

@@ -65,9 +65,10 @@ def _line_seal(key: str, seq: int, last_id: int, last_mac: str, prev: str) -> st
     return hmac_sm3(key.encode("utf-8"), f"audit-checkpoint-log|{seq}|{last_id}|{last_mac}|{prev}".encode()).hex()
 
 
-def read_log(path: Path, key: str) -> tuple[Checkpoint, Checkpoint] | None:
+def read_log(path: Path, key: str, marks: dict[int, str] | None = None) -> tuple[Checkpoint, Checkpoint] | None:
     """(the latest checkpoint, the one naming the highest entry) in the log, None if there is no log;
-    ValueError when a line was altered or removed from the middle (the seals are chained)."""
+    ValueError when a line was altered or removed from the middle (the seals are chained). `marks`, when
+    given, receives every logged entry id with its chain value (to check each against the table)."""
     if not path.exists():
         return None
     last, prev, highest = None, "", None
@@ -79,6 +80,8 @@ def read_log(path: Path, key: str) -> tuple[Checkpoint, Checkpoint] | None:
         if data.get("seal") != _line_seal(key, seq, last_id, last_mac, prev) or (last and seq <= last.seq):
             raise ValueError(f"checkpoint log line {number} does not match")
         last, prev = Checkpoint(last_id, last_mac, seq), data["seal"]
+        if marks is not None:
+            marks[last_id] = last_mac
         if highest is None or last_id > highest.last_id:
             highest = last
     return (last, highest) if last else None

@@ -165,6 +165,7 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
     """
     key = current_app.config["AUDIT_KEY"]
     problems: list[str] = []
+    marks: dict[int, str] = {}  # every entry the checkpoint log ever named, with its chain value
     path = checkpoint.checkpoint_path()
     try:
         mark = checkpoint.read(path, key)
@@ -172,7 +173,7 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
         mark = None
         problems.append("外部检查点文件已损坏或被改动")
     try:
-        logged = checkpoint.read_log(checkpoint.log_path(), key)
+        logged = checkpoint.read_log(checkpoint.log_path(), key, marks)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         logged = None
         problems.append("外部检查点日志已损坏或被改动")
@@ -199,6 +200,8 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
                 mark_mac = entry.mac
             if entry.id == logged_id:
                 logged_mac = entry.mac
+            if entry.id in marks and marks.pop(entry.id) != entry.mac:
+                problems.append(f"第 {entry.id} 条审计记录的链值与检查点日志不符（其前的记录被删除或改动）")
     head = db.session.get(AuditHead, 1)
     if head is not None and (head.last_id != last_id or head.last_mac != prev):
         problems.append("审计链末尾与检查点不一致（末尾记录被删除）")
@@ -222,6 +225,14 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
             problems.append(
                 f"第 {highest.last_id} 条审计记录与检查点日志不符（其后的记录被删除后又写入了新记录，检查点被回退）"
             )
+    # Ids below the first row left in the table were purged by retention (app/audit), not cut out.
+    first_id = db.session.scalar(select(func.min(AuditEntry.id))) or 0
+    gone = sorted(i for i in marks if first_id <= i <= last_id) if not reset_checkpoint else []
+    if gone:  # named by the log, inside the table's range, and no longer there: rows cut out and the chain re-joined
+        problems.append(
+            f"审计日志末尾记录被删除：检查点日志记到第 {gone[-1]} 条，表中已没有该记录"
+            f"（检查点日志所记的 {len(gone)} 条记录不见了，其后又写入了新记录）"
+        )
     if mark is None and checked and not path.exists() and not reset_checkpoint:
         problems.insert(0, "未找到外部检查点文件，无法确认末尾记录是否被截断（首次校验请用 --reset-checkpoint 建立）")
     if not problems and checked:

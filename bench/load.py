@@ -446,11 +446,12 @@ class TimerProbe(threading.Thread):
         from app.inbox import actions
 
         with self.app.app_context():
-            actor = db.session.scalar(select(User).where(User.status == "active").order_by(User.id).limit(1))
+            actor_id = db.session.scalar(select(User.id).where(User.status == "active").order_by(User.id).limit(1))
             n = 0
             while not self.stop_event.wait(self.every):
                 n += 1
                 try:
+                    actor = db.session.get(User, actor_id)  # fresh each time: the session is removed below
                     inst = actions.start("arena_timer_probe", actor=actor, data={"probe": f"load-probe-{n}"})
                     db.session.commit()
                     self.started.append(inst.id)

@@ -154,7 +154,11 @@ def test_proxy_count_gives_audit_and_throttling_the_client_address(app):
     assert attempt("203.0.113.5").status_code == 429  # the third from that address within a minute
     assert attempt("203.0.113.6").status_code != 429  # another client behind the same proxy is not blocked
     with proxied.app_context():
-        ips = {e.ip for e in db.session.query(AuditEntry).filter_by(action="login.failed")}
+        try:
+            ips = {e.ip for e in db.session.query(AuditEntry).filter_by(action="login.failed")}
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # this second app's pool, closed now rather than at garbage collection
         assert "203.0.113.5" in ips and "1.1.1.1" not in ips and "127.0.0.1" not in ips
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app.extensions import db
 
@@ -23,6 +24,7 @@ def _passphrase(confirm: bool) -> str:
 
 @click.command("backup")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder (BACKUP_DIR).")
+@with_appcontext
 def backup_command(out_dir: Path | None):
     """Archive the database, the files and the keys (wrapped by DUCHA_BACKUP_PASSPHRASE or a prompt)."""
     from app.ops.backup import BackupError, create_backup
@@ -38,6 +40,7 @@ def backup_command(out_dir: Path | None):
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Replace the current database, files and keys.")
+@with_appcontext
 def restore_command(archive: Path, yes: bool):
     """Restore an archive made by `ducha backup` (stop the app nodes, scheduler and worker first)."""
     from app.ops.backup import BackupError, restore_backup
@@ -53,6 +56,7 @@ def restore_command(archive: Path, yes: bool):
 
 
 @click.command("retention")
+@with_appcontext
 def retention_command():
     """Run the retention purges now (audit entries, ended sessions), as the scheduler does hourly."""
     from app.ops import retention

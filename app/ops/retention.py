@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import services as audit
 from app.audit.models import AuditAnchor, AuditEntry
 from app.extensions import db
+from app.ops.settings_check import MIN_AUDIT_RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 PURGE_BATCH = 50_000
@@ -33,6 +34,8 @@ def purge_audit(now: datetime, *, days: int | None = None, batch: int = PURGE_BA
     days = current_app.config.get("AUDIT_RETENTION_DAYS", 0) if days is None else days
     if not days:
         return 0
+    if days < MIN_AUDIT_RETENTION_DAYS:  # the database trigger refuses it too (PostgreSQL)
+        raise ValueError(f"audit entries are kept at least {MIN_AUDIT_RETENTION_DAYS} days")
     cutoff = now - timedelta(days=days)
     first_kept = db.session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.at >= cutoff))
     oldest = db.session.scalar(select(func.min(AuditEntry.id)))

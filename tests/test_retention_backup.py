@@ -156,3 +156,21 @@ def test_backup_cli_needs_yes_to_restore(app, runner, tmp_path, monkeypatch):
     archive = next(Path(tmp_path).glob("ducha-backup-*.tar.gz"))
     refused = runner.invoke(args=["ducha", "restore", str(archive)])
     assert refused.exit_code == 1 and "--yes" in refused.output
+
+
+def test_round_job_purges_by_the_configured_days(app, ctx, monkeypatch):
+    _old_entries(3, days_ago=200)
+    monkeypatch.setitem(app.config, "AUDIT_RETENTION_DAYS", 365)
+    retention.audit_job(utcnow())  # as the scheduler runs it: a savepoint, then the round's commit
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(AuditEntry.action == "test.old")) == 3
+    monkeypatch.setitem(app.config, "AUDIT_RETENTION_DAYS", 180)
+    retention.audit_job(utcnow())
+    db.session.commit()
+    # Only old entries: all but the newest go (SQLite would give the next entry the id of a deleted newest).
+    assert db.session.scalar(select(func.count()).where(AuditEntry.action == "test.old")) == 1
+    result = audit.verify(reset_checkpoint=True)
+    assert result.ok, result.problems
+    audit.record("test.new")
+    db.session.commit()
+    assert audit.verify().ok

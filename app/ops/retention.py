@@ -38,11 +38,13 @@ def purge_audit(now: datetime, *, days: int | None = None, batch: int = PURGE_BA
         raise ValueError(f"audit entries are kept at least {MIN_AUDIT_RETENTION_DAYS} days")
     cutoff = now - timedelta(days=days)
     first_kept = db.session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.at >= cutoff))
-    oldest = db.session.scalar(select(func.min(AuditEntry.id)))
+    oldest, newest = db.session.execute(select(func.min(AuditEntry.id), func.max(AuditEntry.id))).one()
     if oldest is None:
         return 0
-    through = (first_kept - 1) if first_kept is not None else db.session.scalar(select(func.max(AuditEntry.id)))
-    through = min(through, oldest + batch - 1)
+    through = (first_kept - 1) if first_kept is not None else newest
+    # The newest entry always stays: SQLite gives a new row the highest id + 1, so deleting the newest
+    # would let the next entry reuse an id that the anchor already covers.
+    through = min(through, oldest + batch - 1, newest - 1)
     if through < oldest:
         return 0
     last = db.session.get(AuditEntry, through)

@@ -33,7 +33,7 @@ from tests.api_helpers import deploy_flow, issue_token
 from tests.conftest import deploy_test_process, user
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOWS = 12
+MAX_FLOWS = 60  # flows go on until 4 have been started after the kill (a fast machine does many)
 TIMERS = 8
 JOBS = 8
 
@@ -161,8 +161,12 @@ class Client:
         raise AssertionError(f"no node answered {method} {path}: {last}")
 
 
-def _drive_flows(officer: Client, leader: Client, started: list[int], problems: list[str]) -> None:
-    for n in range(FLOWS):
+def _drive_flows(officer: Client, leader: Client, started: list[int], problems: list[str], killed, after) -> None:
+    for n in range(MAX_FLOWS):
+        if killed.is_set():
+            if len(after) >= 4:
+                return
+            after.append(n)
         status, body = officer.call(
             "POST", "/api/v1/processes/api_flow/instances", {"data": {"subject": f"多节点{n}"}}, n
         )
@@ -223,8 +227,15 @@ def test_two_nodes_survive_one_killed(app, tmp_path):
         cluster.wait_ready(120)
         ready_after = time.monotonic() - began
         officer_client, leader_client = Client(cluster.ports, officer), Client(cluster.ports, leader)
-        driver = threading.Thread(target=_drive_flows, args=(officer_client, leader_client, started, problems))
+        killed, after_kill = threading.Event(), []
+        driver = threading.Thread(
+            target=_drive_flows, args=(officer_client, leader_client, started, problems, killed, after_kill)
+        )
         driver.start()
+        wait_until = time.monotonic() + 30
+        while len(started) < 2:
+            assert time.monotonic() < wait_until and driver.is_alive(), f"no flow started: {problems}"
+            time.sleep(0.05)
         with app.app_context():
             app.config["JOBS_RUNNER"] = "worker"  # queue for the worker processes, not this process's threads
             try:
@@ -243,10 +254,11 @@ def test_two_nodes_survive_one_killed(app, tmp_path):
         # Kill node 0 while a job runs on its worker, timers are pending and flows are in flight.
         victim = cluster.procs[0][2].pid
         wait_until = time.monotonic() + 30
-        while not (len(started) >= 3 and _running_on(app, victim)):
+        while not _running_on(app, victim):
             assert time.monotonic() < wait_until, "no job ran on node 0's worker\n" + cluster.output()
             time.sleep(0.05)
         cluster.kill_node(0)
+        killed.set()
         killed_at = time.monotonic()
         driver.join(90)
         assert not driver.is_alive(), "the load did not finish\n" + cluster.output()
@@ -260,7 +272,7 @@ def test_two_nodes_survive_one_killed(app, tmp_path):
     finally:
         cluster.stop()
     assert not problems, problems
-    assert len(started) == FLOWS
+    assert len(after_kill) == 4 and len(started) >= 6, (len(started), after_kill)
     assert "ducha_timer_lag_seconds 0.0" in metrics and "ducha_http_request_duration_seconds_bucket" in metrics
     with app.app_context():
         tasks = db.session.execute(
@@ -269,7 +281,7 @@ def test_two_nodes_survive_one_killed(app, tmp_path):
             .group_by(HumanTask.instance_id, HumanTask.step, HumanTask.status)
         ).all()
         assert sorted((step, status, n) for _i, step, status, n in tasks) == sorted(
-            [("fill", "completed", 1), ("node", "completed", 1), ("archive", "completed", 1)] * FLOWS
+            [("fill", "completed", 1), ("node", "completed", 1), ("archive", "completed", 1)] * len(started)
         ), tasks
         fired = dict(
             db.session.execute(
@@ -291,7 +303,8 @@ def test_two_nodes_survive_one_killed(app, tmp_path):
         assert effects == {f"MNJOB{n}": 1 for n in range(JOBS)}
     runs = {p.name: len(p.read_text().split()) for p in markers.iterdir()}
     print(
-        f"multi-node: ready in {ready_after:.1f} s; settled {settled_after:.1f} s after the kill; "
+        f"multi-node: ready in {ready_after:.1f} s; {len(started)} flows ({len(after_kill)} after the kill); "
+        f"settled {settled_after:.1f} s after the kill; "
         f"{officer_client.failovers + leader_client.failovers} requests failed over; job runs {runs}"
     )
 

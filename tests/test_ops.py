@@ -35,7 +35,6 @@ def test_metrics_loopback_only_without_token(app, client, monkeypatch):
 
 
 def test_metrics_show_requests_inbox_jobs_incidents_and_login_failures(app, client, ctx):
-    from app.engine.models import Incident
     from app.reports.models import Job
 
     client.post("/login", data={"login": "hp_officer", "password": "wrong-password"})
@@ -56,11 +55,10 @@ def test_metrics_show_requests_inbox_jobs_incidents_and_login_failures(app, clie
     assert _metric(text, "ducha_incidents_open") == 0
     assert _metric(text, "ducha_timer_lag_seconds") == 0
     assert "ducha_inbox_open_tasks" in text and "ducha_scheduler_heartbeat_age_seconds" in text
-    assert Incident is not None
 
 
 def test_metrics_timer_lag_and_inbox_by_role(app, client, ctx):
-    from app.engine.models import ProcessInstance
+    from app.engine.models import Incident, ProcessInstance
     from app.inbox import actions
     from tests.conftest import deploy_test_process, user
 
@@ -68,10 +66,12 @@ def test_metrics_timer_lag_and_inbox_by_role(app, client, ctx):
     instance = actions.start("timer_short", actor=user("hp_officer"))
     db.session.commit()
     instance.next_timer_at = utcnow() - timedelta(seconds=90)
+    db.session.add(Incident(instance_id=instance.id, step="wait", message="脚本错误"))
     db.session.commit()
     text = client.get("/metrics").get_data(as_text=True)
     assert 89 <= _metric(text, "ducha_timer_lag_seconds") < 200
     assert _metric(text, "ducha_timers_due") == 1
+    assert _metric(text, "ducha_incidents_open") == 1
     assert sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("ducha_inbox_open_tasks{")) >= 1
     assert db.session.get(ProcessInstance, instance.id) is not None
 

@@ -37,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "warning"
 
+    from app.ops import init_app as init_ops
+
+    init_ops(app)  # request ids, metrics, readiness, ProxyFix, production checks (first: its hooks run first)
     from app.security.web import init_security
 
     # Crypto self-test (refuses to start), server-side sessions, throttling, audit checkpoint.

@@ -115,6 +115,16 @@ def load_config(overrides: dict | None = None) -> dict:
         # internal networks opened on purpose (CIDRs); loopback/private/link-local/... are refused otherwise.
         "HTTP_CALL_ALLOWED_HOSTS": _env("HTTP_CALL_ALLOWED_HOSTS", ""),
         "HTTP_CALL_ALLOWED_NETWORKS": _env("HTTP_CALL_ALLOWED_NETWORKS", ""),
+        # Operations (app/ops): proxies in front (X-Forwarded-For/-Proto/-Host hops trusted by ProxyFix; 0 = none),
+        # /metrics bearer token (empty: loopback only), logs, readiness, retention, backups.
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        "METRICS_TOKEN": _env("METRICS_TOKEN", ""),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json" if env == "production" else "text"),
+        "ACCESS_LOG": _bool("ACCESS_LOG", env == "production"),
+        "READY_HEARTBEAT_SECONDS": _int("READY_HEARTBEAT_SECONDS", 60),
+        "AUDIT_RETENTION_DAYS": _int("AUDIT_RETENTION_DAYS", 365),
+        "SESSION_RETENTION_DAYS": _int("SESSION_RETENTION_DAYS", 30),
+        "BACKUP_DIR": _env("BACKUP_DIR", str(instance / "backups")),
         "TESTING": False,
     }
     if overrides:

@@ -40,3 +40,35 @@ def _write_error(sock, status_int, reason, mesg):
 
 gunicorn_wsgi.Response.default_headers = _default_headers
 util.write_error = _write_error
+
+# Prometheus metrics across the web workers (app/ops/metrics.py): each worker writes its request figures
+# to files in PROMETHEUS_MULTIPROC_DIR, which must be set before a worker imports prometheus_client; a
+# fresh folder per gunicorn start, so figures of a previous run are not added in.
+import os  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+_made_metrics_dir = None
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+else:
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ducha-metrics-")
+
+# gunicorn 27's control socket defaults to ~/.gunicorn/gunicorn.ctl: one path for every gunicorn of the
+# user, so a second node on the same host takes it over (and ProtectHome= forbids it under systemd).
+# Ducha does not use it; HUP/TERM signals do the same.
+control_socket_disable = True
+
+
+def child_exit(server, worker):
+    """A worker that exited stops counting in the live gauges (counters and histograms are kept)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)

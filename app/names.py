@@ -113,6 +113,8 @@ AUDIT_ACTIONS = {
     "login": "登录",
     "logout": "退出登录",
     "login.failed": "登录失败",
+    "audit.purged": "审计日志到期清理",
+    "session.purged": "过期会话清理",
     "account.locked": "账号锁定",
     "account.disabled_idle": "长期未登录停用账号",
     "account.initial_password.viewed": "查看初始密码",

@@ -35,3 +35,18 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_id: Mapped[int] = mapped_column(default=0)
     last_mac: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class AuditAnchor(db.Model):
+    """Where the chain starts after a retention purge (app/ops/retention.py): the id and mac of the last
+    entry removed, sealed with HMAC-SM3 under the audit key, so verification begins from it instead of the
+    genesis value and a forged anchor (to hide entries cut off the start) does not verify."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    through_id: Mapped[int] = mapped_column(unique=True)
+    through_mac: Mapped[str] = mapped_column(String(64))
+    removed: Mapped[int] = mapped_column(default=0)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seal: Mapped[str] = mapped_column(String(64))

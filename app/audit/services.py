@@ -148,6 +148,25 @@ def _install() -> None:
         event.listen(Session, "after_transaction_end", _on_transaction_end)
 
 
+def anchor_seal(key: str, through_id: int, through_mac: str) -> str:
+    mac = crypto_hmac.HMAC(key.encode("utf-8"), hashes.SM3())
+    mac.update(f"audit-anchor:{through_id}:{through_mac}".encode())
+    return mac.finalize().hex()
+
+
+def hmac_compare(a: str, b: str) -> bool:
+    import hmac as std_hmac
+
+    return std_hmac.compare_digest(a.encode(), b.encode())
+
+
+def latest_anchor():
+    """The newest retention anchor (None: nothing was ever purged)."""
+    from app.audit.models import AuditAnchor
+
+    return db.session.scalar(select(AuditAnchor).order_by(AuditAnchor.through_id.desc()).limit(1))
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -182,6 +201,15 @@ def verify(batch: int = 5000, *, reset_checkpoint: bool = False) -> VerifyResult
     prev = GENESIS
     checked = 0
     last_id = 0
+    anchor = latest_anchor()
+    if anchor is not None:  # entries up to the anchor were purged by retention: start the chain there
+        if not hmac_compare(anchor_seal(key, anchor.through_id, anchor.through_mac), anchor.seal):
+            problems.append(f"保留期清理锚点（第 {anchor.through_id} 条）被改动")
+        prev = anchor.through_mac
+        last_id = anchor.through_id
+        early = db.session.scalar(select(func.count()).where(AuditEntry.id <= anchor.through_id))
+        if early:
+            problems.append(f"保留期清理锚点之前仍有 {early} 条记录（清理未完成或锚点被改动）")
     while True:
         rows = db.session.scalars(
             select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)

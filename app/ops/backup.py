@@ -1,0 +1,277 @@
+"""Backup and restore: one archive holding the database, the files and the keys (wrapped by a passphrase).
+
+    flask --app wsgi ducha backup  [--out DIR]              -> DIR/ducha-backup-<UTC time>.tar.gz
+    flask --app wsgi ducha restore ARCHIVE --yes
+
+The archive (tar.gz) holds:
+- `manifest.json`: when, which database dialect, the schema revision, the audit chain's last id, and
+  the SM3 digest of every other member (checked before anything is restored);
+- the database: `database.dump` (`pg_dump --format=custom`, restored with `pg_restore --clean
+  --single-transaction`) on PostgreSQL, `database.sqlite3` (SQLite's online backup API, a consistent
+  copy while the app runs) on SQLite;
+- `files/uploads/...` and `files/documents/...` (attachments and generated documents), and the audit
+  checkpoint file and its log (`audit/`), so the restored chain verifies against its own checkpoint;
+- `keys.enc`: the key directory (the key-encryption key of FileKeyProvider) as a tar, encrypted with
+  SM4-GCM under a key derived from the passphrase by PBKDF2-HMAC-SM3 (600,000 iterations, random salt).
+  Without the passphrase the archive gives no access to encrypted columns.
+Video recordings are too large for a nightly archive: they stay in the object store (MinIO/S3 with
+versioning and replication, docs/operations.md).
+
+Restore first decrypts the keys and checks every digest; a wrong passphrase or a damaged archive stops
+it before anything is touched (a Chinese message, exit code 1).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from flask import Flask
+from sqlalchemy import make_url, text
+
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.models_base import utcnow
+from app.security.sm import sm3, sm4_gcm_decrypt, sm4_gcm_encrypt
+
+FORMAT = 1
+KDF_ITERATIONS = 600_000
+
+
+class BackupError(ValidationFailed):
+    """The archive cannot be restored (wrong passphrase, damaged, other database kind)."""
+
+
+@dataclass
+class Layout:
+    uploads: Path
+    documents: Path
+    keys: Path
+    checkpoint: Path
+    checkpoint_log: Path
+
+
+def layout(app: Flask) -> Layout:
+    from app.audit.checkpoint import checkpoint_path, log_path
+
+    cfg = app.config
+    instance = Path(cfg["INSTANCE_DIR"])
+    return Layout(
+        uploads=Path(cfg["UPLOAD_DIR"]),
+        documents=instance / "documents",
+        keys=Path(cfg.get("KEY_DIR") or instance / "keys"),
+        checkpoint=checkpoint_path(app),
+        checkpoint_log=log_path(app),
+    )
+
+
+def _derive(passphrase: str, salt: bytes, iterations: int) -> bytes:
+    kdf = PBKDF2HMAC(algorithm=hashes.SM3(), length=16, salt=salt, iterations=iterations)
+    return kdf.derive(passphrase.encode("utf-8"))
+
+
+def wrap(data: bytes, passphrase: str, iterations: int = KDF_ITERATIONS) -> bytes:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = json.dumps({"kdf": "pbkdf2-hmac-sm3", "iterations": iterations, "cipher": "sm4-gcm"}).encode()
+    body = sm4_gcm_encrypt(_derive(passphrase, salt, iterations), nonce, data, aad=header)
+    return len(header).to_bytes(2, "big") + header + salt + nonce + body
+
+
+def unwrap(blob: bytes, passphrase: str) -> bytes:
+    size = int.from_bytes(blob[:2], "big")
+    header = blob[2 : 2 + size]
+    meta = json.loads(header)
+    salt, nonce, body = blob[2 + size : 18 + size], blob[18 + size : 30 + size], blob[30 + size :]
+    try:
+        return sm4_gcm_decrypt(_derive(passphrase, salt, int(meta["iterations"])), nonce, body, aad=header)
+    except InvalidTag as exc:
+        raise BackupError("备份口令错误，或备份文件的密钥部分已损坏，未做任何恢复") from exc
+
+
+def _tar_dir(path: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        if path.is_dir():
+            for item in sorted(path.rglob("*")):
+                if item.is_file() and not item.is_symlink():
+                    tar.add(item, arcname=str(item.relative_to(path)))
+    return buf.getvalue()
+
+
+def _libpq_url(uri: str) -> str:
+    return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sqlite_path(uri: str) -> Path:
+    database = make_url(uri).database
+    if not database or database == ":memory:":
+        raise BackupError("内存数据库无法备份")
+    return Path(database)
+
+
+def _dump_database(uri: str, dest: Path) -> str:
+    if uri.startswith("postgresql"):
+        subprocess.run(
+            ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={dest}", _libpq_url(uri)],
+            check=True,
+            capture_output=True,
+        )
+        return "database.dump"
+    src = sqlite3.connect(_sqlite_path(uri))
+    out = sqlite3.connect(dest)
+    try:
+        src.backup(out)  # consistent even while the app writes
+    finally:
+        out.close()
+        src.close()
+    return "database.sqlite3"
+
+
+def create_backup(app: Flask, out_dir: Path, passphrase: str) -> Path:
+    """Write one archive into `out_dir`; return its path. Runs inside an app context."""
+    if len(passphrase) < 12:
+        raise BackupError("备份口令至少 12 个字符")
+    places = layout(app)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    with db.engine.connect() as conn:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        last_audit = conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_entries")).scalar()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    target = out_dir / f"ducha-backup-{stamp}.tar.gz"
+    members: dict[str, bytes | Path] = {}
+    with tempfile.TemporaryDirectory(prefix="ducha-backup-") as tmp:
+        dump = Path(tmp) / "db"
+        name = _dump_database(uri, dump)
+        members[name] = dump
+        members["keys.enc"] = wrap(_tar_dir(places.keys), passphrase)
+        for label, folder in (("uploads", places.uploads), ("documents", places.documents)):
+            if folder.is_dir():
+                for item in sorted(folder.rglob("*")):
+                    if item.is_file() and not item.is_symlink():
+                        members[f"files/{label}/{item.relative_to(folder)}"] = item
+        for label, path in (("checkpoint", places.checkpoint), ("checkpoint.log", places.checkpoint_log)):
+            if path.is_file():
+                members[f"audit/{label}"] = path.read_bytes()
+        digests = {k: sm3(v if isinstance(v, bytes) else v.read_bytes()).hex() for k, v in members.items()}
+        manifest = {
+            "format": FORMAT,
+            "created_at": utcnow().isoformat(),
+            "dialect": "postgresql" if uri.startswith("postgresql") else "sqlite",
+            "revision": sorted(revision),
+            "audit_last_id": last_audit,
+            "digests": digests,
+        }
+        partial = target.with_suffix(".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            _add_bytes(tar, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+            for arcname, value in members.items():
+                if isinstance(value, bytes):
+                    _add_bytes(tar, arcname, value)
+                else:
+                    tar.add(value, arcname=arcname)
+        os.chmod(partial, 0o600)
+        partial.rename(target)  # a half-written archive never carries the final name
+    return target
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), 0o600, int(utcnow().timestamp())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def read_archive(archive: Path, passphrase: str) -> tuple[dict, dict[str, bytes], bytes]:
+    """Load and check an archive: (manifest, members, the decrypted keys tar). Raises BackupError."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = {}
+            for info in tar.getmembers():
+                if not info.isfile() or info.name.startswith("/") or ".." in Path(info.name).parts:
+                    raise BackupError(f"备份文件含有不允许的条目：{info.name}")
+                members[info.name] = tar.extractfile(info).read()
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise BackupError("备份文件无法读取（不存在或已损坏）") from exc
+    if "manifest.json" not in members:
+        raise BackupError("备份文件缺少清单 manifest.json")
+    manifest = json.loads(members.pop("manifest.json"))
+    if set(manifest.get("digests", {})) != set(members):
+        raise BackupError("备份文件的条目与清单不符")
+    for name, data in members.items():
+        if sm3(data).hex() != manifest["digests"][name]:
+            raise BackupError(f"备份文件已损坏：{name} 的摘要不符")
+    keys = unwrap(members.pop("keys.enc"), passphrase)
+    return manifest, members, keys
+
+
+def restore_backup(app: Flask, archive: Path, passphrase: str) -> dict:
+    """Replace the database, files and keys with the archive's; return the manifest."""
+    manifest, members, keys = read_archive(archive, passphrase)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    dialect = "postgresql" if uri.startswith("postgresql") else "sqlite"
+    if manifest["dialect"] != dialect:
+        raise BackupError(f"备份来自 {manifest['dialect']} 数据库，当前为 {dialect}，无法直接恢复")
+    places = layout(app)
+    db.session.remove()
+    db.engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="ducha-restore-") as tmp:
+        if dialect == "postgresql":
+            dump = Path(tmp) / "database.dump"
+            dump.write_bytes(members["database.dump"])
+            done = subprocess.run(
+                [
+                    "pg_restore",
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--single-transaction",
+                    "--exit-on-error",
+                    f"--dbname={_libpq_url(uri)}",
+                    str(dump),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode:
+                raise BackupError("数据库恢复失败：" + done.stderr.strip()[-500:])
+        else:
+            copy = Path(tmp) / "database.sqlite3"
+            copy.write_bytes(members["database.sqlite3"])
+            src, dst = sqlite3.connect(copy), sqlite3.connect(_sqlite_path(uri))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+    for label, folder in (("uploads", places.uploads), ("documents", places.documents)):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+        prefix = f"files/{label}/"
+        for name, data in members.items():
+            if name.startswith(prefix):
+                path = folder / name[len(prefix) :]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+    places.keys.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(keys), mode="r") as tar:
+        tar.extractall(places.keys, filter="data")
+    for label, path in (("checkpoint", places.checkpoint), ("checkpoint.log", places.checkpoint_log)):
+        data = members.get(f"audit/{label}")
+        if data is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        elif path.exists():
+            path.unlink()
+    return manifest

@@ -122,6 +122,14 @@ def pinyin_forms(word: str) -> tuple[str, str]:
     return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
 
 
+def _long_parts(word: str) -> list[str]:
+    """Known words of 4+ characters inside a longer word (jieba's search mode stops at 3: 有限空间 in 有限空间作业)."""
+    if len(word) <= 4 or not HAN.fullmatch(word):
+        return []
+    freq = tokenizer().FREQ
+    return [word[i : i + n] for n in range(4, len(word)) for i in range(len(word) - n + 1) if freq.get(word[i : i + n])]
+
+
 def index_tokens(title: str, body: str) -> str:
     """The token string stored in knowledge_search.tokens."""
     out: list[str] = []
@@ -129,9 +137,10 @@ def index_tokens(title: str, body: str) -> str:
         if part:
             out.append(SEP)
         for w in words(text):
-            out.append(w)
-            if len(w) >= 2 and HAN.fullmatch(w):
-                out.extend(pinyin_forms(w))
+            for x in (w, *_long_parts(w)):
+                out.append(x)
+                if len(x) >= 2 and HAN.fullmatch(x):
+                    out.extend(pinyin_forms(x))
             if len(out) >= MAX_TOKENS:
                 break
     return " ".join(out[:MAX_TOKENS])

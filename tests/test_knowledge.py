@@ -62,7 +62,8 @@ def test_draft_versions_diff_review_and_scope(app, deployed, client_for):
     assert "草稿" in page and "首次发现并当场改正" in page
     # An edit is a new version with who and when; the diff shows both sides.
     resp = officer.post(
-        f"/knowledge/entries/{entry_id}/edit", data={**VIOLATION, "penalty_range": "处二十万元以下罚款", "note": "调整幅度"}
+        f"/knowledge/entries/{entry_id}/edit",
+        data={**VIOLATION, "penalty_range": "处二十万元以下罚款", "note": "调整幅度"},
     )
     assert resp.status_code == 302
     with app.app_context():
@@ -105,7 +106,8 @@ def test_guide_rich_text_is_sanitised(app, client_for):
         data={
             "title": "动火作业合规指引",
             "topic": "动火作业",
-            "html": '<h2>一、审批</h2><p onclick="x()">先审批<script>alert(1)</script></p><a href="javascript:x">链接</a>',
+            "html": '<h2>一、审批</h2><p onclick="x()">先审批<script>alert(1)</script></p>'
+            '<a href="javascript:x">链接</a>',
         },
     )
     assert resp.status_code == 302
@@ -128,27 +130,57 @@ HEADER = ["编号", "标题", "摘要", "适用行业", "标签", "法律法规"
 
 def test_import_reports_rows_and_imports_nothing_on_error_then_all(app, client_for):
     officer = client_for("city_officer")
-    good = ["WF-T1", "未设置安全警示标志", "", "危险化学品", "警示标志", "中华人民共和国安全生产法", "第九十九条", "第（一）项",
-            "危险场所未设置明显的安全警示标志", "五万元以下罚款", "一般｜首次｜警告"]  # fmt: skip
+    good = [
+        "WF-T1",
+        "未设置安全警示标志",
+        "",
+        "危险化学品",
+        "警示标志",
+        "中华人民共和国安全生产法",
+        "第九十九条",
+        "第（一）项",
+        "危险场所未设置明显的安全警示标志",
+        "五万元以下罚款",
+        "一般｜首次｜警告",
+    ]
     bad_industry = ["WF-T5", "未设置安全警示标志二", "", "航天", *good[4:]]
-    bad_tier = ["WF-T3", "劳动防护用品不合格", "", "", "", "中华人民共和国安全生产法", "第九十九条", "", "未提供合格防护用品", "",
-                "特别｜无"]  # fmt: skip
+    bad_tier = [
+        "WF-T3",
+        "劳动防护用品不合格",
+        "",
+        "",
+        "",
+        "中华人民共和国安全生产法",
+        "第九十九条",
+        "",
+        "未提供合格防护用品",
+        "",
+        "特别｜无",
+    ]
     missing = ["WF-T4", "缺条款", "", "", "", "中华人民共和国安全生产法", "", "", "描述", "", ""]
     data = _xlsx([HEADER, good, bad_industry, bad_tier, missing])
     resp = officer.post(
-        "/knowledge/import", data={"library": "violation", "file": (io.BytesIO(data), "导入.xlsx")},
+        "/knowledge/import",
+        data={"library": "violation", "file": (io.BytesIO(data), "导入.xlsx")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     text = page_text(resp)
     assert resp.status_code == 422 and "整份文件未导入" in text
-    assert "第 3 行" in text and "行业「航天」不存在" in text and "第 4 行" in text and "第 5 行" in text and "条款" in text
+    assert (
+        "第 3 行" in text
+        and "行业「航天」不存在" in text
+        and "第 4 行" in text
+        and "第 5 行" in text
+        and "条款" in text
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count(KnowledgeEntry.id))) == 0  # nothing half-imported
     data = _xlsx([HEADER, good, ["WF-T2", "未提供劳动防护用品", *good[2:]]])
     resp = officer.post(
-        "/knowledge/import", data={"library": "violation", "file": (io.BytesIO(data), "导入.xlsx")},
+        "/knowledge/import",
+        data={"library": "violation", "file": (io.BytesIO(data), "导入.xlsx")},
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert resp.status_code == 200 and "已导入 2 条" in page_text(resp)
     with app.app_context():
         assert db.session.scalar(select(func.count(KnowledgeEntry.id)).where(KnowledgeEntry.status == "draft")) == 2
@@ -183,14 +215,19 @@ def test_attachments_preview_in_the_browser_and_refuse_other_types(app, client_f
 
     def upload(data, name):
         return officer.post(
-            f"/knowledge/entries/{entry_id}/attachments", data={"file": (io.BytesIO(data), name)},
+            f"/knowledge/entries/{entry_id}/attachments",
+            data={"file": (io.BytesIO(data), name)},
             content_type="multipart/form-data",
-        )  # fmt: skip
+        )
 
     assert upload(PDF, "处罚决定书.pdf").status_code == 302
     assert upload(_docx(), "指引.docx").status_code == 302
     refused = upload(b"MZ\x90\x00" + b"\x00" * 60, "程序.pdf")  # the name says PDF, the bytes do not
-    assert refused.status_code in (302, 422) and "只能上传 PDF、Word 文档或图片" in page_text(officer.get(refused.headers.get("Location", f"/knowledge/entries/{entry_id}")) if refused.status_code == 302 else refused)  # noqa: E501
+    assert refused.status_code in (302, 422) and "只能上传 PDF、Word 文档或图片" in page_text(
+        officer.get(refused.headers.get("Location", f"/knowledge/entries/{entry_id}"))
+        if refused.status_code == 302
+        else refused
+    )
     page = page_text(officer.get(f"/knowledge/entries/{entry_id}"))
     assert "处罚决定书.pdf" in page and "指引.docx" in page and "程序.pdf" not in page
     from app.knowledge.models import KnowledgeAttachment
@@ -221,14 +258,17 @@ def test_picker_suggests_top5_with_article_and_records_use_and_helpful(app, clie
     assert officer.get("/knowledge/suggest?q=a").get_json()["items"] == []
     entry_id = items[0]["id"]
     resp = officer.post(
-        f"/knowledge/entries/{entry_id}/use", data={"context": "clue_handle", "ref": "线索处理", "url": "/inbox/tasks/7"}
+        f"/knowledge/entries/{entry_id}/use",
+        data={"context": "clue_handle", "ref": "线索处理", "url": "/inbox/tasks/7"},
     )
     assert resp.status_code == 200 and resp.get_json()["article"] == items[0]["article"]
     assert officer.post(f"/knowledge/entries/{entry_id}/use", data={"context": "nowhere"}).status_code == 422
     with app.app_context():
         assert db.session.scalar(select(func.count(KnowledgeUsage.id))) == 1
     page = page_text(officer.get(f"/knowledge/entries/{entry_id}"))
-    assert "线索处理" in page and 'href="/inbox/tasks/7"' in officer.get(f"/knowledge/entries/{entry_id}").get_data(as_text=True)
+    assert "线索处理" in page and 'href="/inbox/tasks/7"' in officer.get(f"/knowledge/entries/{entry_id}").get_data(
+        as_text=True
+    )
     officer.post(f"/knowledge/entries/{entry_id}/helpful")
     officer.post(f"/knowledge/entries/{entry_id}/helpful")  # once per person
     client_for("xh_officer").post(f"/knowledge/entries/{entry_id}/helpful")
@@ -236,7 +276,10 @@ def test_picker_suggests_top5_with_article_and_records_use_and_helpful(app, clie
     # The clue 处理 form carries the picker.
     from app.engine.forms import fields, parse
 
-    with open("forms/clue_handle.uischema.json", encoding="utf-8") as ui, open("forms/clue_handle.schema.json", encoding="utf-8") as sc:
+    with (
+        open("forms/clue_handle.uischema.json", encoding="utf-8") as ui,
+        open("forms/clue_handle.schema.json", encoding="utf-8") as sc,
+    ):
         widgets = {f.name: f.widget for f in fields(parse(sc.read()), parse(ui.read()))}
     assert widgets.get("knowledge_refs") == "knowledge"
 

@@ -68,8 +68,10 @@ def test_search_quality_precision_at_5(app, corpus):
             else:
                 misses.append((q, expected, titles))
         precision = found / len(QUERIES)
-        print(f"\nknowledge search: {found}/{len(QUERIES)} queries with the expected entry in the top 5 "
-              f"(precision@5 {precision:.2f}, threshold {THRESHOLD})")
+        print(
+            f"\nknowledge search: {found}/{len(QUERIES)} queries with the expected entry in the top 5 "
+            f"(precision@5 {precision:.2f}, threshold {THRESHOLD})"
+        )
         for miss in misses:
             print("  miss:", miss)
         assert precision >= THRESHOLD, misses
@@ -89,7 +91,11 @@ def test_same_ranked_results_on_either_database(app, corpus):
         assert [h.entry.code for h in search.search("tzzy", limit=3).hits] == ["WF-01011", "WF-02011", "WF-03011"]
         hits = search.search("明火作业", limit=10).hits
         # the synonym finds every 动火作业 entry (8 violations + 1 case) before any entry matching only 作业
-        assert len(hits) == 10 and all("动火作业" in h.entry.tags for h in hits[:9]) and "动火作业" not in hits[9].entry.tags
+        assert (
+            len(hits) == 10
+            and all("动火作业" in h.entry.tags for h in hits[:9])
+            and "动火作业" not in hits[9].entry.tags
+        )
         facets = search.search("有限空间", limit=5).facets
         assert facets["library"]["violation"] >= 42 and facets["library"]["case"] >= 1
         assert facets["industry"]["YXKJ"] >= 42

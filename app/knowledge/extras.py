@@ -117,9 +117,7 @@ def _is_docx(data: bytes) -> bool:
 def attachments(entry: KnowledgeEntry) -> list[KnowledgeAttachment]:
     return list(
         db.session.scalars(
-            select(KnowledgeAttachment)
-            .where(KnowledgeAttachment.entry_id == entry.id)
-            .order_by(KnowledgeAttachment.id)
+            select(KnowledgeAttachment).where(KnowledgeAttachment.entry_id == entry.id).order_by(KnowledgeAttachment.id)
         )
     )
 

@@ -42,7 +42,13 @@ def index():
         page_no = max(1, int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1)
         result = search.search(q, filters, limit=20, offset=(page_no - 1) * 20)
         return render_template(
-            "knowledge/index.html", q=q, filters=filters, result=result, page_no=page_no, facets=result.facets, **_names()
+            "knowledge/index.html",
+            q=q,
+            filters=filters,
+            result=result,
+            page_no=page_no,
+            facets=result.facets,
+            **_names(),
         )
     where = [KnowledgeEntry.status == "published", *filters.clauses()]
     stmt = select(KnowledgeEntry).where(*where).order_by(KnowledgeEntry.library, KnowledgeEntry.id)
@@ -123,9 +129,14 @@ def new():
             flash("已保存为草稿", "success")
             return redirect(url_for("knowledge.entry", entry_id=item.id))
     return render_template(
-        "knowledge/edit.html", e=None, library=library, data=data, errors=errors, fields=services.FIELDS[library],
+        "knowledge/edit.html",
+        e=None,
+        library=library,
+        data=data,
+        errors=errors,
+        fields=services.FIELDS[library],
         **_names(),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -149,15 +160,22 @@ def edit(entry_id: int):
             flash("已保存", "success")
             return redirect(url_for("knowledge.entry", entry_id=item.id))
     return render_template(
-        "knowledge/edit.html", e=item, library=item.library, data=data, errors=errors,
-        fields=services.FIELDS[item.library], **_names(),
-    )  # fmt: skip
+        "knowledge/edit.html",
+        e=item,
+        library=item.library,
+        data=data,
+        errors=errors,
+        fields=services.FIELDS[item.library],
+        **_names(),
+    )
 
 
 def _as_form(item: KnowledgeEntry) -> dict:
     data = {"title": item.title, "summary": item.summary, "tags": "、".join(item.tags or [])}
     data.update({k: v for k, v in (item.fields or {}).items() if k != "tiers"})
-    data["tiers"] = "\n".join(f"{t['level']}｜{t['circumstance']}｜{t['penalty']}" for t in (item.fields or {}).get("tiers") or [])
+    data["tiers"] = "\n".join(
+        f"{t['level']}｜{t['circumstance']}｜{t['penalty']}" for t in (item.fields or {}).get("tiers") or []
+    )
     data["industries"] = item.industries or []
     data["year"] = item.year or ""
     data["district_code"] = item.district_code or ""
@@ -253,7 +271,9 @@ def preview(attachment_id: int):
 def synonyms():
     errors = {}
     if request.method == "POST":
-        row = db.session.get(KnowledgeSynonym, int(request.form["id"])) if request.form.get("id", "").isdigit() else None
+        row = (
+            db.session.get(KnowledgeSynonym, int(request.form["id"])) if request.form.get("id", "").isdigit() else None
+        )
         try:
             extras.save_synonym(current_user, request.form.get("words", ""), row)
         except ValidationFailed as exc:

@@ -191,9 +191,7 @@ def browse_facets(where: list) -> dict[str, Counter]:
         ("year", KnowledgeEntry.year),
         ("district", KnowledgeEntry.district_code),
     ):
-        rows = db.session.execute(
-            select(col, func.count()).where(*where, col.is_not(None)).group_by(col).order_by(col)
-        )
+        rows = db.session.execute(select(col, func.count()).where(*where, col.is_not(None)).group_by(col).order_by(col))
         out[key] = Counter(dict(rows.all()))
     rows = db.session.execute(
         select(KnowledgeIndustry.industry, func.count())

@@ -15,6 +15,7 @@ from app.knowledge import textsearch as ts
 from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch, KnowledgeSynonym
 
 CANDIDATES = 3000  # per phase; ids beyond it are not ranked (newest first when a word is everywhere)
+OR_CANDIDATES = 500  # per word when few entries hold every word
 FEW = 30
 
 
@@ -98,13 +99,13 @@ def _match_ids(groups: list[ts.Group]):
     return text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(kq=expr)
 
 
-def _candidates(groups, where) -> list[tuple[int, str]]:
+def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
     stmt = (
         select(KnowledgeSearch.entry_id, KnowledgeSearch.tokens)
         .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
         .where(KnowledgeSearch.entry_id.in_(_match_ids(groups)), *where)
         .order_by(KnowledgeSearch.entry_id.desc())
-        .limit(CANDIDATES)
+        .limit(limit)
     )
     return list(db.session.execute(stmt))
 
@@ -129,11 +130,10 @@ def search(
         where.append(KnowledgeEntry.library.in_(libraries))
     required = [g for g in query.groups if g.required]
     rows = dict(_candidates(required, where))
-    if len(rows) < FEW and len(query.groups) > 1:  # few with every word: also those with any word
+    if len(rows) < FEW and len(query.groups) > 1:  # few with every word: also those with any real word
         for g in query.groups:
-            if len(rows) >= CANDIDATES:
-                break
-            rows.update({k: v for k, v in _candidates([g], where) if k not in rows})
+            if g.weight >= 1 and len(rows) < CANDIDATES:
+                rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
     scored = []
     for entry_id, tokens in rows.items():
         value, terms = ts.score(query, tokens)
@@ -143,43 +143,36 @@ def search(
     result.total = len(scored)
     page = scored[offset : offset + limit]
     if scored:
-        ids = [h.entry_id for h in scored]
-        meta = {}
         if facets:
-            for chunk in range(0, len(ids), 900):
-                part = ids[chunk : chunk + 900]
-                meta.update(
-                    {
-                        r.id: r
-                        for r in db.session.execute(
-                            select(
-                                KnowledgeEntry.id,
-                                KnowledgeEntry.library,
-                                KnowledgeEntry.year,
-                                KnowledgeEntry.district_code,
-                                KnowledgeEntry.industries,
-                            ).where(KnowledgeEntry.id.in_(part))
-                        )
-                    }
-                )
-            result.facets = _facet_counts(meta.values())
-        entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids[:200])))}
+            result.facets = _facets([h.entry_id for h in scored])
+        ids = [h.entry_id for h in page]
+        entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
         for h in page:
-            h.entry = entries.get(h.entry_id) or db.session.get(KnowledgeEntry, h.entry_id)
+            h.entry = entries[h.entry_id]
     result.hits = page
     return result
 
 
-def _facet_counts(rows) -> dict[str, Counter]:
+def _facets(ids: list[int]) -> dict[str, Counter]:
+    """Counts by library, industry, year and district over the ranked candidates."""
     out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
-    for r in rows:
-        out["library"][r.library] += 1
-        if r.year:
-            out["year"][r.year] += 1
-        if r.district_code:
-            out["district"][r.district_code] += 1
-        for code in r.industries or []:
-            out["industry"][code] += 1
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        rows = db.session.execute(
+            select(KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code).where(
+                KnowledgeEntry.id.in_(part)
+            )
+        )
+        for library, year, district in rows:
+            out["library"][library] += 1
+            if year:
+                out["year"][year] += 1
+            if district:
+                out["district"][district] += 1
+        for (industry,) in db.session.execute(
+            select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(part))
+        ):
+            out["industry"][industry] += 1
     return out
 
 

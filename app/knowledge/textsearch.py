@@ -12,8 +12,8 @@ import logging
 import re
 import threading
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -153,6 +153,7 @@ def words(text: str | None, *, precise: bool = False) -> list[str]:
     return [t for t in (x.strip() for x in raw) if t and CLEAN.fullmatch(t)]
 
 
+@lru_cache(maxsize=65536)
 def pinyin_forms(word: str) -> tuple[str, str]:
     syllables = [s for s in lazy_pinyin(word) if s]
     return "".join(syllables).lower(), "".join(s[0] for s in syllables).lower()
@@ -302,8 +303,7 @@ def score(query: Query, tokens: str) -> tuple[float, list[str]]:
         cut = toks.index(SEP)
     except ValueError:
         cut = len(toks)
-    title = set(toks[:cut])
-    counts = Counter(toks)
+    title = toks[:cut]
     total = 0.0
     matched_words: list[str] = []
     all_required = True
@@ -318,10 +318,12 @@ def score(query: Query, tokens: str) -> tuple[float, list[str]]:
                         word = _word_of(toks, i)
                         if word:
                             matched_words.append(word)
-            elif counts.get(v):
-                hits += counts[v]
-                in_title |= v in title
-                matched_words.append(v)
+            else:
+                n = toks.count(v)
+                if n:
+                    hits += n
+                    in_title |= v in title
+                    matched_words.append(v)
         if hits:
             total += g.weight * (1 + 0.15 * min(hits, 6)) + (g.weight * 1.5 if in_title else 0)
         elif g.required:

@@ -1,6 +1,6 @@
 """Knowledge base search benchmark (R2.1.1): prints figures.
 
-    .venv/bin/python bench/knowledge_search.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/ducha_x_bench \
+    .venv/bin/python bench/knowledge_search.py --database-url postgresql+psycopg://postgres@127.0.0.1/ducha_x \
         [--entries 100000] [--searchers 20] [--searches 40] [--reset]
 
 1. generates N published entries (violations, cases, guides) from the demo table of real articles crossed with
@@ -157,7 +157,8 @@ def build(args, rng) -> dict:
                 }
             )
             body = " ".join([a[7], ind[3], *(t for _, t in extra)])
-            tokens.append({"entry_id": i + 1, "tokens": f"{a[6]} {ind[3]} {ts.SEP} {body}"})
+            joined = f"{a[6]} {ind[3]} {ts.SEP} {body}"
+            tokens.append({"entry_id": i + 1, "tokens": joined, "head": ts.head_of(joined)})
             industries.append({"entry_id": i + 1, "industry": ind[0]})
         db.session.execute(insert(KnowledgeEntry), entries)
         db.session.execute(insert(KnowledgeSearch), tokens)
@@ -230,7 +231,7 @@ def run_searchers(app, args) -> list[float]:
                 with lock:
                     times.extend(mine)
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001  (reported below)
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.searchers)]

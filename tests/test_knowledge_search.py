@@ -45,6 +45,7 @@ QUERIES = [
     ("有限空间 典型案例", "有限空间作业企业"),
 ]
 THRESHOLD = 0.85
+EXPECTED_TOP5 = ["AL-011", "WF-03011", "WF-05011", "WF-06011", "WF-07011"]
 
 
 @pytest.fixture
@@ -84,11 +85,11 @@ def test_same_ranked_results_on_either_database(app, corpus):
         res = search.search("特种作业人员无证上岗", limit=5)
         codes = [h.entry.code for h in res.hits]
         print("\nbackend:", db.engine.dialect.name, codes)
-        assert codes[:1] and all(c.startswith("WF-") and c.endswith("011") for c in codes), codes
-        assert codes == sorted(codes, key=lambda c: (-[h.score for h in res.hits][codes.index(c)], c))
+        # the case of the same violation first (its title holds every word), then violations by score and id
+        assert codes == EXPECTED_TOP5, codes
         assert res.total == search.search("特种作业人员无证上岗", limit=50).total
         # pinyin prefix and synonyms go through the same two backends
-        assert [h.entry.code for h in search.search("tzzy", limit=3).hits] == ["WF-01011", "WF-02011", "WF-03011"]
+        assert [h.entry.code for h in search.search("tzzy", limit=3).hits] == ["WF-01011", "WF-03011", "WF-04011"]
         hits = search.search("明火作业", limit=10).hits
         # the synonym finds every 动火作业 entry (8 violations + 1 case) before any entry matching only 作业
         assert (

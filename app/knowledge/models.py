@@ -87,6 +87,8 @@ class KnowledgeSearch(db.Model):
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="CASCADE"), primary_key=True)
     tokens: Mapped[str] = mapped_column(Text, default="")
+    # The start of the tokens (title and the start of the body), which ranking reads: short, never TOASTed.
+    head: Mapped[str] = mapped_column(String(1200), default="")
 
 
 class KnowledgeVersion(db.Model):

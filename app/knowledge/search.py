@@ -14,8 +14,10 @@ from app.extensions import db
 from app.knowledge import textsearch as ts
 from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch, KnowledgeSynonym
 
-CANDIDATES = 3000  # per phase; ids beyond it are not ranked (newest first when a word is everywhere)
-OR_CANDIDATES = 500  # per word when few entries hold every word
+# Candidates ranked per search: when more entries hold every word, the newest CANDIDATES are ranked (the same
+# cut on both databases). Ranking reads `knowledge_search.head`: the title and the start of the body.
+CANDIDATES = 1000
+OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
 
 
@@ -90,20 +92,21 @@ def synonym_map() -> dict[str, list[str]]:
     return out
 
 
-def _match_ids(groups: list[ts.Group]):
-    """A subquery of entry ids whose tokens match all groups (each group: any variant)."""
+def _match(groups: list[ts.Group]):
+    """The condition that an entry's tokens match all groups (each group: any variant)."""
     if db.engine.dialect.name == "postgresql":
-        expr = ts.tsquery_expression(groups)
-        return text("SELECT entry_id FROM knowledge_search WHERE tsv @@ CAST(:kq AS tsquery)").bindparams(kq=expr)
-    expr = ts.fts5_expression(groups)
-    return text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(kq=expr)
+        return text("knowledge_search.tsv @@ CAST(:kq AS tsquery)").bindparams(kq=ts.tsquery_expression(groups))
+    match = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(
+        kq=ts.fts5_expression(groups)
+    )
+    return KnowledgeSearch.entry_id.in_(match)
 
 
 def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
     stmt = (
-        select(KnowledgeSearch.entry_id, KnowledgeSearch.tokens)
+        select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
         .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
-        .where(KnowledgeSearch.entry_id.in_(_match_ids(groups)), *where)
+        .where(_match(groups), *where)
         .order_by(KnowledgeSearch.entry_id.desc())
         .limit(limit)
     )

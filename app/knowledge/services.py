@@ -175,11 +175,12 @@ def search_text(entry: KnowledgeEntry) -> str:
 
 def reindex(entry: KnowledgeEntry) -> None:
     tokens = ts.index_tokens(entry.title, search_text(entry))
+    head = ts.head_of(tokens)
     row = db.session.get(KnowledgeSearch, entry.id)
     if row is None:
-        db.session.add(KnowledgeSearch(entry_id=entry.id, tokens=tokens))
+        db.session.add(KnowledgeSearch(entry_id=entry.id, tokens=tokens, head=head))
     elif row.tokens != tokens:
-        row.tokens = tokens
+        row.tokens, row.head = tokens, head
     db.session.execute(delete(KnowledgeIndustry).where(KnowledgeIndustry.entry_id == entry.id))
     for code in entry.industries or []:
         db.session.add(KnowledgeIndustry(entry_id=entry.id, industry=code))

@@ -23,6 +23,7 @@ from pypinyin import lazy_pinyin
 DICT_FILE = Path(__file__).resolve().parent / "data" / "safety_terms.txt"
 SEP = "qqsep"
 MAX_TOKENS = 6000
+HEAD_CHARS = 1200
 CLEAN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 # Words that say little about what is searched for: kept in a query, but optional and light.
@@ -165,6 +166,11 @@ def _long_parts(word: str) -> list[str]:
         return []
     freq = tokenizer().FREQ
     return [word[i : i + n] for n in range(4, len(word)) for i in range(len(word) - n + 1) if freq.get(word[i : i + n])]
+
+
+def head_of(tokens: str, size: int = HEAD_CHARS) -> str:
+    """The first whole tokens within `size` characters: what ranking reads."""
+    return tokens if len(tokens) <= size else tokens[:size].rsplit(" ", 1)[0]
 
 
 def index_tokens(title: str, body: str) -> str:

@@ -147,6 +147,7 @@ def upgrade():
         "knowledge_search",
         sa.Column("entry_id", sa.Integer(), nullable=False),
         sa.Column("tokens", sa.Text(), nullable=False),
+        sa.Column("head", sa.String(length=1200), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_id"],
             ["knowledge_entries.id"],

@@ -297,3 +297,28 @@ def test_synonyms_are_for_administrators_and_act_at_once(app, client_for):
     with app.app_context():
         hits = search.search("密闭舱室", statuses=("draft",)).hits
         assert [h.entry.title for h in hits] == ["有限空间作业未审批"]
+
+
+def test_search_page_highlights_facets_and_browse(app, client_for):
+    with app.app_context():
+        from app.demo.knowledge import seed_knowledge
+        from tests.conftest import user
+
+        seed_knowledge(user("chief"))
+        db.session.commit()
+    officer = client_for("xh_officer")
+    html = officer.get("/knowledge/?q=有线空间 审批").get_data(as_text=True)
+    assert "已按「有限空间 审批」检索" in html  # the typo is corrected and said so
+    assert "<mark>有限空间</mark>" in html and "《中华人民共和国安全生产法》" in html
+    assert 'id="facets"' in html and "有限空间作业</a>" in html and "典型案例库" in html
+    # a facet narrows the results; the page of a year shows only cases of that year
+    cases = officer.get("/knowledge/?q=有限空间&library=case").get_data(as_text=True)
+    assert "违法行为库</span>" not in cases and "典型案例库</span>" in cases
+    # no query: the published list with facets from the database
+    browse = page_text(officer.get("/knowledge/?library=guide"))
+    assert "合规指引" in browse and "共 30 条" in browse
+    # HTML typed into the search box is shown as text
+    assert "<script>" not in officer.get("/knowledge/?q=<script>alert(1)</script>").get_data(as_text=True).split("<main")[1]
+    for url in ("/knowledge/manage", "/knowledge/entries/new?library=case", "/knowledge/import"):
+        assert officer.get(url).status_code == 200, url
+    assert client_for("hp_street").get("/knowledge/manage").status_code == 403  # read-only role

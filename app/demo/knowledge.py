@@ -81,7 +81,7 @@ def _add(author, code: str, library: str, **values) -> KnowledgeEntry | None:
             entry_id=entry.id, number=1, snapshot=snapshot(entry), note="初始导入", changed_by_id=author.id
         )
     )
-    reindex(entry)
+    reindex(entry, new=True)
     return entry
 
 

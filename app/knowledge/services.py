@@ -173,15 +173,17 @@ def search_text(entry: KnowledgeEntry) -> str:
     return "\n".join(parts)
 
 
-def reindex(entry: KnowledgeEntry) -> None:
+def reindex(entry: KnowledgeEntry, *, new: bool = False) -> None:
+    """Tokens and industry rows of an entry (``new``: it has none yet, so nothing is read or deleted)."""
     tokens = ts.index_tokens(entry.title, search_text(entry))
     head = ts.head_of(tokens)
-    row = db.session.get(KnowledgeSearch, entry.id)
+    row = None if new else db.session.get(KnowledgeSearch, entry.id)
     if row is None:
         db.session.add(KnowledgeSearch(entry_id=entry.id, tokens=tokens, head=head))
     elif row.tokens != tokens:
         row.tokens, row.head = tokens, head
-    db.session.execute(delete(KnowledgeIndustry).where(KnowledgeIndustry.entry_id == entry.id))
+    if not new:
+        db.session.execute(delete(KnowledgeIndustry).where(KnowledgeIndustry.entry_id == entry.id))
     for code in entry.industries or []:
         db.session.add(KnowledgeIndustry(entry_id=entry.id, industry=code))
 
@@ -215,7 +217,7 @@ def create_entry(actor, library: str, data: dict, *, status: str = "draft", note
     db.session.add(entry)
     db.session.flush()
     _record_version(entry, actor, note)
-    reindex(entry)
+    reindex(entry, new=True)
     return entry
 
 

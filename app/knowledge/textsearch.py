@@ -136,6 +136,7 @@ def add_words(words) -> None:
         for w in sorted(new):
             tok.add_word(w, 800)
         _state["added"] |= new
+        _piece_words.cache_clear()  # the new words change how sentences are cut
         vocab = _state["vocab"] | new
         _state.update(vocab=vocab, patterns=_patterns(vocab))
 
@@ -144,14 +145,26 @@ def normalize(text: str | None) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
+PIECES = re.compile(r"[\n。；;！？!?]+")
+
+
 def words(text: str | None, *, precise: bool = False) -> list[str]:
     """Clean tokens of a text: Chinese words and runs of ASCII letters/digits (no punctuation)."""
     text = normalize(text)
     if not text:
         return []
+    out: list[str] = []
+    for piece in PIECES.split(text):  # sentences repeat across entries (tiers, penalties): cached
+        if piece.strip():
+            out.extend(_piece_words(piece, precise))
+    return out
+
+
+@lru_cache(maxsize=100_000)
+def _piece_words(piece: str, precise: bool) -> tuple[str, ...]:
     tok = tokenizer()
-    raw = tok.cut(text) if precise else tok.cut_for_search(text)
-    return [t for t in (x.strip() for x in raw) if t and CLEAN.fullmatch(t)]
+    raw = tok.cut(piece) if precise else tok.cut_for_search(piece)
+    return tuple(t for t in (x.strip() for x in raw) if t and CLEAN.fullmatch(t))
 
 
 @lru_cache(maxsize=65536)

@@ -318,7 +318,10 @@ def test_search_page_highlights_facets_and_browse(app, client_for):
     browse = page_text(officer.get("/knowledge/?library=guide"))
     assert "合规指引" in browse and "共 30 条" in browse
     # HTML typed into the search box is shown as text
-    assert "<script>" not in officer.get("/knowledge/?q=<script>alert(1)</script>").get_data(as_text=True).split("<main")[1]
+    assert (
+        "<script>"
+        not in officer.get("/knowledge/?q=<script>alert(1)</script>").get_data(as_text=True).split("<main")[1]
+    )
     for url in ("/knowledge/manage", "/knowledge/entries/new?library=case", "/knowledge/import"):
         assert officer.get(url).status_code == 200, url
     assert client_for("hp_street").get("/knowledge/manage").status_code == 403  # read-only role

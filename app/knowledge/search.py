@@ -133,7 +133,8 @@ def search(
         where.append(KnowledgeEntry.library.in_(libraries))
     required = [g for g in query.groups if g.required]
     rows = dict(_candidates(required, where))
-    if len(rows) < FEW and len(query.groups) > 1:  # few with every word: also those with any real word
+    fallback = len(rows) < FEW and len(query.groups) > 1
+    if fallback:  # few with every word: also those with any real word
         for g in query.groups:
             if g.weight >= 1 and len(rows) < CANDIDATES:
                 rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
@@ -144,10 +145,13 @@ def search(
             scored.append(Hit(entry_id, value, terms))
     scored.sort(key=lambda h: (-h.score, h.entry_id))
     result.total = len(scored)
+    if facets and scored and not fallback:
+        result.facets = _facets(required, where)
+        result.total = max(result.total, sum(result.facets["library"].values()))
     page = scored[offset : offset + limit]
     if scored:
         if facets:
-            result.facets = _facets([h.entry_id for h in scored])
+            result.facets = result.facets or _facets_of([h.entry_id for h in scored])
         ids = [h.entry_id for h in page]
         entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
         for h in page:
@@ -156,8 +160,28 @@ def search(
     return result
 
 
-def _facets(ids: list[int]) -> dict[str, Counter]:
-    """Counts by library, industry, year and district over the ranked candidates."""
+def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
+    """Counts by library, industry, year and district of every entry holding all the words (GROUP BY in the
+    database over the index match, not capped by CANDIDATES)."""
+    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+    base = select().select_from(KnowledgeEntry).join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+    base = base.where(_match(groups), *where)
+    cols = (KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code)
+    for library, year, district, n in db.session.execute(base.add_columns(*cols, func.count()).group_by(*cols)):
+        out["library"][library] += n
+        if year:
+            out["year"][year] += n
+        if district:
+            out["district"][district] += n
+    stmt = base.join(KnowledgeIndustry, KnowledgeIndustry.entry_id == KnowledgeEntry.id)
+    stmt = stmt.add_columns(KnowledgeIndustry.industry, func.count()).group_by(KnowledgeIndustry.industry)
+    for industry, n in db.session.execute(stmt):
+        out["industry"][industry] += n
+    return out
+
+
+def _facets_of(ids: list[int]) -> dict[str, Counter]:
+    """Counts by library, industry, year and district over the ranked candidates (any-word searches)."""
     out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
     for start in range(0, len(ids), 900):
         part = ids[start : start + 900]

@@ -105,6 +105,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.enterprises import init_app as init_enterprises
 
     init_enterprises(app)  # 一企一档, grading, labels, triggered supervision, check once
+    from app.knowledge import init_app as init_knowledge
+
+    init_knowledge(app)  # 知识智库
 
     from app.errors import register_error_handlers
 

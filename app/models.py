@@ -21,6 +21,7 @@ from app.inbox.models import (  # noqa: F401
     HumanTask,
     Notification,
 )
+from app.knowledge.models import KnowledgeEntry  # noqa: F401
 from app.labels.models import EnterpriseLabel, LabelDef  # noqa: F401
 from app.orgs.models import Organisation  # noqa: F401
 from app.plans.models import Inspection, MonthlyPlan, PlanItem  # noqa: F401

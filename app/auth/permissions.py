@@ -25,4 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "security.admin": "安全策略管理",
     "calendar.admin": "工作日历管理",
     "deadline.approve": "审批期限延长与暂停",
+    "knowledge.read": "知识库查阅",
+    "knowledge.edit": "知识库编辑",
+    "knowledge.admin": "知识库管理",
 }

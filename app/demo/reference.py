@@ -20,7 +20,11 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "sys_admin": ("系统管理员", "三员之一：管理机构、用户和基础数据", ["org.admin", "user.admin", "calendar.admin"]),
     "sec_admin": ("安全管理员", "三员之一：管理角色权限和安全策略", ["role.admin", "security.admin"]),
     "audit_admin": ("审计管理员", "三员之一：查看和导出审计日志", ["audit.read"]),
-    "process_admin": ("流程管理员", "维护流程图、决策表和表单", ["process.admin", "inbox.use"]),
+    "process_admin": (
+        "流程管理员",
+        "维护流程图、决策表和表单",
+        ["process.admin", "inbox.use", "knowledge.read", "knowledge.admin"],
+    ),
     "city_leader": (
         "总队领导",
         "总队分管领导",
@@ -34,6 +38,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "sensitive.unmask",
             "deadline.approve",
+            "knowledge.read",
         ],
     ),
     "section_chief": (
@@ -48,6 +53,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "enterprise.read",
             "deadline.approve",
+            "knowledge.read",
+            "knowledge.edit",
+            "knowledge.admin",
         ],
     ),
     "city_officer": (
@@ -62,6 +70,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "clue.handle",
             "enterprise.read",
             "stats.read",
+            "knowledge.read",
+            "knowledge.edit",
         ],
     ),
     "district_leader": (
@@ -77,17 +87,36 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "process.start",
             "deadline.approve",
+            "knowledge.read",
+            "knowledge.edit",
         ],
     ),
     "district_officer": (
         "大队执法人员",
         "区执法大队执法人员",
-        ["inbox.use", "process.start", "clue.register", "clue.handle", "plan.draft", "enterprise.read"],
+        [
+            "inbox.use",
+            "process.start",
+            "clue.register",
+            "clue.handle",
+            "plan.draft",
+            "enterprise.read",
+            "knowledge.read",
+            "knowledge.edit",
+        ],
     ),
     "street_officer": (
         "街镇工作人员",
         "街道、乡镇安全监管人员",
-        ["inbox.use", "process.start", "clue.register", "clue.handle", "account.apply", "enterprise.read"],
+        [
+            "inbox.use",
+            "process.start",
+            "clue.register",
+            "clue.handle",
+            "account.apply",
+            "enterprise.read",
+            "knowledge.read",
+        ],
     ),
     "soe_officer": (
         "集团安全管理人员",

@@ -175,4 +175,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.enterprise_supervision import seed_enterprise_supervision
 
     supervision |= seed_enterprise_supervision()  # facts, grades, labels, trigger hits, over-limit filings
+    from app.demo.knowledge import seed_knowledge
+
+    supervision["knowledge_entries"] = seed_knowledge(db.session.scalar(select(User).where(User.login == "fz_chief")))
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

@@ -14,6 +14,7 @@ NAV = [
     ("触发式监管", "lightning", "triggers.index", ("enterprise.read",)),
     ("综合查一次", "clipboard-check", "checklimit.index", ("enterprise.read",)),
     ("预警中心", "bell", "alerts.index", ("inbox.use",)),
+    ("知识智库", "book", "knowledge.index", ("knowledge.read",)),
     ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),

@@ -1,0 +1,244 @@
+"""Search across the three libraries: the database finds candidates (PostgreSQL tsvector + GIN, SQLite
+FTS5, over the same token string), Python ranks them, so both databases give the same results in the
+same order. Required words first (AND); when that finds few, any word (OR). Facets count the candidates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, exists, func, or_, select, text
+
+from app.extensions import db
+from app.knowledge import textsearch as ts
+from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch, KnowledgeSynonym
+
+# Candidates ranked per search: when more entries hold every word, the newest CANDIDATES are ranked (the same
+# cut on both databases). Ranking reads `knowledge_search.head`: the title and the start of the body.
+CANDIDATES = 1000
+OR_CANDIDATES = 300  # per word when few entries hold every word
+FEW = 30
+
+
+@dataclass
+class Filters:
+    library: str = ""
+    industry: str = ""
+    year: int | None = None
+    district: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> Filters:
+        year = args.get("year", "")
+        return cls(
+            library=args.get("library", "") or "",
+            industry=args.get("industry", "") or "",
+            year=int(year) if str(year).isdigit() else None,
+            district=args.get("district", "") or "",
+        )
+
+    def clauses(self) -> list:
+        out = []
+        if self.library:
+            out.append(KnowledgeEntry.library == self.library)
+        if self.year:
+            out.append(KnowledgeEntry.year == self.year)
+        if self.district:
+            out.append(KnowledgeEntry.district_code == self.district)
+        if self.industry:
+            out.append(
+                exists().where(
+                    KnowledgeIndustry.entry_id == KnowledgeEntry.id, KnowledgeIndustry.industry == self.industry
+                )
+            )
+        return out
+
+
+@dataclass
+class Hit:
+    entry_id: int
+    score: float
+    terms: list[str]
+    entry: KnowledgeEntry | None = None
+
+
+@dataclass
+class Result:
+    query: ts.Query
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    facets: dict[str, Counter] = field(default_factory=dict)
+
+    def snippet(self, hit: Hit):
+        e = hit.entry
+        body = e.summary or (e.fields or {}).get("description") or (e.fields or {}).get("facts") or ""
+        return ts.snippet(body, hit.terms)
+
+    def title(self, hit: Hit):
+        return ts.highlight(hit.entry.title, hit.terms)
+
+
+def synonym_map() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    all_words = []
+    for row in db.session.scalars(select(KnowledgeSynonym).order_by(KnowledgeSynonym.id)):
+        group = row.word_list
+        all_words += group
+        for w in group:
+            out.setdefault(ts.normalize(w), [])
+            out[ts.normalize(w)] += [ts.normalize(x) for x in group if x != w and x not in out[ts.normalize(w)]]
+    ts.add_words(all_words)
+    return out
+
+
+def _match(groups: list[ts.Group]):
+    """The condition that an entry's tokens match all groups (each group: any variant)."""
+    if db.engine.dialect.name == "postgresql":
+        return text("knowledge_search.tsv @@ CAST(:kq AS tsquery)").bindparams(kq=ts.tsquery_expression(groups))
+    match = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(
+        kq=ts.fts5_expression(groups)
+    )
+    return KnowledgeSearch.entry_id.in_(match)
+
+
+def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
+    stmt = (
+        select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
+        .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
+        .where(_match(groups), *where)
+        .order_by(KnowledgeSearch.entry_id.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(stmt))
+
+
+def search(
+    q: str,
+    filters: Filters | None = None,
+    *,
+    statuses: tuple[str, ...] = ("published",),
+    libraries: tuple[str, ...] = (),
+    limit: int = 20,
+    offset: int = 0,
+    facets: bool = True,
+) -> Result:
+    filters = filters or Filters()
+    query = ts.parse(q, synonym_map())
+    result = Result(query=query)
+    if query.empty:
+        return result
+    where = [KnowledgeEntry.status.in_(statuses), *filters.clauses()]
+    if libraries:
+        where.append(KnowledgeEntry.library.in_(libraries))
+    required = [g for g in query.groups if g.required]
+    rows = dict(_candidates(required, where))
+    fallback = len(rows) < FEW and len(query.groups) > 1
+    if fallback:  # few with every word: also those with any real word
+        for g in query.groups:
+            if g.weight >= 1 and len(rows) < CANDIDATES:
+                rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
+    scored = []
+    for entry_id, tokens in rows.items():
+        value, terms = ts.score(query, tokens)
+        if value > 0:
+            scored.append(Hit(entry_id, value, terms))
+    scored.sort(key=lambda h: (-h.score, h.entry_id))
+    result.total = len(scored)
+    if facets and scored and not fallback:
+        result.facets = _facets(required, where)
+        result.total = max(result.total, sum(result.facets["library"].values()))
+    page = scored[offset : offset + limit]
+    if scored:
+        if facets:
+            result.facets = result.facets or _facets_of([h.entry_id for h in scored])
+        ids = [h.entry_id for h in page]
+        entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
+        for h in page:
+            h.entry = entries[h.entry_id]
+    result.hits = page
+    return result
+
+
+def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
+    """Counts by library, industry, year and district of every entry holding all the words (GROUP BY in the
+    database over the index match, not capped by CANDIDATES)."""
+    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+    base = select().select_from(KnowledgeEntry).join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+    base = base.where(_match(groups), *where)
+    cols = (KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code)
+    for library, year, district, n in db.session.execute(base.add_columns(*cols, func.count()).group_by(*cols)):
+        out["library"][library] += n
+        if year:
+            out["year"][year] += n
+        if district:
+            out["district"][district] += n
+    stmt = base.join(KnowledgeIndustry, KnowledgeIndustry.entry_id == KnowledgeEntry.id)
+    stmt = stmt.add_columns(KnowledgeIndustry.industry, func.count()).group_by(KnowledgeIndustry.industry)
+    for industry, n in db.session.execute(stmt):
+        out["industry"][industry] += n
+    return out
+
+
+def _facets_of(ids: list[int]) -> dict[str, Counter]:
+    """Counts by library, industry, year and district over the ranked candidates (any-word searches)."""
+    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        rows = db.session.execute(
+            select(KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code).where(
+                KnowledgeEntry.id.in_(part)
+            )
+        )
+        for library, year, district in rows:
+            out["library"][library] += 1
+            if year:
+                out["year"][year] += 1
+            if district:
+                out["district"][district] += 1
+        for (industry,) in db.session.execute(
+            select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(part))
+        ):
+            out["industry"][industry] += 1
+    return out
+
+
+def browse_facets(where: list) -> dict[str, Counter]:
+    """Facets of a list without a query (GROUP BY in the database)."""
+    out = {}
+    for key, col in (
+        ("library", KnowledgeEntry.library),
+        ("year", KnowledgeEntry.year),
+        ("district", KnowledgeEntry.district_code),
+    ):
+        rows = db.session.execute(select(col, func.count()).where(*where, col.is_not(None)).group_by(col).order_by(col))
+        out[key] = Counter(dict(rows.all()))
+    rows = db.session.execute(
+        select(KnowledgeIndustry.industry, func.count())
+        .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeIndustry.entry_id)
+        .where(*where)
+        .group_by(KnowledgeIndustry.industry)
+    )
+    out["industry"] = Counter(dict(rows.all()))
+    return out
+
+
+def suggest(text_typed: str, limit: int = 5) -> list[dict]:
+    """The picker: top violations and guides for the text an officer types, with the article."""
+    res = search(text_typed, libraries=("violation", "guide"), limit=limit, facets=False)
+    return [
+        {
+            "id": h.entry.id,
+            "title": h.entry.title,
+            "library": h.entry.library_label,
+            "article": h.entry.article_label,
+            "penalty": (h.entry.fields or {}).get("penalty_range", ""),
+            "url": f"/knowledge/entries/{h.entry.id}",
+        }
+        for h in res.hits
+    ]
+
+
+def visible_clause(scope):
+    """Published entries for everyone; drafts and entries under review inside the user's data scope."""
+    return or_(KnowledgeEntry.status == "published", and_(scope.org_clause(KnowledgeEntry.org_id)))

@@ -101,6 +101,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.enterprises import init_app as init_enterprises
 
     init_enterprises(app)  # 一企一档, grading, labels, triggered supervision, check once
+    from app.exchange import init_app as init_exchange
+
+    init_exchange(app)  # 数据交互: connectors, SOE reporting, reconciliation, data quality
 
     from app.errors import register_error_handlers
 

@@ -25,4 +25,6 @@ PERMISSIONS: dict[str, str] = {
     "security.admin": "安全策略管理",
     "calendar.admin": "工作日历管理",
     "deadline.approve": "审批期限延长与暂停",
+    "exchange.admin": "数据交换管理",
+    "exchange.submit": "国企数据报送",
 }

@@ -26,7 +26,7 @@ def _items() -> list:
         raise BadRequest("请求体不是有效的 JSON") from exc
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):
-        raise BadRequest("请求体应为 {\"items\": [...]}")
+        raise BadRequest('请求体应为 {"items": [...]}')
     if len(items) > soe.MAX_ROWS:
         raise ValidationFailed(f"一次最多报送 {soe.MAX_ROWS} 条")
     return items

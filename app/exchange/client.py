@@ -12,7 +12,6 @@ Every failure becomes an `UpstreamError` with a kind and a Chinese message for t
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -77,7 +76,7 @@ class Client:
         self._throttle()
         self.requests += 1
         try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout) as resp:  # noqa: S310 (configured URL)
+            with urllib.request.urlopen(request, timeout=self.config.timeout) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             retry_after = exc.headers.get("Retry-After") if exc.headers else None
@@ -112,7 +111,7 @@ class Client:
         while True:
             try:
                 status, raw = self._open(method, path, params, body, auth=True)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 problem = UpstreamError("timeout", f"上游系统在 {self.config.timeout:g} 秒内未响应（{path}）")
             except (urllib.error.URLError, ConnectionError, OSError) as exc:
                 problem = UpstreamError("http", f"无法连接上游系统（{getattr(exc, 'reason', exc)}）")

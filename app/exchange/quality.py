@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from app.enterprises.credit_code import is_valid as credit_code_ok
 
@@ -165,7 +165,7 @@ def _parse_datetime(value) -> datetime:
         parsed = value
     else:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def check_value(rule: Rule, value):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -27,7 +27,7 @@ def period_checksum(pairs: Iterable[tuple[str, int]]) -> str:
 
 
 def local_summary(source: str, dataset: str, day: date) -> tuple[int, str]:
-    start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    start = datetime.combine(day, time.min, tzinfo=UTC)
     rows = db.session.execute(
         select(ExchangeRecord.source_id, ExchangeRecord.version).where(
             ExchangeRecord.source == source,
@@ -44,7 +44,9 @@ def data_admins() -> list:
 
     return list(
         db.session.scalars(
-            select(User).where(User.roles.any(Role.code == DATA_ADMIN_ROLE), User.status != "disabled").order_by(User.id)
+            select(User)
+            .where(User.roles.any(Role.code == DATA_ADMIN_ROLE), User.status != "disabled")
+            .order_by(User.id)
         )
     )
 

@@ -116,7 +116,11 @@ def ignore(reject_id: int):
 @permission_required(ADMIN)
 def reconciliations():
     return render_template(
-        "exchange/reconciliations.html", rows=services.reconciliations(), datasets=DATASETS, labels=_labels(), sources=registry()
+        "exchange/reconciliations.html",
+        rows=services.reconciliations(),
+        datasets=DATASETS,
+        labels=_labels(),
+        sources=registry(),
     )
 
 
@@ -131,7 +135,10 @@ def reconcile():
         raise ValidationFailed(f"核验失败：{exc.message}") from exc
     db.session.commit()
     bad = sum(1 for r in rows if not r.matched)
-    flash(f"已核验 {len(rows)} 天" + (f"，{bad} 天不一致，已提醒数据管理员" if bad else "，全部一致"), "warning" if bad else "success")
+    flash(
+        f"已核验 {len(rows)} 天" + (f"，{bad} 天不一致，已提醒数据管理员" if bad else "，全部一致"),
+        "warning" if bad else "success",
+    )
     return redirect(url_for(".reconciliations"))
 
 
@@ -212,8 +219,15 @@ def soe():
         select(Submission).where(Submission.org_id == group.id).order_by(Submission.id.desc()).limit(20)
     ).all()
     page = paginate(soe_source.visible_records(current_user, "soe_inspection"), request.args.get("page"))
-    return render_template("exchange/soe.html", group=group, submissions=submissions, page=page, datasets=DATASETS,
-                           choices=soe_source.SUBMIT_DATASETS, report=None)
+    return render_template(
+        "exchange/soe.html",
+        group=group,
+        submissions=submissions,
+        page=page,
+        datasets=DATASETS,
+        choices=soe_source.SUBMIT_DATASETS,
+        report=None,
+    )
 
 
 @bp.post("/soe/upload")
@@ -235,11 +249,20 @@ def soe_upload():
     soe_source.record_refusal(outcome)
     db.session.commit()
     group = soe_source.group_of(current_user)
-    submissions = db.session.scalars(select(Submission).where(Submission.org_id == group.id).order_by(Submission.id.desc()).limit(20)).all()
+    submissions = db.session.scalars(
+        select(Submission).where(Submission.org_id == group.id).order_by(Submission.id.desc()).limit(20)
+    ).all()
     page = paginate(soe_source.visible_records(current_user, "soe_inspection"), None)
     return (
-        render_template("exchange/soe.html", group=group, submissions=submissions, page=page, datasets=DATASETS,
-                        choices=soe_source.SUBMIT_DATASETS, report=outcome.problems),
+        render_template(
+            "exchange/soe.html",
+            group=group,
+            submissions=submissions,
+            page=page,
+            datasets=DATASETS,
+            choices=soe_source.SUBMIT_DATASETS,
+            report=outcome.problems,
+        ),
         422,
     )
 

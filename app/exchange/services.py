@@ -62,7 +62,8 @@ def run_job(report, run_id: int) -> dict:
     run = execute_run(run, report)
     if run.status == "failed":
         raise ValidationFailed(f"同步失败：{run.message}")
-    return {"message": f"{run.status_label}：获取 {run.fetched} 条，新增 {run.inserted}，更新 {run.updated}，未通过 {run.rejected}"}
+    counts = f"获取 {run.fetched} 条，新增 {run.inserted}，更新 {run.updated}，未通过 {run.rejected}"
+    return {"message": f"{run.status_label}：{counts}"}
 
 
 def scheduled_pulls(now: datetime) -> int:
@@ -171,7 +172,9 @@ def quality(months: int = 6, today: date | None = None) -> list[dict]:
     for _ in range(months - 1):
         start = (start - timedelta(days=1)).replace(day=1)
     since = datetime(start.year, start.month, 1, tzinfo=utcnow().tzinfo)
-    table: dict[tuple, dict] = defaultdict(lambda: {"fetched": 0, "missing": 0, "invalid": 0, "duplicates": 0, "late": 0})
+    table: dict[tuple, dict] = defaultdict(
+        lambda: {"fetched": 0, "missing": 0, "invalid": 0, "duplicates": 0, "late": 0}
+    )
     for run in db.session.scalars(select(ExchangeRun).where(ExchangeRun.started_at >= since)):
         cell = table[(run.source, run.dataset, run.started_at.strftime("%Y-%m"))]
         cell["fetched"] += run.fetched
@@ -182,13 +185,22 @@ def quality(months: int = 6, today: date | None = None) -> list[dict]:
         kinds = {r.get("kind") for r in item.reasons or []}
         cell["missing" if "missing" in kinds else "invalid"] += 1
     rows = []
-    for (source, dataset, month), cell in sorted(table.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1]), reverse=True):
+    for (source, dataset, month), cell in sorted(
+        table.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1]), reverse=True
+    ):
         try:
             label = connector_for(source).label
         except NotFound:
             label = source
         bad = cell["missing"] + cell["invalid"]
         rate = None if not cell["fetched"] else round(100 * (1 - bad / max(cell["fetched"], 1)), 1)
-        rows.append({"source": label, "dataset": DATASETS[dataset].label if dataset in DATASETS else dataset,
-                     "month": month, **cell, "pass_rate": rate})
+        rows.append(
+            {
+                "source": label,
+                "dataset": DATASETS[dataset].label if dataset in DATASETS else dataset,
+                "month": month,
+                **cell,
+                "pass_rate": rate,
+            }
+        )
     return rows

@@ -108,9 +108,7 @@ def take_rows(
     existing = {
         rec.source_id: rec
         for rec in db.session.execute(
-            select(
-                ExchangeRecord.id, ExchangeRecord.source_id, ExchangeRecord.version, ExchangeRecord.checksum
-            ).where(
+            select(ExchangeRecord.id, ExchangeRecord.source_id, ExchangeRecord.version, ExchangeRecord.checksum).where(
                 ExchangeRecord.source == connector.code,
                 ExchangeRecord.dataset == dataset,
                 ExchangeRecord.source_id.in_(keys),
@@ -156,7 +154,9 @@ def take_rows(
             "enterprise_id": links.get("enterprise_id"),
         }
         if old is None:
-            new_rows.append({"source": connector.code, "dataset": dataset, "source_id": source_id, "created_at": now, **values})
+            new_rows.append(
+                {"source": connector.code, "dataset": dataset, "source_id": source_id, "created_at": now, **values}
+            )
             existing[source_id] = _Pending(version, digest, new_rows[-1])
             counts.inserted += 1
         elif old.id is None:  # a newer version of a row inserted earlier in this same chunk
@@ -214,7 +214,9 @@ def execute_run(run: ExchangeRun, report: Callable[[int, str], None] | None = No
             run.fetched += len(items)
             absent, new = drift(run.dataset, items)
             if absent and not notes:
-                notes.append("上游数据结构变化：缺少字段 " + "、".join(absent) + ("；新字段 " + "、".join(new) if new else ""))
+                notes.append(
+                    "上游数据结构变化：缺少字段 " + "、".join(absent) + ("；新字段 " + "、".join(new) if new else "")
+                )
             take_rows(connector, run.dataset, items, run_id=run.id, counts=counts, seen=seen)
             for item in items:
                 value = item.get("changed_at") if isinstance(item, dict) else None
@@ -236,7 +238,9 @@ def execute_run(run: ExchangeRun, report: Callable[[int, str], None] | None = No
             _set_cursor(run.source, run.dataset, latest)
         run.cursor_to = latest
         run.status = "partial" if counts.rejected else "done"
-        run.message = "；".join(notes) or (f"{counts.rejected} 条数据未通过校验，已保留待处理" if counts.rejected else "同步完成")
+        run.message = "；".join(notes) or (
+            f"{counts.rejected} 条数据未通过校验，已保留待处理" if counts.rejected else "同步完成"
+        )
     run.finished_at = utcnow()
     run.duration_ms = int((time.monotonic() - started) * 1000)
     db.session.commit()
@@ -244,7 +248,9 @@ def execute_run(run: ExchangeRun, report: Callable[[int, str], None] | None = No
 
 
 def new_run(source: str, dataset: str, *, trigger: str, user=None) -> ExchangeRun:
-    run = ExchangeRun(source=source, dataset=dataset, trigger=trigger, status="queued", created_by_id=getattr(user, "id", None))
+    run = ExchangeRun(
+        source=source, dataset=dataset, trigger=trigger, status="queued", created_by_id=getattr(user, "id", None)
+    )
     db.session.add(run)
     db.session.flush()
     return run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.enterprises.credit_code import check_char
 
@@ -17,7 +17,7 @@ def credit_code(n: int) -> str:
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def build(start: datetime, *, inspections: int = 60, parties: int = 30) -> dict[str, dict[str, list[dict]]]:
@@ -53,7 +53,14 @@ def build(start: datetime, *, inspections: int = 60, parties: int = 30) -> dict[
     ]
     orgs = [
         {"id": "O1", "code": "SHYJ", "name": "上海市应急管理局执法总队", "parent_code": None, "kind": "city"},
-        {"id": "O2", "code": "SHYJ-KX", "name": "科技信息处", "parent_code": "SHYJ", "kind": "section", "duties": "信息化建设"},
+        {
+            "id": "O2",
+            "code": "SHYJ-KX",
+            "name": "科技信息处",
+            "parent_code": "SHYJ",
+            "kind": "section",
+            "duties": "信息化建设",
+        },
         {"id": "O3", "code": "310101", "name": "黄浦区应急管理局执法大队", "parent_code": "SHYJ", "kind": "district"},
         {"id": "O4", "code": "310101901", "name": "黄浦区测试街道", "parent_code": "310101", "kind": "street"},
     ]

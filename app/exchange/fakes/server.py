@@ -19,11 +19,12 @@ Run: ``flask --app wsgi ducha fakes --port 7500`` or ``python -m app.exchange.fa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -55,7 +56,7 @@ class State:
 
     def reset(self):
         self.behaviour = dict(DEFAULTS)
-        self.data = build(datetime.now(timezone.utc))
+        self.data = build(datetime.now(UTC))
         self.tokens: set[str] = set()
         self.requests = 0
         self.pushed: list[dict] = []
@@ -89,10 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
-            pass
 
     def _body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
@@ -136,7 +135,8 @@ class Handler(BaseHTTPRequestHandler):
                 now = time.monotonic()
                 st.window = [t for t in st.window if now - t < 1.0]
                 if len(st.window) >= b["rate_limit"]:
-                    return self._send(429, {"error": "too_many"}, headers={"Retry-After": "0.2"})
+                    wait = f"{max(0.05, 1.0 - (now - st.window[0])):.2f}"
+                    return self._send(429, {"error": "too_many"}, headers={"Retry-After": wait})
                 st.window.append(now)
             slow = b["slow"] if st.take("slow_times") else 0.0
             failing = st.take("errors")
@@ -173,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
                         rows.append(row)
                     row.update(patch.get("set") or {})
                     row["version"] = int(row.get("version") or 0) + 1
-                    row["changed_at"] = iso(datetime.now(timezone.utc))
+                    row["changed_at"] = iso(datetime.now(UTC))
             return self._send(
                 200,
                 {"requests": st.requests, "pushed": st.pushed, "lookups": st.lookups, "behaviour": st.behaviour},
@@ -182,7 +182,9 @@ class Handler(BaseHTTPRequestHandler):
     def _page(self, rows: list[dict], params: dict):
         st = STATE
         since = params.get("changed_since")
-        chosen = sorted((r for r in rows if not since or r["changed_at"] > since), key=lambda r: (r["changed_at"], r["id"]))
+        chosen = sorted(
+            (r for r in rows if not since or r["changed_at"] > since), key=lambda r: (r["changed_at"], r["id"])
+        )
         size = max(1, min(int(params.get("page_size") or 20), st.behaviour["page_size_max"]))
         page = max(1, int(params.get("page") or 1))
         pages = max(1, -(-len(chosen) // size))
@@ -204,7 +206,9 @@ class Handler(BaseHTTPRequestHandler):
     def _summary(self, rows: list[dict], day: str):
         chosen = [r for r in rows if r["changed_at"][:10] == day]
         count = len(chosen) + int(STATE.behaviour["mismatch"] or 0)
-        return self._send(200, {"date": day, "count": count, "checksum": period_checksum((r["id"], r["version"]) for r in chosen)})
+        return self._send(
+            200, {"date": day, "count": count, "checksum": period_checksum((r["id"], r["version"]) for r in chosen)}
+        )
 
     def _push(self, dataset: str, body: dict):
         st = STATE
@@ -213,7 +217,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(503, {"error": "busy"})
             items = body.get("items") or []
             refused = set(st.behaviour["push_reject"] or [])
-            rejected = [{"id": i.get("id"), "reason": "统一社会信用代码与登记信息不符"} for i in items if i.get("id") in refused]
+            rejected = [
+                {"id": i.get("id"), "reason": "统一社会信用代码与登记信息不符"} for i in items if i.get("id") in refused
+            ]
             accepted = [i.get("id") for i in items if i.get("id") not in refused]
             st.pushed.append({"dataset": dataset, "batch": body.get("batch_no"), "ids": [i.get("id") for i in items]})
         return self._send(200, {"ack_id": f"ACK-{len(st.pushed):06d}", "accepted": accepted, "rejected": rejected})
@@ -241,7 +247,9 @@ class Handler(BaseHTTPRequestHandler):
             if not address:
                 return self._send(404, {"error": "no_address"})
             h = sum(address.encode("utf-8")) % 1000
-            return self._send(200, {"address": address, "lng": round(121.30 + h / 5000, 6), "lat": round(31.10 + h / 6000, 6)})
+            return self._send(
+                200, {"address": address, "lng": round(121.30 + h / 5000, 6), "lat": round(31.10 + h / 6000, 6)}
+            )
         return self._send(404, {"error": "not_found"})
 
 

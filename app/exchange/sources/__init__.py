@@ -26,7 +26,8 @@ class Connector:
             ClientConfig(
                 base_url=(cfg.get("EXCHANGE_URLS") or {}).get(self.code) or f"{base.rstrip('/')}/{self.code}",
                 client_id=cfg.get("EXCHANGE_CLIENT_ID", "ducha"),
-                client_secret=cfg.get("EXCHANGE_CLIENT_SECRET") or os.environ.get("DUCHA_EXCHANGE_SECRET", "ducha-secret"),
+                client_secret=cfg.get("EXCHANGE_CLIENT_SECRET")
+                or os.environ.get("DUCHA_EXCHANGE_SECRET", "ducha-secret"),
                 timeout=float(cfg.get("EXCHANGE_TIMEOUT", 5.0)),
                 retries=int(cfg.get("EXCHANGE_RETRIES", 3)),
                 backoff=float(cfg.get("EXCHANGE_BACKOFF", 0.5)),

@@ -104,7 +104,9 @@ def _cached(provider: str, key: str, fetch) -> dict | None:
 
 
 def _fact(ent: Enterprise, field: str, value, source: str) -> None:
-    fact = db.session.scalar(select(EnterpriseFact).where(EnterpriseFact.enterprise_id == ent.id, EnterpriseFact.field == field))
+    fact = db.session.scalar(
+        select(EnterpriseFact).where(EnterpriseFact.enterprise_id == ent.id, EnterpriseFact.field == field)
+    )
     if fact is None:
         fact = EnterpriseFact(enterprise_id=ent.id, field=field)
         db.session.add(fact)
@@ -137,4 +139,8 @@ def _as_dict(point):
 
 
 def facts_of(enterprise_id: int) -> list[EnterpriseFact]:
-    return list(db.session.scalars(select(EnterpriseFact).where(EnterpriseFact.enterprise_id == enterprise_id).order_by(EnterpriseFact.field)))
+    return list(
+        db.session.scalars(
+            select(EnterpriseFact).where(EnterpriseFact.enterprise_id == enterprise_id).order_by(EnterpriseFact.field)
+        )
+    )

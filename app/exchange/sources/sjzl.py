@@ -30,7 +30,9 @@ class Sjzl(Connector):
     def prepare(self, dataset: str, row: dict) -> dict:
         district = org_id(row.get("district_code"))
         if district is None:
-            raise RowRejected([{"field": "district_code", "kind": "invalid", "message": "行政区划在本系统中没有对应的执法大队"}])
+            raise RowRejected(
+                [{"field": "district_code", "kind": "invalid", "message": "行政区划在本系统中没有对应的执法大队"}]
+            )
         return {"org_id": district}
 
     def apply(self, dataset: str, row: dict, *, created: bool) -> None:
@@ -88,7 +90,9 @@ def pending_refs(dataset: str) -> list:
     """Our rows never accepted and not waiting in a batch."""
     done = set(
         db.session.scalars(
-            select(PushItem.ref_id).where(PushItem.dataset == dataset, PushItem.status.in_(("accepted", "pending", "rejected")))
+            select(PushItem.ref_id).where(
+                PushItem.dataset == dataset, PushItem.status.in_(("accepted", "pending", "rejected"))
+            )
         )
     )
     return [r for r in _rows(dataset) if str(r.id) not in done]
@@ -116,7 +120,10 @@ def send(batch: PushBatch) -> PushBatch:
     try:
         ack = client.post(
             f"/api/push/{batch.dataset}",
-            {"batch_no": f"DUCHA-{batch.id:08d}", "items": [item.payload for item in batch.items if item.status == "pending"]},
+            {
+                "batch_no": f"DUCHA-{batch.id:08d}",
+                "items": [item.payload for item in batch.items if item.status == "pending"],
+            },
         )
     except UpstreamError as exc:
         batch.status, batch.last_error = "failed", exc.message

@@ -127,7 +127,9 @@ def _read_csv(data: bytes, cols: list[ImportColumn]) -> list[dict]:
         if col.header in header:
             index[col.key] = header.index(col.header)
         elif col.required:
-            raise ValidationFailed(f"缺少必填列「{col.header}」（第 1 行为表头）", errors={"file": f"缺少列 {col.header}"})
+            raise ValidationFailed(
+                f"缺少必填列「{col.header}」（第 1 行为表头）", errors={"file": f"缺少列 {col.header}"}
+            )
     rows = []
     for number, values in enumerate(reader, start=2):
         cells = {k: (values[i].strip() if i < len(values) else "") for k, i in index.items()}
@@ -180,13 +182,18 @@ def submit(user, dataset: str, items: list[dict], *, channel: str, filename: str
             problems.append({"row": line, "column": "", "message": "每一项应为一个对象"})
             continue
         row, found = validate(dataset, {k: v for k, v in raw.items() if k != "_row"})
-        problems += [{"row": line, "column": labels.get(p["field"], p["field"]), "message": p["message"]} for p in found]
+        problems += [
+            {"row": line, "column": labels.get(p["field"], p["field"]), "message": p["message"]} for p in found
+        ]
         if found:
             continue
         try:
             _check_scope(connector, scope, dataset, row, known_units)
         except RowRejected as exc:
-            problems += [{"row": line, "column": labels.get(r["field"], r["field"]), "message": r["message"]} for r in exc.reasons]
+            problems += [
+                {"row": line, "column": labels.get(r["field"], r["field"]), "message": r["message"]}
+                for r in exc.reasons
+            ]
             continue
         good.append((line, row))
     seen = {}
@@ -226,7 +233,9 @@ def _check_scope(connector: GroupConnector, scope, dataset: str, row: dict, know
         return
     unit = connector.unit(row["unit_code"])
     if unit is None or not scope.contains(unit):
-        raise RowRejected([{"field": "unit_code", "kind": "invalid", "message": "受检单位不在本集团架构内（请先报送集团架构）"}])
+        raise RowRejected(
+            [{"field": "unit_code", "kind": "invalid", "message": "受检单位不在本集团架构内（请先报送集团架构）"}]
+        )
 
 
 def record_refusal(outcome: Outcome) -> Submission:
@@ -267,7 +276,9 @@ def save_attachment(user, record_no: str, filename: str, data: bytes) -> Exchang
     if len(data) > int(current_app.config.get("EXCHANGE_MAX_ATTACHMENT", 20 * 1024 * 1024)):
         raise ValidationFailed("附件不能超过 20 MB", errors={"file": "文件过大"})
     record = db.session.scalar(
-        visible_records(user, "soe_inspection").where(ExchangeRecord.source_id == record_no, ExchangeRecord.source == connector.code)
+        visible_records(user, "soe_inspection").where(
+            ExchangeRecord.source_id == record_no, ExchangeRecord.source == connector.code
+        )
     )
     if record is None:
         raise ValidationFailed("检查记录不存在或不属于本单位", errors={"record_no": "记录编号无效"})
@@ -275,13 +286,20 @@ def save_attachment(user, record_no: str, filename: str, data: bytes) -> Exchang
     path = Path(current_app.config["UPLOAD_DIR"]) / "exchange" / group.code / digest
     if not path.exists():
         write_file(path, data)
-    row = {"file_id": f"{record_no}:{digest[:16]}", "record_no": record_no, "filename": clean_filename(filename),
-           "sha256": digest, "size": len(data)}
+    row = {
+        "file_id": f"{record_no}:{digest[:16]}",
+        "record_no": record_no,
+        "filename": clean_filename(filename),
+        "sha256": digest,
+        "size": len(data),
+    }
     row, problems = validate("soe_attachment", row)
     if problems:
         raise ValidationFailed(problems[0]["message"])
     _versioned(connector, "soe_attachment", [row])
     take_rows(connector, "soe_attachment", [row], run_id=None, counts=Counts())
     return db.session.scalar(
-        select(ExchangeRecord).where(ExchangeRecord.source == connector.code, ExchangeRecord.source_id == row["file_id"])
+        select(ExchangeRecord).where(
+            ExchangeRecord.source == connector.code, ExchangeRecord.source_id == row["file_id"]
+        )
     )

@@ -25,7 +25,12 @@ RECORD_KIND = {
     "emergency_plan": "emergency_plan",
     "standardisation": "standardisation",
 }
-ROLE_BY_KIND = {"city": "city_officer", "section": "city_officer", "district": "district_officer", "street": "street_officer"}
+ROLE_BY_KIND = {
+    "city": "city_officer",
+    "section": "city_officer",
+    "district": "district_officer",
+    "street": "street_officer",
+}
 
 
 def _org(code: str | None) -> Organisation | None:
@@ -45,7 +50,16 @@ class Yjpt(Connector):
     code = "yjpt"
     label = "市应急管理局综合应用平台"
     requirement = "R2.6.2"
-    datasets = ("org", "staff", "accident", "major_hazard", "insurance", "emergency_plan", "standardisation", "soe_assessment")
+    datasets = (
+        "org",
+        "staff",
+        "accident",
+        "major_hazard",
+        "insurance",
+        "emergency_plan",
+        "standardisation",
+        "soe_assessment",
+    )
     incremental = ("accident", "major_hazard", "insurance", "emergency_plan", "standardisation", "soe_assessment")
     schedule_every = 6 * 3600.0
 
@@ -62,7 +76,9 @@ class Yjpt(Connector):
         if dataset == "staff":
             org = _org(row.get("org_code"))
             if org is None:
-                raise RowRejected([{"field": "org_code", "kind": "invalid", "message": f"所在机构“{row['org_code']}”不存在"}])
+                raise RowRejected(
+                    [{"field": "org_code", "kind": "invalid", "message": f"所在机构“{row['org_code']}”不存在"}]
+                )
             return {"org_id": org.id}
         return {"enterprise_id": enterprise_id(row.get("credit_code"))}
 
@@ -122,7 +138,9 @@ class Yjpt(Connector):
         ref = f"{self.code}:{dataset}:{row['id']}"
         record = db.session.scalar(select(EnterpriseRecord).where(EnterpriseRecord.source_ref == ref))
         if record is None:
-            record = EnterpriseRecord(enterprise_id=ent_id, kind=RECORD_KIND[dataset], source=SOURCE_LABEL, source_ref=ref)
+            record = EnterpriseRecord(
+                enterprise_id=ent_id, kind=RECORD_KIND[dataset], source=SOURCE_LABEL, source_ref=ref
+            )
             db.session.add(record)
         record.occurred_on = date.fromisoformat(row["occurred_on"])
         record.title = row["title"][:300]

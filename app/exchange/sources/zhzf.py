@@ -16,7 +16,10 @@ class Zhzf(Connector):
 
     def prepare(self, dataset: str, row: dict) -> dict:
         if dataset == "inspection":
-            return {"enterprise_id": enterprise_id(row.get("party_credit_code")), "org_id": org_id(row.get("district_code"))}
+            return {
+                "enterprise_id": enterprise_id(row.get("party_credit_code")),
+                "org_id": org_id(row.get("district_code")),
+            }
         return {"enterprise_id": enterprise_id(row.get("credit_code"))}
 
 

@@ -93,7 +93,9 @@ def make_user(login: str, roles: list[str], org_code: str = "SHYJ"):
     from tests.conftest import TEST_PASSWORD
 
     org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
-    user = create_user(login=login, name=login, org=org, password=TEST_PASSWORD, roles=roles, must_change_password=False)
+    user = create_user(
+        login=login, name=login, org=org, password=TEST_PASSWORD, roles=roles, must_change_password=False
+    )
     db.session.commit()
     return user
 

@@ -16,10 +16,26 @@ from tests.api_helpers import Bearer, issue_token
 from tests.conftest import page_text
 
 UNITS = [
-    {"unit_code": "SOE-JS-05", "unit_name": "久事测试场站公司", "credit_code": credit_code(501), "parent_code": "SOE-JS"},
-    {"unit_code": "SOE-JS-06", "unit_name": "久事测试维修公司", "credit_code": credit_code(502), "parent_code": "SOE-JS-05"},
+    {
+        "unit_code": "SOE-JS-05",
+        "unit_name": "久事测试场站公司",
+        "credit_code": credit_code(501),
+        "parent_code": "SOE-JS",
+    },
+    {
+        "unit_code": "SOE-JS-06",
+        "unit_name": "久事测试维修公司",
+        "credit_code": credit_code(502),
+        "parent_code": "SOE-JS-05",
+    },
 ]
-GOOD = {"record_no": "JS-2026-001", "unit_code": "SOE-JS-01", "inspected_on": "2026-11-20", "inspector": "王伟", "hazards": 2}
+GOOD = {
+    "record_no": "JS-2026-001",
+    "unit_code": "SOE-JS-01",
+    "inspected_on": "2026-11-20",
+    "inspector": "王伟",
+    "hazards": 2,
+}
 
 
 def _count(dataset: str) -> int:
@@ -60,12 +76,18 @@ def test_api_structure_records_and_attachments_all_or_nothing(app):
     attached = api.post("/api/v1/exchange/soe/attachments", data=files, content_type="multipart/form-data")
     assert attached.status_code == 200 and attached.get_json()["size"] == 13
     foreign = {"record_no": "CT-1", "file": (io.BytesIO(b"x"), "a.txt")}
-    assert api.post("/api/v1/exchange/soe/attachments", data=foreign, content_type="multipart/form-data").status_code == 422
+    assert (
+        api.post("/api/v1/exchange/soe/attachments", data=foreign, content_type="multipart/form-data").status_code
+        == 422
+    )
     # Another group's account sees none of it and cannot attach to it.
     other = Bearer(app, issue_token(app, "svc_ct", org="SOE-CT", roles=["soe_officer"]))
     assert other.get("/api/v1/exchange/soe/inspections").get_json()["count"] == 0
     files = {"record_no": "JS-2026-001", "file": (io.BytesIO(b"x"), "a.txt")}
-    assert other.post("/api/v1/exchange/soe/attachments", data=files, content_type="multipart/form-data").status_code == 422
+    assert (
+        other.post("/api/v1/exchange/soe/attachments", data=files, content_type="multipart/form-data").status_code
+        == 422
+    )
     stolen = other.post("/api/v1/exchange/soe/units", json={"items": [{**UNITS[0], "unit_name": "抢注"}]})
     assert stolen.status_code == 422 and "单位编码已被其他单位使用" in str(stolen.get_json()["problems"])
     # A district account is not a group: refused.
@@ -78,6 +100,7 @@ def test_api_refuses_a_body_that_is_not_a_list(app):
     assert api.post("/api/v1/exchange/soe/units", data="{", content_type="application/json").status_code == 400
     assert api.post("/api/v1/exchange/soe/units", json={"items": "x"}).status_code == 400
     assert api.get("/api/v1/exchange/soe/nothing").status_code == 404
+    assert api.get("/api/v1/exchange/soe/units").get_json()["count"] == 0
 
 
 def _xlsx(rows: list[list]) -> bytes:
@@ -96,7 +119,9 @@ def test_upload_xlsx_and_csv_with_a_row_level_report(app, client_for):
     assert page.get("/exchange/soe").status_code == 200
     template = page.get("/exchange/soe/template/soe_inspection.xlsx")
     assert template.status_code == 200 and template.data[:2] == b"PK"
-    data = _xlsx([["R1", "SOE-JS-01", "2026-11-01", "李强", 1, "消防通道堵塞"], ["R2", "SOE-JS-02", "昨天", "张敏", 0, ""]])
+    data = _xlsx(
+        [["R1", "SOE-JS-01", "2026-11-01", "李强", 1, "消防通道堵塞"], ["R2", "SOE-JS-02", "昨天", "张敏", 0, ""]]
+    )
     refused = page.post(
         "/exchange/soe/upload",
         data={"dataset": "soe_inspection", "file": (io.BytesIO(data), "检查.xlsx")},
@@ -106,7 +131,9 @@ def test_upload_xlsx_and_csv_with_a_row_level_report(app, client_for):
     assert refused.status_code == 422 and "本次报送未入库" in text and "日期格式应为 YYYY-MM-DD" in text
     with app.app_context():
         assert _count("soe_inspection") == 0
-    data = _xlsx([["R1", "SOE-JS-01", "2026-11-01", "李强", 1, "消防通道堵塞"], ["R2", "SOE-JS-02", "2026-11-02", "张敏", 0, ""]])
+    data = _xlsx(
+        [["R1", "SOE-JS-01", "2026-11-01", "李强", 1, "消防通道堵塞"], ["R2", "SOE-JS-02", "2026-11-02", "张敏", 0, ""]]
+    )
     done = page.post(
         "/exchange/soe/upload",
         data={"dataset": "soe_inspection", "file": (io.BytesIO(data), "检查.xlsx")},

@@ -8,10 +8,13 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.enterprises.models import Enterprise, EnterpriseRecord
 from app.exchange.fakes.data import credit_code
-from app.exchange.models import EnterpriseFact, ExchangeRecord, PushBatch, PushItem
+from app.exchange.models import EnterpriseFact, PushBatch, PushItem
 from app.extensions import db
 from app.orgs.models import Organisation
-from tests.exchange_support import fake, fake_process, make_user, pull  # noqa: F401
+from tests import exchange_support
+from tests.exchange_support import make_user, pull
+
+fake, fake_process = exchange_support.fake, exchange_support.fake_process  # the fixtures
 
 
 def _org(code):
@@ -36,7 +39,12 @@ def test_org_and_staff_sync_creates_moves_and_disables_never_deletes(app, ctx, f
         patch=[
             {"source": "yjpt", "dataset": "staff", "id": "S2", "set": {"org_code": "310104"}},
             {"source": "yjpt", "dataset": "staff", "id": "S3", "set": {"status": "离岗"}},
-            {"source": "yjpt", "dataset": "org", "id": "O4", "set": {"parent_code": "310104", "name": "徐汇区测试街道"}},
+            {
+                "source": "yjpt",
+                "dataset": "org",
+                "id": "O4",
+                "set": {"parent_code": "310104", "name": "徐汇区测试街道"},
+            },
         ]
     )
     assert pull("yjpt", "org").updated == 1
@@ -46,8 +54,16 @@ def test_org_and_staff_sync_creates_moves_and_disables_never_deletes(app, ctx, f
     assert _user("yj002").org_id == _org("310104").id
     assert _user("yj003").status == "disabled" and _user("yj003").is_active is False
     assert db.session.scalar(select(func.count()).select_from(User)) == users  # nobody deleted
-    fake.control(patch=[{"source": "yjpt", "dataset": "staff", "id": "S5", "set": {
-        "login": "yj005", "name": "周五", "org_code": "NOPE", "status": "在岗", "position": "队员"}}])
+    fake.control(
+        patch=[
+            {
+                "source": "yjpt",
+                "dataset": "staff",
+                "id": "S5",
+                "set": {"login": "yj005", "name": "周五", "org_code": "NOPE", "status": "在岗", "position": "队员"},
+            }
+        ]
+    )
     run = pull("yjpt", "staff")
     assert run.rejected == 1 and _user("yj005") is None
 
@@ -103,7 +119,9 @@ def test_governance_pull_and_push_with_ack_retry_and_resend(app, ctx, fake):
 def test_enrichment_is_cached_and_keeps_source_and_date(app, ctx, fake):
     from app.exchange.sources.enrich import enrich
 
-    ent = Enterprise(credit_code=credit_code(7), name="待完善", org_id=_org("310101").id, address="上海市黄浦区中山东一路1号")
+    ent = Enterprise(
+        credit_code=credit_code(7), name="待完善", org_id=_org("310101").id, address="上海市黄浦区中山东一路1号"
+    )
     db.session.add(ent)
     db.session.commit()
     learnt = enrich(ent)

@@ -13,7 +13,10 @@ from app.exchange.models import ExchangeCursor, ExchangeRecord, ExchangeReject, 
 from app.extensions import db
 from app.inbox.models import Notification
 from app.orgs.models import Organisation
-from tests.exchange_support import fake, fake_process, make_user, pull  # noqa: F401
+from tests import exchange_support
+from tests.exchange_support import make_user, pull
+
+fake, fake_process = exchange_support.fake, exchange_support.fake_process  # the fixtures
 
 SNAPSHOT = (ExchangeRecord.source_id, ExchangeRecord.version, ExchangeRecord.checksum, ExchangeRecord.updated_at)
 
@@ -38,7 +41,9 @@ def test_pull_pages_links_and_running_twice_changes_nothing(app, ctx, fake):
     assert run.duration_ms is not None and run.cursor_to
     party = db.session.scalar(select(ExchangeRecord).where(ExchangeRecord.source_id == "P0001"))
     assert party.enterprise_id is not None and party.data["name"] == "上海测试001化工有限公司"
-    linked = db.session.scalar(select(func.count()).where(ExchangeRecord.dataset == "inspection", ExchangeRecord.org_id.is_not(None)))
+    linked = db.session.scalar(
+        select(func.count()).where(ExchangeRecord.dataset == "inspection", ExchangeRecord.org_id.is_not(None))
+    )
     assert linked == 60  # every inspection names a district brigade we hold
     before = _snapshot()
     again = pull("zhzf", "inspection")  # incremental: nothing changed since the cursor
@@ -136,13 +141,17 @@ def test_duplicates_across_pages_are_counted_once(app, ctx, fake):
 
 def test_same_version_with_other_content_is_rejected(app, ctx, fake):
     pull("zhzf", "party")
-    fake.control(patch=[{"source": "zhzf", "dataset": "party", "id": "P0003", "set": {"name": "改名公司", "version": 0}}])
+    fake.control(
+        patch=[{"source": "zhzf", "dataset": "party", "id": "P0003", "set": {"name": "改名公司", "version": 0}}]
+    )
     _forget_cursor()  # the patch raised the version to 1 again: same version, other content
     run = pull("zhzf", "party")
     assert run.rejected == 1 and run.status == "partial"
     item = db.session.scalar(select(ExchangeReject))
     assert "版本号相同但内容不一致" in item.reasons[0]["message"]
-    assert db.session.scalar(select(ExchangeRecord.data).where(ExchangeRecord.source_id == "P0003"))["name"] != "改名公司"
+    assert (
+        db.session.scalar(select(ExchangeRecord.data).where(ExchangeRecord.source_id == "P0003"))["name"] != "改名公司"
+    )
 
 
 def test_reconciliation_matches_then_alerts_the_data_administrator(app, ctx, fake):

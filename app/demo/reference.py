@@ -94,7 +94,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
         "国有集团安全管理部门人员",
         ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit"],
     ),
-    "data_admin": ("数据管理员", "管理数据交换、数据核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
+    "data_admin": ("数据管理员", "管理数据交换、核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
 }
 
 CITY_SECTIONS = [

@@ -16,7 +16,6 @@ from app.extensions import db
 from app.security.access import permission_required
 
 SUBMIT = "exchange.submit"
-PATHS = {"units": "soe_unit", "inspections": "soe_inspection"}
 
 
 def _items() -> list:
@@ -32,44 +31,13 @@ def _items() -> list:
     return items
 
 
-@bp.get("/exchange/soe/<kind>")
-@permission_required(SUBMIT)
-def soe_list(kind: str):
-    """The caller's own SOE records.
-    ---
-    get:
-      tags: [数据交换]
-      summary: 查询本集团已报送的架构（units）或检查记录（inspections）
-      responses:
-        200: {description: 记录列表}
-    """
-    dataset = PATHS.get(kind)
-    if dataset is None:
-        from app.errors import NotFound
-
-        raise NotFound("接口不存在")
+def _list(dataset: str) -> dict:
     soe.group_of(current_user)
     rows = db.session.scalars(soe.visible_records(current_user, dataset).limit(500)).all()
     return {"items": [{**r.data, "version": r.version} for r in rows], "count": len(rows)}
 
 
-@bp.post("/exchange/soe/<kind>")
-@permission_required(SUBMIT)
-def soe_submit(kind: str):
-    """Submit rows; all or nothing.
-    ---
-    post:
-      tags: [数据交换]
-      summary: 报送集团架构（units）或检查记录（inspections），整批校验，全部通过才入库
-      responses:
-        200: {description: 已入库}
-        422: {description: 逐行校验报告}
-    """
-    dataset = PATHS.get(kind)
-    if dataset is None:
-        from app.errors import NotFound
-
-        raise NotFound("接口不存在")
+def _submit(dataset: str):
     outcome = soe.submit(current_user, dataset, _items(), channel="api")
     if outcome.ok:
         db.session.commit()
@@ -83,6 +51,64 @@ def soe_submit(kind: str):
         "submission_id": kept.id,
         "problems": outcome.problems,
     }, 422
+
+
+@bp.get("/exchange/soe/units")
+@permission_required(SUBMIT)
+def soe_units():
+    """The caller's own group structure.
+    ---
+    get:
+      tags: [数据交换]
+      summary: 查询本集团已报送的架构
+      responses:
+        200: {description: 记录列表}
+    """
+    return _list("soe_unit")
+
+
+@bp.get("/exchange/soe/inspections")
+@permission_required(SUBMIT)
+def soe_inspections():
+    """The caller's own inspection records.
+    ---
+    get:
+      tags: [数据交换]
+      summary: 查询本单位已报送的检查记录
+      responses:
+        200: {description: 记录列表}
+    """
+    return _list("soe_inspection")
+
+
+@bp.post("/exchange/soe/units")
+@permission_required(SUBMIT)
+def soe_submit_units():
+    """Submit the group structure; all or nothing.
+    ---
+    post:
+      tags: [数据交换]
+      summary: 报送集团架构，整批校验，全部通过才入库
+      responses:
+        200: {description: 已入库}
+        422: {description: 逐行校验报告}
+    """
+    return _submit("soe_unit")
+
+
+@bp.post("/exchange/soe/inspections")
+@permission_required(SUBMIT)
+def soe_submit_inspections():
+    """Submit inspection records; all or nothing.
+    ---
+    post:
+      tags: [数据交换]
+      summary: 报送检查记录，整批校验，全部通过才入库
+      responses:
+        200: {description: 已入库}
+        422: {description: 逐行校验报告}
+    """
+    return _submit("soe_inspection")
 
 
 @bp.post("/exchange/soe/attachments")

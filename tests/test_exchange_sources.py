@@ -159,3 +159,56 @@ def test_quality_page_counts_missing_invalid_duplicate_by_source(app, fake, clie
     assert rows["执法检查记录"]["duplicates"] == 2 and rows["执法检查记录"]["pass_rate"] == 100.0
     for path in ("/exchange/reconciliations", "/exchange/push", "/exchange/rejects?status=ignored"):
         assert client_for("dq").get(path).status_code == 200
+
+
+def test_demo_data_has_runs_in_every_state_and_every_page_renders(app, client_for):
+    from app.demo.exchange import seed_exchange
+    from app.exchange.models import ExchangeRun
+
+    with app.app_context():
+        make_user("dataadmin", ["data_admin"])  # the demo's account, with the tests' password
+        assert seed_exchange()["exchange_runs"] == 9
+        db.session.commit()
+        assert seed_exchange() == {"exchange_runs": 0}  # idempotent
+        states = set(db.session.scalars(select(ExchangeRun.status)))
+        run_id = db.session.scalar(select(ExchangeRun.id).where(ExchangeRun.status == "partial"))
+    assert states == {"queued", "running", "done", "partial", "failed"}
+    admin = client_for("dataadmin")
+    for path in (
+        "/exchange/",
+        "/exchange/rejects",
+        "/exchange/reconciliations",
+        "/exchange/push",
+        "/exchange/quality",
+        f"/exchange/runs/{run_id}",
+    ):
+        page = admin.get(path)
+        assert page.status_code == 200, path
+    html = admin.get("/exchange/").get_data(as_text=True)
+    for label in ("成功", "部分成功", "失败", "运行中", "排队中"):
+        assert label in html
+    assert "「检查结论」取值应为" in admin.get(f"/exchange/runs/{run_id}").get_data(as_text=True)
+    assert "不一致" in admin.get("/exchange/reconciliations").get_data(as_text=True)
+
+
+def test_scheduled_pulls_queue_each_data_set_once_per_interval(app, fake):
+    from app.exchange.models import ExchangeRun
+    from app.exchange.services import scheduled_pulls
+    from app.models_base import utcnow
+    from app.reports import jobs
+
+    with app.app_context():
+        assert scheduled_pulls(utcnow()) == 0  # switched off unless configured
+        app.config["EXCHANGE_SCHEDULE"] = True
+        try:
+            queued = scheduled_pulls(utcnow())
+            db.session.commit()
+            assert queued == 11  # zhzf 2, yjpt 8, sjzl 1
+            assert jobs.wait_for_jobs(60)
+            assert scheduled_pulls(utcnow()) == 0
+            db.session.commit()
+            runs = db.session.scalars(select(ExchangeRun)).all()
+            assert len(runs) == 11 and {r.trigger for r in runs} == {"schedule"}
+            assert {r.status for r in runs} <= {"done", "partial"}
+        finally:
+            app.config["EXCHANGE_SCHEDULE"] = False

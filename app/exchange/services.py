@@ -39,7 +39,10 @@ def start_run(actor, source: str, dataset: str, *, trigger: str = "manual") -> E
     _check(source, dataset)
     busy = db.session.scalar(
         select(ExchangeRun.id).where(
-            ExchangeRun.source == source, ExchangeRun.dataset == dataset, ExchangeRun.status.in_(("queued", "running"))
+            ExchangeRun.source == source,
+            ExchangeRun.dataset == dataset,
+            ExchangeRun.status.in_(("queued", "running")),
+            ExchangeRun.job_id.is_not(None),
         )
     )
     if busy and trigger == "manual":
@@ -67,7 +70,15 @@ def run_job(report, run_id: int) -> dict:
 
 
 def scheduled_pulls(now: datetime) -> int:
-    """The scheduler-round job: queue each scheduled data set whose last run is older than its interval."""
+    """The scheduler-round job: queue each scheduled data set whose last run is older than its interval.
+    On only where switched on (EXCHANGE_SCHEDULE / DUCHA_EXCHANGE_SCHEDULE=1): an installation without
+    its upstream systems configured would log a failed run every interval."""
+    import os
+
+    from flask import current_app
+
+    if not (current_app.config.get("EXCHANGE_SCHEDULE") or os.environ.get("DUCHA_EXCHANGE_SCHEDULE") == "1"):
+        return 0
     queued = 0
     for connector in registry().values():
         if not connector.schedule_every:

@@ -115,6 +115,7 @@ def take_rows(
             )
         )
     }
+    bulk_links = connector.links(dataset, good)  # one query per chunk where the connector can (large loads)
     new_rows, changed = [], []
     for row in good:
         source_id = str(row[spec.key])
@@ -136,7 +137,9 @@ def take_rows(
             )
             continue
         try:
-            links = connector.prepare(dataset, row)
+            links = bulk_links[source_id] if bulk_links is not None else connector.prepare(dataset, row)
+            if isinstance(links, RowRejected):
+                raise links
         except RowRejected as exc:
             counts.rejected += 1
             reject(connector.code, dataset, row, exc.reasons, run_id)

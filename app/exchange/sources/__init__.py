@@ -44,6 +44,11 @@ class Connector:
         """Links of a row to our tables ({"org_id", "enterprise_id"}); raise RowRejected to refuse it."""
         return {}
 
+    def links(self, dataset: str, rows: list[dict]) -> dict | None:
+        """The links of a whole chunk at once ({source id: links or RowRejected}), or None: `prepare` per row
+        (for connectors whose rows depend on rows applied earlier in the same chunk, like an org tree)."""
+        return None
+
     def apply(self, dataset: str, row: dict, *, created: bool) -> None:
         """Side effects of a new or changed row in our own tables (organisations, accounts, enterprises)."""
 
@@ -84,3 +89,15 @@ def org_id(code: str | None) -> int | None:
     if not code:
         return None
     return db.session.scalar(select(Organisation.id).where(Organisation.code == code))
+
+
+def ids_by(model_column, key_column, values) -> dict:
+    """{key: id} for a set of keys, in one query."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    values = {v for v in values if v}
+    if not values:
+        return {}
+    return dict(db.session.execute(select(key_column, model_column).where(key_column.in_(values))).all())

@@ -212,3 +212,15 @@ def test_scheduled_pulls_queue_each_data_set_once_per_interval(app, fake):
             assert {r.status for r in runs} <= {"done", "partial"}
         finally:
             app.config["EXCHANGE_SCHEDULE"] = False
+
+
+def test_streamed_csv_import_counts_and_is_idempotent(app, ctx, tmp_path):
+    from app.exchange.bulk import import_csv
+    from bench.exchange_import import write_csv
+
+    path = tmp_path / "inspections.csv"
+    write_csv(path, 450)  # 450 good rows and one bad one (row 0 of every 9,973)
+    run = import_csv(path, "zhzf", "inspection", chunk=100)
+    assert (run.status, run.fetched, run.inserted, run.rejected, run.pages) == ("partial", 451, 450, 1, 5)
+    again = import_csv(path, "zhzf", "inspection", chunk=100)
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 450, 1)

@@ -224,3 +224,27 @@ def test_streamed_csv_import_counts_and_is_idempotent(app, ctx, tmp_path):
     assert (run.status, run.fetched, run.inserted, run.rejected, run.pages) == ("partial", 451, 450, 1, 5)
     again = import_csv(path, "zhzf", "inspection", chunk=100)
     assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 450, 1)
+
+
+def test_enrich_page_runs_a_background_job(app, fake, client_for):
+    from app.reports import jobs
+
+    with app.app_context():
+        make_user("dq2", ["data_admin"])
+        org_id = _org("310101").id
+        for n in range(3):
+            db.session.add(
+                Enterprise(credit_code=credit_code(300 + n), name=f"批量{n}", org_id=org_id, address=f"测试路{n}号")
+            )
+        db.session.commit()
+    admin = client_for("dq2")
+    assert "批量1" in admin.get("/exchange/enrich").get_data(as_text=True)
+    bar = admin.post("/exchange/enrich", headers={"HX-Request": "true"})
+    assert bar.status_code == 200 and "progress" in bar.get_data(as_text=True)
+    assert jobs.wait_for_jobs(30)
+    html = admin.get("/exchange/enrich").get_data(as_text=True)
+    assert "所有企业均已完善" in html
+    with app.app_context():
+        ent_id = db.session.scalar(select(Enterprise.id).where(Enterprise.name == "批量0"))
+    facts = admin.get(f"/exchange/enterprises/{ent_id}/facts").get_data(as_text=True)
+    assert "地理编码接口" in facts and "工商登记信息接口" in facts and "注册资本" in facts

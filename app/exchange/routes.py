@@ -177,6 +177,29 @@ def push():
     return redirect(url_for(".push_index"))
 
 
+@bp.get("/enrich")
+@permission_required(ADMIN)
+def enrich_index():
+    from app.exchange.sources.enrich import missing_query
+
+    page = paginate(missing_query(), request.args.get("page"))
+    job_id = request.args.get("job", type=int)
+    return render_template("exchange/enrich.html", page=page, job=db.session.get(Job, job_id) if job_id else None)
+
+
+@bp.post("/enrich")
+@permission_required(ADMIN)
+def enrich_all():
+    from app.exchange.sources.enrich import enrich_job
+    from app.reports.jobs import start_job
+
+    job = start_job("exchange.enrich", enrich_job, user=current_user, dedup_key="exchange:enrich")
+    db.session.commit()
+    if request.headers.get("HX-Request"):
+        return render_template("reports/_job_bar.html", job=job)
+    return redirect(url_for(".enrich_index", job=job.id))
+
+
 @bp.post("/enterprises/<int:enterprise_id>/enrich")
 @permission_required(ADMIN)
 def enrich(enterprise_id: int):

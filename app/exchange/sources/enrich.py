@@ -144,3 +144,31 @@ def facts_of(enterprise_id: int) -> list[EnterpriseFact]:
             select(EnterpriseFact).where(EnterpriseFact.enterprise_id == enterprise_id).order_by(EnterpriseFact.field)
         )
     )
+
+
+def missing_query():
+    """Enterprises with an address but no coordinates yet (the ones enrichment helps most)."""
+    return (
+        select(Enterprise)
+        .where(Enterprise.longitude.is_(None), Enterprise.address.is_not(None))
+        .order_by(Enterprise.id)
+    )
+
+
+def enrich_job(report, limit: int = 200) -> dict:
+    """Background job: enrich up to `limit` enterprises, committing every 20; an API failure stops it."""
+    from app.errors import ValidationFailed
+
+    ids = list(db.session.scalars(missing_query().with_only_columns(Enterprise.id).limit(limit)))
+    done = 0
+    for n, ent_id in enumerate(ids, start=1):
+        try:
+            enrich(db.session.get(Enterprise, ent_id))
+        except UpstreamError as exc:
+            db.session.commit()
+            raise ValidationFailed(f"已完善 {done} 家后中止：{exc.message}") from exc
+        done += 1
+        if n % 20 == 0:
+            db.session.commit()
+            report(int(n * 100 / len(ids)), f"已完善 {n}/{len(ids)} 家企业")
+    return {"message": f"已完善 {done} 家企业"}

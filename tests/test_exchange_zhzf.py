@@ -194,3 +194,26 @@ def test_admin_page_runs_a_pull_as_a_background_job_with_progress(app, fake, cli
     assert bad.status_code in (303, 422)
     assert client_for("admin").get("/exchange/").status_code == 403
     assert client_for("hp_officer").get("/exchange/rejects").status_code == 403
+
+
+def test_a_failed_pull_fails_its_job_in_chinese_and_the_retry_starts_a_new_run(app, fake, client_for):
+    from app.exchange.models import ExchangeRun
+    from app.reports import jobs
+    from app.reports.models import Job
+
+    with app.app_context():
+        make_user("data4", ["data_admin"])
+    admin = client_for("data4")
+    fake.control(auth="reject")
+    admin.post("/exchange/run", data={"source": "zhzf", "dataset": "inspection"})
+    assert jobs.wait_for_jobs(30)
+    with app.app_context():
+        job = db.session.scalar(select(Job).order_by(Job.id.desc()))
+        assert job.status == "failed" and job.message.startswith("同步失败：上游系统认证失败")
+        job_id = job.id
+    fake.control(auth="ok")
+    assert admin.post(f"/jobs/{job_id}/retry").status_code in (200, 302, 303)
+    assert jobs.wait_for_jobs(30)
+    with app.app_context():
+        runs = db.session.scalars(select(ExchangeRun).order_by(ExchangeRun.id)).all()
+        assert [r.status for r in runs] == ["failed", "done"] and runs[1].inserted == 60

@@ -12,7 +12,7 @@ from pathlib import Path
 from app.exchange.models import ExchangeRun
 from app.exchange.quality import DATASETS
 from app.exchange.sources import connector_for
-from app.exchange.sync import Counts, _apply_counts, new_run, take_rows
+from app.exchange.sync import Counts, apply_counts, new_run, take_rows
 from app.extensions import db
 from app.models_base import utcnow
 
@@ -61,7 +61,7 @@ def _flush(connector, dataset: str, batch: list[dict], run: ExchangeRun, counts:
     take_rows(connector, dataset, batch, run_id=run.id, counts=counts, seen=seen)
     run.fetched += len(batch)
     run.pages += 1
-    _apply_counts(run, counts)
+    apply_counts(run, counts)
     db.session.commit()
     db.session.expunge_all()  # the identity map must not grow with the file
     db.session.add(run)

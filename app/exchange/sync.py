@@ -192,7 +192,7 @@ def _set_cursor(source: str, dataset: str, value: str | None) -> None:
         row.value, row.updated_at = value, utcnow()
 
 
-def _apply_counts(run: ExchangeRun, counts: Counts) -> None:
+def apply_counts(run: ExchangeRun, counts: Counts) -> None:
     for name in ("inserted", "updated", "unchanged", "rejected", "duplicates", "late"):
         setattr(run, name, getattr(counts, name))
 
@@ -225,7 +225,7 @@ def execute_run(run: ExchangeRun, report: Callable[[int, str], None] | None = No
                 value = item.get("changed_at") if isinstance(item, dict) else None
                 if isinstance(value, str) and (latest is None or value > latest):
                     latest = value
-            _apply_counts(run, counts)
+            apply_counts(run, counts)
             run.retries = client.retried
             db.session.commit()
             pages = max(int(page.get("pages") or 1), run.pages)

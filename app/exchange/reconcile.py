@@ -8,22 +8,16 @@ administrator (异动提醒) and notifies every holder of the data administrator
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from app.exchange.checksums import period_checksum
 from app.exchange.models import ExchangeRecord, Reconciliation
 from app.extensions import db
 
 DATA_ADMIN_ROLE = "data_admin"
-
-
-def period_checksum(pairs: Iterable[tuple[str, int]]) -> str:
-    lines = sorted(f"{source_id}:{int(version)}" for source_id, version in pairs)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 def local_summary(source: str, dataset: str, day: date) -> tuple[int, str]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from app.errors import DomainError
 from app.exchange.client import UpstreamError
@@ -171,7 +171,7 @@ def take_rows(
             counts.updated += 1
         connector.apply(dataset, row, created=old is None)
     if new_rows:
-        db.session.execute(insert(ExchangeRecord), new_rows)
+        db.session.execute(ExchangeRecord.__table__.insert(), new_rows)  # Core executemany: no ORM bookkeeping
     for values in changed:
         record_id = values.pop("_id")
         db.session.execute(update(ExchangeRecord).where(ExchangeRecord.id == record_id).values(**values))

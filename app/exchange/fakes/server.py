@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from app.exchange.checksums import period_checksum
 from app.exchange.fakes.data import build, credit_code, iso
-from app.exchange.reconcile import period_checksum
 
 DEFAULTS = {
     "auth": "ok",

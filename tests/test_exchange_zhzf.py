@@ -217,3 +217,22 @@ def test_a_failed_pull_fails_its_job_in_chinese_and_the_retry_starts_a_new_run(a
     with app.app_context():
         runs = db.session.scalars(select(ExchangeRun).order_by(ExchangeRun.id)).all()
         assert [r.status for r in runs] == ["failed", "done"] and runs[1].inserted == 60
+
+
+def test_daily_reconciliation_job_runs_once_per_day(app, ctx, fake):
+
+    from app.exchange.services import scheduled_reconciliation
+    from app.models_base import utcnow
+
+    pull("zhzf", "inspection")
+    now = utcnow()  # reconciles yesterday, which holds inspections and parties of the fake
+    assert scheduled_reconciliation(now) == 0  # off unless configured
+    app.config["EXCHANGE_SCHEDULE"] = True
+    try:
+        assert scheduled_reconciliation(now) == 2
+        db.session.commit()
+        assert scheduled_reconciliation(now) == 0
+        rows = db.session.scalars(select(Reconciliation)).all()
+        assert {(r.dataset, r.matched) for r in rows} == {("inspection", True), ("party", False)}
+    finally:
+        app.config["EXCHANGE_SCHEDULE"] = False

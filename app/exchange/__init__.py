@@ -21,6 +21,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     register_job("exchange.pull", _scheduled, every=float(app.config.get("EXCHANGE_SCHEDULE_EVERY", 300)))
+    register_job("exchange.reconcile", _reconcile, every=3600.0)
     from app.cli import ducha
     from app.exchange.cli import fakes_command
 
@@ -32,3 +33,9 @@ def _scheduled(now):
     from app.exchange.services import scheduled_pulls
 
     return scheduled_pulls(now)
+
+
+def _reconcile(now):
+    from app.exchange.services import scheduled_reconciliation
+
+    return scheduled_reconciliation(now)

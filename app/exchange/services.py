@@ -95,6 +95,40 @@ def scheduled_pulls(now: datetime) -> int:
     return queued
 
 
+RECONCILED = (("zhzf", "inspection"), ("zhzf", "party"))
+
+
+def scheduled_reconciliation(now: datetime) -> int:
+    """The daily scheduler-round job: reconcile yesterday (UTC) of each reconciled data set, once."""
+    import os
+
+    from flask import current_app
+
+    from app.exchange.client import UpstreamError
+    from app.exchange.reconcile import reconcile
+
+    if not (current_app.config.get("EXCHANGE_SCHEDULE") or os.environ.get("DUCHA_EXCHANGE_SCHEDULE") == "1"):
+        return 0
+    day = (now - timedelta(days=1)).date()
+    done = 0
+    for source, dataset in RECONCILED:
+        held = db.session.scalar(
+            select(Reconciliation.id).where(
+                Reconciliation.source == source,
+                Reconciliation.dataset == dataset,
+                Reconciliation.period == day.isoformat(),
+            )
+        )
+        if held:
+            continue
+        try:
+            reconcile(source, dataset, day)
+        except UpstreamError:  # the source is down: the next round tries again
+            continue
+        done += 1
+    return done
+
+
 def get_run(run_id: int) -> ExchangeRun:
     run = db.session.get(ExchangeRun, run_id)
     if run is None:

@@ -68,9 +68,11 @@ def fake_process():
 def fake(app, fake_process):
     """The fake, reset, and the app pointed at it with short timeouts and backoff."""
     fake_process.control(reset=True)
-    saved = {k: app.config.get(k) for k in SETTINGS}
+    saved = {k: app.config[k] for k in SETTINGS if k in app.config}
     app.config.update(SETTINGS, EXCHANGE_BASE_URL=fake_process.url)
     yield fake_process
+    for key in SETTINGS:  # as it was: absent keys removed again, so the defaults apply
+        app.config.pop(key, None)
     app.config.update(saved)
 
 

@@ -10,7 +10,7 @@ PORT   ?= 5000
 run: deps db
 	$(FLASK) ducha seed-demo
 	$(FLASK) ducha deploy
-	PORT=$(PORT) $(BIN)/python -m app.serve
+	PORT=$(PORT) DUCHA_EXCHANGE_FAKES=$${DUCHA_EXCHANGE_FAKES:-1} $(BIN)/python -m app.serve
 
 test: deps
 	$(BIN)/ruff check .

@@ -108,6 +108,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.knowledge import init_app as init_knowledge
 
     init_knowledge(app)  # 知识智库
+    from app.exchange import init_app as init_exchange
+
+    init_exchange(app)  # 数据交互: connectors, SOE reporting, reconciliation, data quality
 
     from app.errors import register_error_handlers
 

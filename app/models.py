@@ -11,6 +11,18 @@ from app.enterprises.models import (
     Enterprise,  # noqa: F401
     EnterpriseRecord,  # noqa: F401
 )
+from app.exchange.models import (  # noqa: F401
+    EnterpriseFact,
+    ExchangeCursor,
+    ExchangeRecord,
+    ExchangeReject,
+    ExchangeRun,
+    LookupCache,
+    PushBatch,
+    PushItem,
+    Reconciliation,
+    Submission,
+)
 from app.grading.models import EnterpriseScore, GradeModel, GradeSnapshot, JobMark, ScoreHistory  # noqa: F401
 from app.inbox.models import (  # noqa: F401
     Attachment,

@@ -26,6 +26,11 @@ def main() -> int:
     # Login throttling counts must be shared by the workers: use the local Redis when it answers.
     if not env.get("DUCHA_RATELIMIT_STORAGE_URI") and _redis_answers():
         env["DUCHA_RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
+    # The demo's fake upstream systems (data exchange), a separate process on loopback; never in production.
+    fakes = None
+    if env.get("DUCHA_EXCHANGE_FAKES") == "1":
+        env.setdefault("DUCHA_EXCHANGE_SCHEDULE", "1")  # scheduled pulls have someone to talk to
+        fakes = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "fakes"], env=env)
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "scheduler"], env={**env, "DUCHA_SCHEDULER": "1"}
     )
@@ -52,8 +57,8 @@ def main() -> int:
     print(f"Ducha 已启动: http://127.0.0.1:{port}  (Ctrl+C 停止)", flush=True)
 
     def stop(*_):
-        for proc in (web, scheduler, worker):
-            if proc.poll() is None:
+        for proc in (web, scheduler, worker, fakes):
+            if proc is not None and proc.poll() is None:
                 proc.terminate()
 
     signal.signal(signal.SIGTERM, stop)

@@ -18,6 +18,7 @@ KINDS = {
     "clue_overdue": "线索超期",
     "task_overdue": "任务超期",
     "plan_lagging": "计划执行滞后",
+    "exchange_mismatch": "数据核验异常",
 }
 LEVELS = {"red": "红色", "yellow": "黄色", "green": "绿色"}
 STATUS = {"open": "待处置", "closed": "已处置"}

@@ -28,4 +28,6 @@ PERMISSIONS: dict[str, str] = {
     "knowledge.read": "知识库查阅",
     "knowledge.edit": "知识库编辑",
     "knowledge.admin": "知识库管理",
+    "exchange.admin": "数据交换管理",
+    "exchange.submit": "国企数据报送",
 }

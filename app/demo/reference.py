@@ -121,8 +121,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "soe_officer": (
         "集团安全管理人员",
         "国有集团安全管理部门人员",
-        ["inbox.use", "process.start", "account.apply", "enterprise.read"],
+        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit"],
     ),
+    "data_admin": ("数据管理员", "管理数据交换、核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
 }
 
 CITY_SECTIONS = [

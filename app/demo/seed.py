@@ -178,4 +178,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.knowledge import seed_knowledge
 
     supervision["knowledge_entries"] = seed_knowledge(db.session.scalar(select(User).where(User.login == "fz_chief")))
+    from app.demo.exchange import seed_exchange
+
+    supervision |= seed_exchange()  # data exchange: run logs in every state, rejects, reconciliations
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

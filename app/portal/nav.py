@@ -23,6 +23,8 @@ NAV = [
     ("系统管理", "gear", "admin.user_list", ("user.admin", "org.admin", "role.admin")),
     ("期限审批", "hourglass-split", "deadlines.index", ("deadline.approve",)),
     ("审计日志", "journal-text", "audit.index", ("audit.read",)),
+    ("数据交换", "arrow-left-right", "exchange.index", ("exchange.admin",)),
+    ("国企数据报送", "cloud-upload", "exchange.soe", ("exchange.submit",)),
 ]
 
 

@@ -1,7 +1,7 @@
 """knowledge base
 
 Revision ID: 22c3d178d9ff
-Revises: 87c0048ed940
+Revises: 5e0a7c3d9b21
 Create Date: 2026-12-02 04:22:52.231325
 
 """
@@ -13,7 +13,7 @@ import app.models_base
 
 # revision identifiers, used by Alembic.
 revision = "22c3d178d9ff"
-down_revision = "87c0048ed940"
+down_revision = "5e0a7c3d9b21"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """data exchange
 
 Revision ID: 3e443ba30638
-Revises: 87c0048ed940
+Revises: 22c3d178d9ff
 Create Date: 2026-12-02 04:22:51.392461
 
 """
@@ -13,7 +13,7 @@ import app.models_base
 
 # revision identifiers, used by Alembic.
 revision = "3e443ba30638"
-down_revision = "87c0048ed940"
+down_revision = "22c3d178d9ff"
 branch_labels = None
 depends_on = None
 

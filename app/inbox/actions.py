@@ -106,13 +106,16 @@ def complete(
     comment: str | None = None,
     signature: str | None = None,
     cfg: NodeConfig | None = None,
+    wf=None,
 ) -> ProcessInstance:
-    """提交 / 通过 / 拒绝 on one row; completes the Spiff task when the row's group resolves."""
+    """提交 / 通过 / 拒绝 on one row; completes the Spiff task when the row's group resolves.
+
+    `wf`: the instance's workflow when the caller has loaded it already (to check the form), unchanged."""
     ensure_actor(row, actor)
     if action not in DECISIONS:
         raise ValidationFailed(f"未知的操作：{action}")
     instance = row.instance
-    wf = runtime.load(instance)
+    wf = wf or runtime.load(instance)
     task = runtime.find_task(wf, row.spiff_task_id)
     if task is None or task.state != TaskState.READY:
         raise Conflict("该任务已不在待办状态，可能已被他人处理或流程已变化")
@@ -523,10 +526,11 @@ def terminate(instance: ProcessInstance, actor, *, reason: str, void: bool = Fal
     return instance
 
 
-def check_form(row: HumanTask, form, *, files: dict | None = None) -> dict:
-    """Validate a posted form against the task's schema (with the node's field permissions)."""
+def check_form(row: HumanTask, form, *, files: dict | None = None, wf=None) -> dict:
+    """Validate a posted form against the task's schema (with the node's field permissions); reads `wf`
+    (loaded here when not given) and leaves it unchanged."""
     instance = row.instance
-    wf = runtime.load(instance)
+    wf = wf or runtime.load(instance)
     task = runtime.find_task(wf, row.spiff_task_id)
     info, cfg = inbox.config_for(instance, task) if task else ({}, NodeConfig())
     schema = forms.parse((instance.spec_info.forms or {}).get(info.get("form") or ""))

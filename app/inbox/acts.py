@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.engine import runtime
 from app.errors import ValidationFailed
 from app.inbox import actions, collab, services, signature
 from app.inbox.models import HumanTask
@@ -49,9 +50,16 @@ def perform(row: HumanTask, actor, action: str, given: ActInput) -> str:
     if action in actions.DECISIONS:
         actions.ensure_actor(row, actor)
         values = given.data if given.data is not None else {}
-        data = actions.check_form(row, values, files=given.files) if action != "reject" else {}
+        wf = runtime.load(row.instance)  # once for the form check and the act
+        data = actions.check_form(row, values, files=given.files, wf=wf) if action != "reject" else {}
         actions.complete(
-            row, actor, action=action, form_data=data, comment=comment, signature=signature.clean(given.signature)
+            row,
+            actor,
+            action=action,
+            form_data=data,
+            comment=comment,
+            signature=signature.clean(given.signature),
+            wf=wf,
         )
     elif action == "return":
         actions.return_to(row, actor, target=given.target, comment=comment, direct=given.direct)

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from flask import current_app
 from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import checkpoint
@@ -93,7 +94,13 @@ def _lock_head(session: Session) -> tuple[int, str]:
     )
     row = session.execute(stmt).first()
     if row is None:
-        session.execute(insert(table).values(id=1, last_id=0, last_mac=GENESIS))
+        # First entry ever: two first commits at once may both find no head; the loser's insert fails
+        # inside its savepoint and it then waits on (and reads) the winner's row.
+        try:
+            with session.begin_nested():
+                session.execute(insert(table).values(id=1, last_id=0, last_mac=GENESIS))
+        except IntegrityError:
+            pass
         row = session.execute(stmt).first()
     return row[0], row[1]
 

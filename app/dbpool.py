@@ -75,10 +75,15 @@ def install_read_only_commit(app, db) -> None:
             return
         if session.connection().info.get(_WROTE):
             return  # wrote and did not commit: the session's ROLLBACK discards it, as before
+        # The session is removed right after: keep what it loaded as it was (a rollback inside close() did
+        # not expire anything either; objects read in the request may still be used after it).
+        expire, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
         except Exception:  # the session was read-only: roll back instead
             session.rollback()
+        finally:
+            session.expire_on_commit = expire
 
 
 def _note_write(conn, cursor, statement, parameters, context, executemany) -> None:

@@ -165,6 +165,10 @@ OBJECT_TYPES = {
     "check_limit": "检查次数上限",
     "audit": "审计日志",
     "inspection": "检查",
+    "grade_model": "分级模型",
+    "enterprise_labels": "企业标签",
+    "inspection_limits": "年度检查上限",
+    "enterprise_label": "企业标签",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -233,7 +237,27 @@ DETAIL_KEYS = {
     "decision": "决定",
     "amount": "数量",
     "target": "目标",
+    "label": "标签",
+    "labels": "标签",
+    "code": "编码",
+    "rule": "规则",
+    "rules": "规则",
+    "rule_codes": "规则",
+    "scenario": "场景",
+    "outcome": "处置结果",
+    "by": "办理人",
+    "enterprise": "企业",
+    "expires_on": "有效期至",
+    "match": "匹配方式",
+    "district": "所属区",
+    "industry": "行业",
+    "limit": "上限",
+    "changed": "等级变化",
+    "total": "合计",
 }
+# Outcomes of a trigger dispatch and other short values of these modules' audit details.
+OUTCOMES = {"problem": "发现问题并已处理", "no_problem": "未发现问题", "rectifying": "发现问题，整改中"}
+MATCH_MODES = {"any": "含任一", "all": "含全部"}
 
 
 def _cache(name: str, loader) -> dict:
@@ -319,6 +343,35 @@ def _steps(process_id: str | None) -> dict[str, str]:
     }
 
 
+def trigger_rule(code: str | None) -> str:
+    """A trigger rule's name (its latest version's); the code when there is no such rule."""
+    if not code:
+        return ""
+    from app.triggers.models import TriggerRule
+
+    query = select(TriggerRule.name).where(TriggerRule.code == code).order_by(TriggerRule.version.desc()).limit(1)
+    return _lookup("trigger_rules", code, query)
+
+
+def trigger_rules(codes) -> str:
+    return "、".join(trigger_rule(c) for c in codes or [])
+
+
+def label(code_or_id) -> str:
+    """A label's name by its code or id; the code when there is no such label."""
+    if code_or_id in (None, ""):
+        return ""
+    from app.labels.models import LabelDef
+
+    text = str(code_or_id)
+    where = LabelDef.id == int(text) if text.isdigit() else LabelDef.code == text
+    return _lookup("labels", text, select(LabelDef.name).where(where))
+
+
+def district(code: str | None) -> str:
+    return org(code)
+
+
 def service(code: str | None) -> str:
     return SERVICES.get(code or "", code or "")
 
@@ -372,6 +425,22 @@ def _value(key: str, value, process_id: str | None = None) -> str:
         return step(process_id, text)
     if key == "permissions":
         return permission(text)
+    if key in ("label", "labels"):
+        return label(text)
+    if key in ("rule", "rules", "rule_codes"):
+        return trigger_rule(text)
+    if key == "by":
+        return user(text)
+    if key == "outcome":
+        return OUTCOMES.get(text, text)
+    if key == "match":
+        return MATCH_MODES.get(text, text)
+    if key == "district":
+        return org(text)
+    if key == "industry":
+        from app.enterprises.reference import industry_name
+
+        return industry_name(text) or text
     return text
 
 
@@ -424,6 +493,9 @@ def init_app(app) -> None:
         audit_action=audit_action,
         object_type_name=object_type,
         audit_detail=audit_entry_detail,
+        trigger_rule_name=trigger_rule,
+        trigger_rule_names=trigger_rules,
+        label_name=label,
     )
     app.jinja_env.globals["step_name"] = step
     app.jinja_env.globals["field_labels"] = field_labels

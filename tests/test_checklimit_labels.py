@@ -249,3 +249,54 @@ def test_bad_input_gets_a_chinese_message_and_nothing_is_recorded(app, ents, cli
     with time_machine.travel(NOW, tick=False):
         text = page_text(client_for("leader").get("/checks/?year=2026"))
     assert "check-districts" in text and "黄浦区" in text
+
+
+def test_automatic_label_changes_leave_change_records(app, ents):
+    """Labels given or taken by a rule, and labels that expire, leave a 标签变化 record on the enterprise
+    (the dossier shows it; trigger rules over label changes see it) like a manual change does."""
+    from app.enterprises.models import EnterpriseRecord
+    from app.labels.services import apply_auto_labels, expire_labels
+
+    def changes(eid):
+        return list(
+            db.session.scalars(
+                select(EnterpriseRecord)
+                .where(EnterpriseRecord.enterprise_id == eid, EnterpriseRecord.kind == "label_change")
+                .order_by(EnterpriseRecord.id)
+            )
+        )
+
+    with time_machine.travel(NOW, tick=False), app.app_context():
+        grading.recompute(reason="测试")
+        rule = LabelDef(code="hazard", name="重大危险源", category="risk", colour="warning", rule="major_hazard > 0")
+        db.session.add(rule)
+        db.session.flush()
+        assert apply_auto_labels(today=NOW.date()) == {"added": 1, "removed": 0}
+        (rec,) = changes(ents["x"][0])
+        assert rec.title.startswith("自动添加标签「重大危险源」") and rec.occurred_on == NOW.date()
+        assert rec.value["action"] == "add" and rec.value["auto"] is True and rec.source == "系统：自动标签规则"
+        assert changes(ents["d"][0]) == [] and changes(ents["c"][0]) == []
+        assert apply_auto_labels(today=NOW.date()) == {"added": 0, "removed": 0}
+        assert len(changes(ents["x"][0])) == 1  # nothing changed, no new record
+        rule.rule = "major_hazard > 5"  # the rule no longer holds: the label is taken away, with a record
+        assert apply_auto_labels(today=NOW.date()) == {"added": 0, "removed": 1}
+        removed = changes(ents["x"][0])[-1]
+        assert removed.value["action"] == "remove" and removed.title == "自动移除标签「重大危险源」：规则不再满足"
+        # An expiring manual label leaves its record too.
+        manual = LabelDef(code="night", name="夜间作业", category="risk", colour="danger")
+        db.session.add(manual)
+        db.session.flush()
+        db.session.add(
+            EnterpriseLabel(
+                enterprise_id=ents["c"][0],
+                label_id=manual.id,
+                source="manual",
+                reason="x",
+                expires_on=date(2026, 6, 30),
+            )
+        )
+        db.session.flush()
+        assert expire_labels(date(2026, 7, 1)) == 1
+        (expired,) = changes(ents["c"][0])
+        assert expired.title == "自动移除标签「夜间作业」：已过有效期" and expired.occurred_on == date(2026, 7, 1)
+        db.session.rollback()

@@ -177,8 +177,16 @@ def test_every_page_shows_names_not_codes(app, browser, live_server, output_dir)
 
 # The enterprise supervision pages (一企一档, grades, labels, triggers, check once), walked from their own
 # entry points so that the first details of each list are read whatever the menu walk above reached.
-SUPERVISION = ("/enterprises/", "/grading/", "/grading/models", "/labels/", "/labels/library", "/triggers/",
-               "/triggers/rules", "/checks/")
+SUPERVISION = (
+    "/enterprises/",
+    "/grading/",
+    "/grading/models",
+    "/labels/",
+    "/labels/library",
+    "/triggers/",
+    "/triggers/rules",
+    "/checks/",
+)
 
 
 def test_supervision_pages_show_names_not_codes(app, browser, live_server, output_dir):

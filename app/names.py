@@ -128,6 +128,15 @@ AUDIT_ACTIONS = {
     "trigger.rule.save": "保存触发规则",
     "trigger.rule.publish": "发布触发规则",
     "trigger.scenario.save": "保存触发场景",
+    "trigger.escalate": "触发事项超期升级",
+    "trigger.close": "办结触发事项",
+    "label.add": "添加企业标签",
+    "label.remove": "移除企业标签",
+    "label.save": "保存标签",
+    "label.export": "导出风险标签",
+    "checklimit.limits": "设置年度检查上限",
+    "checklimit.file": "超限检查报备",
+    "checklimit.decide": "超限检查报备审批",
     "totp.enrol": "绑定双因素认证",
     "totp.reset": "重置双因素认证",
     "keys.rotate": "轮换数据密钥",
@@ -195,6 +204,23 @@ SERVICES = {
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
 }
+# Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
+NOTIFICATION_KINDS = {
+    "new_task": "新待办",
+    "remind": "提醒",
+    "escalate": "升级",
+    "urge": "催办",
+    "cc": "抄送",
+    "return": "退回",
+    "done": "办结",
+    "accepted": "已受理",
+    "follow": "关注",
+    "alert": "预警",
+    "clue_accepted": "线索已受理",
+    "clue_returned": "线索被退回",
+    "clue_rejected": "线索不予受理",
+    "clue_closed": "线索已办结",
+}
 DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 
 # Keys of audit details, shown as labels; values under these keys are codes turned into names.
@@ -255,8 +281,6 @@ DETAIL_KEYS = {
     "changed": "等级变化",
     "total": "合计",
 }
-# Outcomes of a trigger dispatch and other short values of these modules' audit details.
-OUTCOMES = {"problem": "发现问题并已处理", "no_problem": "未发现问题", "rectifying": "发现问题，整改中"}
 MATCH_MODES = {"any": "含任一", "all": "含全部"}
 
 
@@ -372,6 +396,18 @@ def district(code: str | None) -> str:
     return org(code)
 
 
+def outcome(code: str | None) -> str:
+    """The outcome of a clue (属实 …) or of a trigger dispatch (发现问题并已处理 …)."""
+    from app.clues.models import OUTCOMES as CLUE_OUTCOMES
+    from app.triggers.models import OUTCOMES as TRIGGER_OUTCOMES
+
+    return {**CLUE_OUTCOMES, **TRIGGER_OUTCOMES}.get(code or "", code or "")
+
+
+def notification_kind(code: str | None) -> str:
+    return NOTIFICATION_KINDS.get(code or "", "通知")
+
+
 def service(code: str | None) -> str:
     return SERVICES.get(code or "", code or "")
 
@@ -432,7 +468,7 @@ def _value(key: str, value, process_id: str | None = None) -> str:
     if key == "by":
         return user(text)
     if key == "outcome":
-        return OUTCOMES.get(text, text)
+        return outcome(text)
     if key == "match":
         return MATCH_MODES.get(text, text)
     if key == "district":
@@ -496,6 +532,7 @@ def init_app(app) -> None:
         trigger_rule_name=trigger_rule,
         trigger_rule_names=trigger_rules,
         label_name=label,
+        notification_kind=notification_kind,
     )
     app.jinja_env.globals["step_name"] = step
     app.jinja_env.globals["field_labels"] = field_labels

@@ -165,7 +165,7 @@ def apply_auto_labels(*, today: date) -> dict:
                         "enterprise_id": eid,
                         "label_id": label.id,
                         "source": "auto",
-                        "reason": f"规则：{label.rule}"[:300],
+                        "reason": "符合标签库中的自动标签规则",
                         "created_at": utcnow(),
                     }
                 )

@@ -300,3 +300,37 @@ def test_automatic_label_changes_leave_change_records(app, ents):
         (expired,) = changes(ents["c"][0])
         assert expired.title == "自动移除标签「夜间作业」：已过有效期" and expired.occurred_on == date(2026, 7, 1)
         db.session.rollback()
+
+
+def test_inspections_export_xlsx_in_scope_with_names(app, ents, client_for):
+    """检查记录 export: Chinese headers, names for kinds, districts and organisations, typed dates, the formula
+    guard, only what the user's scope holds, and an audit entry."""
+    from app.audit.models import AuditEntry
+
+    with app.app_context():
+        section = db.session.scalar(select(Organisation).where(Organisation.code == "SHYJ-ZD1"))
+        db.session.add(
+            Inspection(
+                enterprise_id=ents["x"][0], org_id=section.id, inspected_on=date(2026, 4, 8), kind="plan", note="=1+1"
+            )
+        )
+        db.session.commit()
+    resp = client_for("leader").get("/checks/inspections/export.xlsx?year=2026")
+    assert resp.status_code == 200 and ".xlsx" in resp.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(resp.data)).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][:4] == ["检查日期", "企业名称", "统一社会信用代码", "所属区"]
+    assert [r[1] for r in rows[1:]] == ["上海徐汇冷链物流有限公司", "上海申江化工贸易有限公司"]  # newest first
+    assert rows[1][0].date() == date(2026, 4, 8) and "徐汇" in rows[1][3] and "黄浦" in rows[2][3]
+    assert rows[1][6] == "计划检查" and rows[2][6] == "其他检查" and rows[1][4] == "C 级"
+    assert rows[1][7] == "=1+1" and sheet.cell(row=2, column=8).data_type == "s"  # text, never a formula
+    assert "SHYJ" not in str(rows) and "plan" not in {r[6] for r in rows[1:]}
+    scoped = load_workbook(
+        io.BytesIO(client_for("hp_officer").get("/checks/inspections/export.xlsx?year=2026").data)
+    ).active
+    assert [r[1].value for r in scoped.iter_rows(min_row=2)] == ["上海申江化工贸易有限公司"]
+    assert client_for("hp_officer").get("/checks/inspections/export.xlsx?year=abc").status_code == 422
+    assert "inspections-export" in page_text(client_for("leader").get("/checks/"))
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "inspection.export"))
+        assert entry is not None and entry.detail["rows"] >= 1

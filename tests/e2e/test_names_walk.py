@@ -196,10 +196,12 @@ def test_supervision_pages_show_names_not_codes(app, browser, live_server, outpu
         seed_demo()
         db.session.commit()
         codes = _codes()
-        hit = db.session.scalar(select(TriggerHit.id).limit(1))
-    start = SUPERVISION + ((f"/triggers/hits/{hit}",) if hit else ())
+        hit = db.session.scalars(select(TriggerHit).order_by(TriggerHit.id)).first()
+        assert hit is not None, "the demo has trigger hits"
+        details = (f"/triggers/hits/{hit.id}", f"/enterprises/{hit.enterprise_id}")
+    start = details + SUPERVISION
     report, all_problems, pages = [], [], 0
-    for login, password in [("procadmin", TEST_PASSWORD), ("d01_officer", DEMO_PASSWORD)]:
+    for login, password in [("procadmin", TEST_PASSWORD), ("leader", TEST_PASSWORD), ("d01_officer", DEMO_PASSWORD)]:
         context = browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1400, "height": 900})
         context.set_default_timeout(20_000)
         page = context.new_page()
@@ -208,12 +210,12 @@ def test_supervision_pages_show_names_not_codes(app, browser, live_server, outpu
         page.fill("#password", password)
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/login" not in url)
-        visited, problems = _walk(page, codes, start=start, max_pages=20)
+        visited, problems = _walk(page, codes, start=start, max_pages=16)
         context.close()
         pages += len(visited)
         report.append(f"== {login}: {len(visited)} 页")
         report += visited + sorted(set(problems))
         all_problems += [f"{login} {p}" for p in sorted(set(problems))]
     (output_dir / "names-walk-supervision.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
-    assert pages >= 16, report
+    assert pages >= 30 and any(p.startswith("/triggers/hits/") for p in report), report
     assert all_problems == [], "\n".join(all_problems[:80])

@@ -137,6 +137,7 @@ AUDIT_ACTIONS = {
     "checklimit.limits": "设置年度检查上限",
     "checklimit.file": "超限检查报备",
     "checklimit.decide": "超限检查报备审批",
+    "enterprise.import": "批量导入企业",
     "inspection.export": "导出检查记录",
     "totp.enrol": "绑定双因素认证",
     "totp.reset": "重置双因素认证",

@@ -280,8 +280,6 @@ DETAIL_KEYS = {
     "district": "所属区",
     "industry": "行业",
     "limit": "上限",
-    "changed": "等级变化",
-    "total": "合计",
 }
 MATCH_MODES = {"any": "含任一", "all": "含全部"}
 

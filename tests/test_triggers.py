@@ -112,7 +112,8 @@ def test_hit_to_closed_dispatch_feeds_the_score(app, setup, client_for):
         assert hit.status == "closed" and hit.outcome == "problem" and "装卸区" in hit.outcome_note
         score = db.session.get(EnterpriseScore, setup["hp"])
         assert "disp_problem" in {e["code"] for e in score.entries}
-    text = page_text(client_for("hp_officer").get(f"/triggers/hits/{hit.id}"))
+        hit_id = hit.id  # on PostgreSQL a read-only context ends with COMMIT (app/dbpool.py), expiring `hit`
+    text = page_text(client_for("hp_officer").get(f"/triggers/hits/{hit_id}"))
     assert "已办结" in text and "发现问题并已处理" in text and "再次反映违规装卸" in text
 
 

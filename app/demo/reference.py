@@ -48,6 +48,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "enterprise.read",
             "deadline.approve",
+            "efficiency.admin",
         ],
     ),
     "city_officer": (

@@ -69,15 +69,18 @@ def _score(app, code):
 def test_verify_dispute_decide_and_improve_to_closure(app, computed, client_for):
     chief = client_for("chief")
     assert chief.post("/efficiency/verify", data={"period": "2026-03"}).status_code == 302
-    hp_task, xh_task = _open(app, "efficiency_verification", "verify", "310101"), _open(
-        app, "efficiency_verification", "verify", "310104"
+    hp_task, xh_task = (
+        _open(app, "efficiency_verification", "verify", "310101"),
+        _open(app, "efficiency_verification", "verify", "310104"),
     )
     assert hp_task and xh_task and _score(app, "310101").status == "verifying"
     # each district sees its own result to verify, not the other's
     inbox = page_text(client_for("hp_leader").get("/inbox/"))
     assert "效能核验：黄浦" in inbox and "效能核验：徐汇" not in inbox
     # a dispute without a reason is refused with a message and nothing moves
-    resp = client_for("hp_leader").post(f"/inbox/tasks/{hp_task}/act", data={"action": "complete", "decision": "dispute"})
+    resp = client_for("hp_leader").post(
+        f"/inbox/tasks/{hp_task}/act", data={"action": "complete", "decision": "dispute"}
+    )
     assert resp.status_code in (409, 422, 500) or "请填写异议理由" in page_text(resp)
     assert _open(app, "efficiency_verification", "verify", "310101") == hp_task
     _act(

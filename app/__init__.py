@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.auth.routes import bp as auth_bp
     from app.clues.routes import bp as clues_bp
     from app.designer.routes import bp as designer_bp
+    from app.efficiency.routes import bp as efficiency_bp
     from app.engine.wiring import init_engine
     from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
@@ -61,7 +62,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.reports.routes import bp as reports_bp
     from app.security.routes import bp as security_bp
     from app.stats.routes import bp as stats_bp
-    from app.efficiency.routes import bp as efficiency_bp
     from app.stats.screen import bp as screen_bp
 
     params.init_app(app)  # before the blueprints: every <int:...> gets the id range

@@ -20,6 +20,11 @@ ADMIN = "efficiency.admin"
 REFRESH_SECONDS = 30
 
 
+def _refresh() -> int:
+    """Seconds between refreshes: ?refresh= (2-600) for a wall that wants it faster or slower."""
+    return min(max(request.args.get("refresh", REFRESH_SECONDS, type=int), 2), 600)
+
+
 def _topics():
     return list(db.session.scalars(select(Topic).where(Topic.active.is_(True)).order_by(Topic.sort, Topic.id)))
 
@@ -28,7 +33,7 @@ def _topics():
 @permission_required("stats.read")
 def index():
     return render_template(
-        "stats/screen.html", title="督查业务统计大屏", panels=list(PANELS), refresh=REFRESH_SECONDS, topics=_topics()
+        "stats/screen.html", title="督查业务统计大屏", panels=list(PANELS), refresh=_refresh(), topics=_topics()
     )
 
 
@@ -48,7 +53,7 @@ def topic(code: str):
         "stats/screen.html",
         title=t.title,
         panels=[p for p in t.panels if p in PANELS],
-        refresh=REFRESH_SECONDS,
+        refresh=_refresh(),
         topics=_topics(),
     )
 

@@ -82,11 +82,20 @@ def overdue_by_district(scope: DataScope, now: datetime) -> dict:
         did = orgs.district.get(org_id)
         if did:
             totals[did] = totals.get(did, 0) + n
-    names = dict(
-        db.session.execute(select(Organisation.id, func.coalesce(Organisation.short_name, Organisation.name))).all()
-    )
-    ranked = sorted(((names.get(k, "?"), v) for k, v in totals.items()), key=lambda kv: -kv[1])
-    return {"names": [k for k, _ in ranked], "values": [v for _, v in ranked]}
+    info = {
+        oid: (short or name, code)
+        for oid, name, short, code in db.session.execute(
+            select(Organisation.id, Organisation.name, Organisation.short_name, Organisation.district_code).where(
+                Organisation.kind == "district"
+            )
+        )
+    }
+    ranked = sorted(((info.get(k, ("?", None)), v) for k, v in totals.items()), key=lambda kv: -kv[1])
+    return {
+        "names": [n for (n, _), _ in ranked],
+        "codes": [c for (_, c), _ in ranked],  # the map's features are keyed by district code (310101)
+        "values": [v for _, v in ranked],
+    }
 
 
 def trend(scope: DataScope, now: datetime, days: int = 30) -> dict:

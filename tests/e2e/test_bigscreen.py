@@ -65,6 +65,12 @@ def test_big_screen_1920x1080(app, browser, screen_server):
         font = page.evaluate("parseFloat(getComputedStyle(document.getElementById('kpi-clues')).fontSize)")
         assert font >= 72  # readable from across a room
         assert page.locator(".screen-chart canvas").count() >= 4
+        page.wait_for_selector("body[data-map=shanghai]")  # overdue by district drawn on the district map
+        series = page.evaluate(
+            "(() => { const o = echarts.getInstanceByDom(document.querySelector('[data-panel=overdue]')).getOption();"
+            " return o.series[0].data.filter(d => d.value > 0).map(d => [d.name, d.value]); })()"
+        )
+        assert series == [["黄浦区", 1]]
         SHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOT))
         assert SHOT.stat().st_size > 20_000

@@ -23,7 +23,35 @@
     c.setOption({ textStyle: text, tooltip: {}, series: [{ type: "pie", radius: ["35%", "65%"], data: data,
       label: { color: "#fff", fontSize: 20, formatter: "{b}\n{c}" } }] });
   }
+  var geo = null; // district code -> map name, once the Shanghai map is registered
+  if (body.dataset.geoUrl) {
+    fetch(body.dataset.geoUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (g) {
+      g.UTF8Encoding = true; // the file keeps ECharts' compressed coordinates
+      window.echarts.registerMap("shanghai", g);
+      geo = {};
+      g.features.forEach(function (f) { geo[f.id] = f.properties.name; });
+      if (last) { draw(last); }
+    }).catch(function () { geo = null; /* the ranked bar chart stays */ });
+  }
+  var last = null;
+  function overdueMap(c, o) {
+    var data = Object.keys(geo).map(function (code) {
+      var i = o.codes.indexOf(code);
+      return { name: geo[code], value: i < 0 ? 0 : o.values[i] };
+    });
+    var top = Math.max.apply(null, [1].concat(o.values));
+    c.setOption({
+      tooltip: { formatter: "{b}：{c} 件" },
+      visualMap: { min: 0, max: top, left: 10, bottom: 10, text: ["多", "少"], textStyle: text, calculable: false,
+        inRange: { color: ["#1d4a7a", "#ffd666", "#ff6b6b"] } },
+      series: [{ type: "map", map: "shanghai", data: data, roam: false,
+        label: { show: true, color: "#fff", fontSize: 14, formatter: function (p) { return p.value ? p.name + "\n" + p.value : ""; } },
+        itemStyle: { borderColor: "#4fd1ff" } }]
+    }, true);
+    body.dataset.map = "shanghai";
+  }
   function draw(d) {
+    last = d;
     document.getElementById("screen-at").textContent = d.at;
     document.getElementById("screen-scope").textContent = d.scope;
     Object.keys(d.today).forEach(function (k) {
@@ -31,7 +59,9 @@
       if (el) { el.textContent = d.today[k]; }
     });
     var c;
-    if ((c = chart("overdue"))) { bars(c, d.overdue.names.slice(0, 10), d.overdue.values.slice(0, 10), "#ff6b6b"); }
+    if ((c = chart("overdue"))) {
+      if (geo) { overdueMap(c, d.overdue); } else { bars(c, d.overdue.names.slice(0, 10), d.overdue.values.slice(0, 10), "#ff6b6b"); }
+    }
     if ((c = chart("ranking"))) {
       bars(c, d.ranking.names.slice(0, 10), d.ranking.values.slice(0, 10), "#4fd1ff");
       var p = document.getElementById("ranking-period");
@@ -52,7 +82,7 @@
   }
   function load() {
     fetch(body.dataset.screenUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(draw)
-      .catch(function () { /* keep the last figures; the next round tries again */ });
+      .catch(function (e) { console.warn("大屏数据刷新失败", e); /* keep the last figures; retry next round */ });
   }
   load();
   setInterval(load, 1000 * Number(body.dataset.refresh || 30));

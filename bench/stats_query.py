@@ -61,7 +61,9 @@ def main(argv=None) -> int:
         print(f"database: {url.split('@')[-1]}")
         if not args.skip_rebuild:
             t = time.perf_counter()
-            rows = summary.rebuild()
+            rows = summary.rebuild(
+                progress=lambda pct, msg: print(f"  {time.perf_counter() - t:6.1f} s {msg}", flush=True)
+            )
             db.session.commit()
             print(f"summary rebuild from scratch: {time.perf_counter() - t:.1f} s, {rows:,} summary rows")
         total = db.session.scalar(select(func.count(StatsDaily.id)))

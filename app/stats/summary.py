@@ -124,6 +124,14 @@ class _Orgs:
         self.processes = dict(db.session.execute(select(ProcessModel.process_id, ProcessModel.name)).all())
         self._ents: dict[int, tuple] = {}
 
+    def load_all(self) -> None:
+        """Every enterprise's attributes in one query (a rebuild touches most of them)."""
+        rows = db.session.execute(
+            select(Enterprise.id, Enterprise.industry_code, Enterprise.grade, Enterprise.soe_group_id)
+        )
+        self._ents = {eid: (ind or "", grade or "", soe) for eid, ind, grade, soe in rows}
+        self.complete = True
+
     def enterprise(self, ent_id: int | None) -> tuple[str, str, int | None]:
         if ent_id is None:
             return "", "", None
@@ -137,6 +145,8 @@ class _Orgs:
         return self._ents[ent_id]
 
     def preload(self, ids) -> None:
+        if getattr(self, "complete", False):
+            return
         missing = [i for i in set(ids) if i is not None and i not in self._ents]
         for k in range(0, len(missing), 900):
             chunk = missing[k : k + 900]
@@ -152,23 +162,30 @@ def _hours(a: datetime | None, b: datetime | None) -> float:
     return (b - a).total_seconds() / 3600 if a and b else 0.0
 
 
-# Each yields (day, org_id, industry, grade, source, closed, overdue, hours) for days d0..d1.
+def _stream(orgs: _Orgs, stmt):
+    """The rows of `stmt`: streamed when every enterprise is loaded (a rebuild), else fetched and preloaded."""
+    if getattr(orgs, "complete", False):
+        return db.session.execute(stmt.execution_options(yield_per=5000))
+    rows = list(db.session.execute(stmt))
+    orgs.preload(r.enterprise_id for r in rows)
+    return rows
+
+
+# Each yields (day, org_id, industry, grade, source, n, closed, overdue, hours) for days d0..d1.
 def _clues(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
     t0, t1 = _bounds(d0, d1)
-    rows = list(
-        db.session.execute(
-            select(
-                Clue.registered_at,
-                Clue.handling_org_id,
-                Clue.district_org_id,
-                Clue.enterprise_id,
-                Clue.source,
-                Clue.closed_at,
-                Clue.deadline,
-            ).where(Clue.registered_at >= t0, Clue.registered_at < t1)
-        )
+    rows = _stream(
+        orgs,
+        select(
+            Clue.registered_at,
+            Clue.handling_org_id,
+            Clue.district_org_id,
+            Clue.enterprise_id,
+            Clue.source,
+            Clue.closed_at,
+            Clue.deadline,
+        ).where(Clue.registered_at >= t0, Clue.registered_at < t1),
     )
-    orgs.preload(r.enterprise_id for r in rows)
     for r in rows:
         ind, grade, _ = orgs.enterprise(r.enterprise_id)
         closed = r.closed_at is not None
@@ -179,6 +196,7 @@ def _clues(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
             ind,
             grade,
             SOURCES.get(r.source, r.source),
+            1,
             closed,
             late,
             _hours(r.registered_at, r.closed_at) if closed else 0.0,
@@ -187,19 +205,17 @@ def _clues(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
 
 def _triggers(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
     t0, t1 = _bounds(d0, d1)
-    rows = list(
-        db.session.execute(
-            select(
-                TriggerHit.first_at,
-                TriggerHit.org_id,
-                TriggerHit.enterprise_id,
-                TriggerHit.scenario_id,
-                TriggerHit.closed_at,
-                TriggerHit.deadline,
-            ).where(TriggerHit.first_at >= t0, TriggerHit.first_at < t1)
-        )
+    rows = _stream(
+        orgs,
+        select(
+            TriggerHit.first_at,
+            TriggerHit.org_id,
+            TriggerHit.enterprise_id,
+            TriggerHit.scenario_id,
+            TriggerHit.closed_at,
+            TriggerHit.deadline,
+        ).where(TriggerHit.first_at >= t0, TriggerHit.first_at < t1),
     )
-    orgs.preload(r.enterprise_id for r in rows)
     for r in rows:
         ind, grade, _ = orgs.enterprise(r.enterprise_id)
         closed = r.closed_at is not None
@@ -210,6 +226,7 @@ def _triggers(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
             ind,
             grade,
             orgs.scenarios.get(r.scenario_id, ""),
+            1,
             closed,
             late,
             _hours(r.first_at, r.closed_at) if closed else 0.0,
@@ -217,18 +234,20 @@ def _triggers(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
 
 
 def _inspections(orgs: _Orgs, d0: date, d1: date, *, soe: bool) -> Iterator[tuple]:
-    stmt = select(Inspection.inspected_on, Inspection.org_id, Inspection.enterprise_id, Inspection.kind).where(
-        Inspection.inspected_on >= d0, Inspection.inspected_on <= d1
+    """Grouped in SQL: a date column needs no time-zone arithmetic, and there are 200,000 a year."""
+    kind = Inspection.kind
+    stmt = (
+        select(
+            Inspection.inspected_on, Inspection.org_id, Enterprise.industry_code, Enterprise.grade, kind, func.count()
+        )
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .where(Inspection.inspected_on >= d0, Inspection.inspected_on <= d1)
+        .group_by(Inspection.inspected_on, Inspection.org_id, Enterprise.industry_code, Enterprise.grade, kind)
     )
     if soe:
-        stmt = stmt.join(Enterprise, Enterprise.id == Inspection.enterprise_id).where(
-            Enterprise.soe_group_id.is_not(None)
-        )
-    rows = list(db.session.execute(stmt))
-    orgs.preload(r.enterprise_id for r in rows)
-    for r in rows:
-        ind, grade, _ = orgs.enterprise(r.enterprise_id)
-        yield (r.inspected_on, r.org_id, ind, grade, INSPECTION_KINDS.get(r.kind, r.kind), True, False, 0.0)
+        stmt = stmt.where(Enterprise.soe_group_id.is_not(None))
+    for day, org_id, ind, grade, k, n in db.session.execute(stmt):
+        yield (day, org_id, ind or "", grade or "", INSPECTION_KINDS.get(k, k), n, n, 0, 0.0)
 
 
 def _dispatch(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
@@ -253,6 +272,7 @@ def _dispatch(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
             "",
             "",
             orgs.processes.get(r.process_id, r.process_id),
+            1,
             closed,
             late,
             _hours(r.created_at, r.completed_at) if closed else 0.0,
@@ -273,6 +293,7 @@ def _violations(orgs: _Orgs, d0: date, d1: date) -> Iterator[tuple]:
             "",
             "",
             VIOLATION_CATEGORIES.get(r.category, r.category),
+            1,
             r.status in ("upheld", "revoked"),
             False,
             0.0,
@@ -291,13 +312,13 @@ SOURCES_OF = {
 
 def _aggregate(subject: str, items, days: set[date] | None, orgs: _Orgs) -> list[dict]:
     acc: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0.0])
-    for day, org_id, ind, grade, source, closed, late, hours in items:
+    for day, org_id, ind, grade, source, n, closed, late, hours in items:
         if days is not None and day not in days:
             continue
         slot = acc[(day, org_id, ind or "", grade or "", (source or "")[:40])]
-        slot[0] += 1
-        slot[1] += 1 if closed else 0
-        slot[2] += 1 if late else 0
+        slot[0] += n
+        slot[1] += int(closed)
+        slot[2] += int(late)
         slot[3] += hours
     rows = []
     for (day, org_id, ind, grade, source), (n, closed, late, hours) in acc.items():
@@ -361,6 +382,7 @@ def rebuild(progress=None) -> int:
     db.session.execute(delete(StatsDaily))
     db.session.execute(delete(StatsDirty))
     orgs = _Orgs()
+    orgs.load_all()
     written = 0
     bounds = {
         "clue": (func.min(Clue.registered_at), func.max(Clue.registered_at)),
@@ -376,8 +398,8 @@ def rebuild(progress=None) -> int:
             continue
         d0, d1 = local_day(first), local_day(last)
         start = d0
-        while start <= d1:  # a month at a time keeps memory flat on the 3-year data set
-            end = min(d1, start + timedelta(days=30))
+        while start <= d1:  # half a year at a time keeps memory bounded on the 3-year data set
+            end = min(d1, start + timedelta(days=182))
             rows = _aggregate(subject, SOURCES_OF[subject](orgs, start, end), None, orgs)
             if rows:
                 db.session.execute(insert(StatsDaily), rows)

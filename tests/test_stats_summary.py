@@ -122,3 +122,14 @@ def test_what_a_summary_row_holds(ctx):
     soe = db.session.scalars(select(StatsDaily).where(StatsDaily.subject == "soe")).all()
     assert len(soe) == 1 and soe[0].n == 1 and soe[0].grade == "C"  # 徐汇冷链 belongs to an SOE group
     assert summary.refresh() == 0  # nothing changed since: nothing to do
+
+
+def test_a_row_whose_day_comes_from_the_column_default_is_tracked(ctx):
+    from app.models_base import utcnow
+
+    _setup()
+    db.session.add(Clue(source="hotline", content="未填登记时间", district_org_id=org("310101").id, status="handling"))
+    db.session.flush()
+    assert summary.refresh() == 1
+    row = db.session.scalar(select(StatsDaily).where(StatsDaily.subject == "clue"))
+    assert row.day == summary.local_day(utcnow()) and row.n == 1

@@ -54,16 +54,17 @@ def _days_of(obj, attr: str) -> set[date]:
 def track(session: Session, flush_context, instances) -> None:
     """before_flush: note the (subject, day) of every tracked row added, changed or deleted."""
     marks: set[tuple[str, date]] = set()
-    for group in (session.new, session.dirty, session.deleted):
+    # session.new/.dirty/.deleted build a new set on each access: label them once, never compare with `is`
+    for state, group in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
         for obj in group:
             spec = TRACKED.get(type(obj))
-            if spec is None or (group is session.dirty and not session.is_modified(obj)):
+            if spec is None or (state == "dirty" and not session.is_modified(obj)):
                 continue
             subjects, attr = spec
             if isinstance(obj, HumanTask) and (obj.process_id, obj.step) not in DISPATCH_STEPS:
                 continue
             days = _days_of(obj, attr)
-            if not days and group is session.new:  # the column default (utcnow) fills it at insert
+            if not days and state == "new":  # the column default (utcnow) fills it at insert
                 days = {local_day(utcnow())}
             for day in days:
                 marks.update((s, day) for s in subjects)

@@ -120,3 +120,15 @@ def test_page_export_and_saved_views(app, clues, client_for):
     assert "各区月度线索" in page_text(leader.get("/stats/query"))
     assert client_for("hp_leader").get(f"/stats/query?view={view.id}").status_code == 404  # not shared
     assert "请填写视图名称" in page_text(leader.post("/stats/views", data={"name": " "}, follow_redirects=True))
+
+
+def test_the_monthly_roll_up_gives_what_the_daily_rows_give(app, clues, ctx):
+    everything_daily = DataScope(all=False, path="/", label="全部（按日表）")  # same orgs, but never the roll-up
+    for period, groups, start in (
+        ("month", ["district", "source"], "2026-02-10"),
+        ("quarter", ["grade"], "2025-01-01"),
+    ):
+        q = _q(period=period, group=groups, start=start, end="2026-03-20", measure=["n", "closed", "avg_hours"])
+        assert query._parts(ALL, q, date(2025, 2, 10))[0][0].__tablename__ == "stats_monthly"
+        city, daily = query.run(ALL, q), query.run(everything_daily, q)
+        assert city["rows"] == daily["rows"] and city["series"] == daily["series"] and city["rows"]

@@ -14,7 +14,7 @@ from app.enterprises.models import Enterprise
 from app.extensions import db
 from app.plans.models import Inspection
 from app.stats import summary
-from app.stats.models import StatsDaily, StatsDirty
+from app.stats.models import StatsDaily, StatsDirty, StatsMonthly
 from app.triggers.models import TriggerHit
 from tests.efficiency_fixtures import at, clue, hit, inspection, org
 from tests.enterprise_fixtures import make_enterprise
@@ -36,7 +36,7 @@ op = st.one_of(
 
 
 def _setup():
-    for model in (StatsDaily, StatsDirty, Inspection, TriggerHit, Clue):
+    for model in (StatsDaily, StatsDirty, StatsMonthly, Inspection, TriggerHit, Clue):
         db.session.execute(delete(model))
     ents = db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all()
     if len(ents) < 2:  # the examples of one test share the database

@@ -60,3 +60,25 @@ class SavedView(db.Model):
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     shared: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatsMonthly(db.Model):
+    """The city-wide roll-up of `stats_daily` by month and district (no street): six times fewer rows for
+    inspections, so whole months of long ranges are read from here (app/stats/query.py)."""
+
+    __tablename__ = "stats_monthly"
+    __table_args__ = (Index("ix_stats_monthly_subject_month", "subject", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    month: Mapped[int]
+    quarter: Mapped[int]
+    year: Mapped[int]
+    district_org_id: Mapped[int | None]
+    industry: Mapped[str] = mapped_column(String(16), default="")
+    grade: Mapped[str] = mapped_column(String(4), default="")
+    source: Mapped[str] = mapped_column(String(40), default="")
+    n: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    overdue: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[float] = mapped_column(Float, default=0.0)

@@ -13,7 +13,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.security.scope import DataScope
-from app.stats.models import StatsDaily
+from app.stats.models import StatsDaily, StatsMonthly
 from app.stats.summary import SUBJECTS
 
 PERIODS = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
@@ -188,31 +188,57 @@ def _names(groups: list[str], raw: list[tuple]) -> dict:
     return name
 
 
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _parts(scope: DataScope, q: Query, first: date) -> list[tuple]:
+    """Where to read [first, end] from: whole months from the monthly roll-up when the city groups by month,
+    quarter or year without streets; the partial months at either end (and everything else) from stats_daily."""
+    if not (scope.all and q.period in ("month", "quarter", "year") and "street" not in q.groups):
+        return [(StatsDaily, first - timedelta(days=7), q.end)]
+    m0 = first if first.day == 1 else (_month_start(first) + timedelta(days=32)).replace(day=1)
+    after_end = q.end + timedelta(days=1)
+    m1 = _month_start(after_end) - timedelta(days=1)  # the last day of the last whole month
+    if m0 > m1:
+        return [(StatsDaily, first, q.end)]
+    parts = [(StatsMonthly, m0, m1)]
+    if first < m0:
+        parts.append((StatsDaily, first, m0 - timedelta(days=1)))
+    if m1 < q.end:
+        parts.append((StatsDaily, m1 + timedelta(days=1), q.end))
+    return parts
+
+
+def _fetch(scope: DataScope, q: Query, model, d0: date, d1: date) -> list:
+    col = getattr(model, _COLUMN[q.period])
+    gcols = [getattr(model, _GROUP_COLUMN[g]) for g in q.groups]
+    sums = (func.sum(model.n), func.sum(model.closed), func.sum(model.overdue), func.sum(model.hours))
+    stmt = select(col, *gcols, *sums).where(model.subject == q.subject)
+    if model is StatsMonthly:
+        stmt = stmt.where(model.month >= d0.year * 100 + d0.month, model.month <= d1.year * 100 + d1.month)
+    else:
+        stmt = scope.filter_org(stmt.where(model.day >= d0, model.day <= d1), model.org_id)
+    return db.session.execute(stmt.group_by(col, *gcols)).all()
+
+
 def run(scope: DataScope, q: Query) -> dict:
     """The table (bucket x groups -> measures), the totals per bucket with 同比/环比, ready for charts."""
-    col = getattr(StatsDaily, _COLUMN[q.period])
-    gcols = [getattr(StatsDaily, _GROUP_COLUMN[g]) for g in q.groups]
-    sums = (
-        func.sum(StatsDaily.n),
-        func.sum(StatsDaily.closed),
-        func.sum(StatsDaily.overdue),
-        func.sum(StatsDaily.hours),
-    )
     first = (
         q.start.replace(year=q.start.year - 1)
         if not (q.start.month == 2 and q.start.day == 29)
         else q.start - timedelta(days=366)
     )
-    base = select(col, *gcols, *sums).where(
-        StatsDaily.subject == q.subject, StatsDaily.day >= first - timedelta(days=7), StatsDaily.day <= q.end
-    )
-    rows = db.session.execute(scope.filter_org(base, StatsDaily.org_id).group_by(col, *gcols)).all()
+    rows = []
+    for model, d0, d1 in _parts(scope, q, first):
+        rows += _fetch(scope, q, model, d0, d1)
+    ngroups = len(q.groups)
     keys = buckets(q.period, q.start, q.end)
     wanted = set(keys)
     totals: dict = {}
     table: dict[tuple, dict] = {}
     for row in rows:
-        key, groups, (n, closed, late, hours) = row[0], tuple(row[1 : 1 + len(gcols)]), row[1 + len(gcols) :]
+        key, groups, (n, closed, late, hours) = row[0], tuple(row[1 : 1 + ngroups]), row[1 + ngroups :]
         t = totals.setdefault(key, [0, 0, 0, 0.0])
         for i, v in enumerate((n, closed, late, hours)):
             t[i] += v or 0

@@ -25,7 +25,7 @@ from app.extensions import db
 from app.inbox.models import HumanTask
 from app.models_base import utcnow
 from app.plans.models import Inspection
-from app.stats.models import StatsDaily, StatsDirty
+from app.stats.models import StatsDaily, StatsDirty, StatsMonthly
 from app.stats.sources import (  # noqa: F401  (SHANGHAI, SUBJECTS, _bounds, _Orgs, local_day are used from here)
     SHANGHAI,
     SOURCES_OF,
@@ -115,6 +115,28 @@ def _aggregate(subject: str, items, days: set[date] | None, orgs: _Orgs) -> list
     return rows
 
 
+_ROLLED = ("month", "quarter", "year", "district_org_id", "industry", "grade", "source")
+
+
+def _rollup(subject: str | None, months: set[int] | None) -> None:
+    """Rebuild the monthly district roll-up from `stats_daily` (one subject's months, or everything)."""
+    gone = delete(StatsMonthly)
+    src = select(
+        StatsDaily.subject,
+        *(getattr(StatsDaily, c) for c in _ROLLED),
+        func.sum(StatsDaily.n),
+        func.sum(StatsDaily.closed),
+        func.sum(StatsDaily.overdue),
+        func.sum(StatsDaily.hours),
+    ).group_by(StatsDaily.subject, *(getattr(StatsDaily, c) for c in _ROLLED))
+    if subject is not None:
+        gone = gone.where(StatsMonthly.subject == subject, StatsMonthly.month.in_(sorted(months or ())))
+        src = src.where(StatsDaily.subject == subject, StatsDaily.month.in_(sorted(months or ())))
+    db.session.execute(gone)
+    cols = ["subject", *_ROLLED, "n", "closed", "overdue", "hours"]
+    db.session.execute(insert(StatsMonthly).from_select(cols, src))
+
+
 def _redo(subject: str, days: set[date], orgs: _Orgs) -> int:
     """Replace the summary rows of `subject` on `days` (chunks of contiguous ranges)."""
     ordered = sorted(days)
@@ -126,6 +148,7 @@ def _redo(subject: str, days: set[date], orgs: _Orgs) -> int:
         if rows:
             db.session.execute(insert(StatsDaily), rows)
         written += len(rows)
+    _rollup(subject, {d.year * 100 + d.month for d in days})
     return written
 
 
@@ -151,6 +174,7 @@ def rebuild(progress=None) -> int:
     """Every subject and day from scratch (after bulk loads; nightly). Returns the rows written."""
     db.session.execute(delete(StatsDaily))
     db.session.execute(delete(StatsDirty))
+    db.session.execute(delete(StatsMonthly))
     orgs = _Orgs()
     orgs.load_all()
     written = 0
@@ -177,12 +201,16 @@ def rebuild(progress=None) -> int:
             start = end + timedelta(days=1)
         if progress:
             progress(int(100 * (i + 1) / len(bounds)), f"已汇总：{SUBJECTS[subject]}")
+    _rollup(None, None)
     db.session.flush()
     return written
 
 
 def snapshot() -> list[tuple]:
-    """The table's content without ids, sorted (what the property test compares)."""
-    cols = [c for c in StatsDaily.__table__.c if c.name != "id"]
-    rows = db.session.execute(select(*cols)).all()
-    return sorted((tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows), key=repr)
+    """Both tables' content without ids, sorted (what the property test compares)."""
+    out = []
+    for table in (StatsDaily.__table__, StatsMonthly.__table__):
+        cols = [c for c in table.c if c.name != "id"]
+        rows = db.session.execute(select(*cols)).all()
+        out += [(table.name, *(round(v, 3) if isinstance(v, float) else v for v in r)) for r in rows]
+    return sorted(out, key=repr)

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, str] = {
     "enterprise.edit": "企业维护",
     "sensitive.unmask": "查看敏感信息明文",
     "stats.read": "统计分析",
+    "efficiency.admin": "效能模型与专题管理",
     "org.admin": "组织机构管理",
     "user.admin": "用户管理",
     "role.admin": "角色权限管理",

@@ -56,6 +56,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
             "knowledge.admin",
+            "efficiency.admin",
         ],
     ),
     "city_officer": (

@@ -181,4 +181,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.exchange import seed_exchange
 
     supervision |= seed_exchange()  # data exchange: run logs in every state, rejects, reconciliations
+    from app.demo.efficiency import seed_efficiency
+
+    supervision |= seed_efficiency()  # efficiency model, rules, results, summary tables, topics
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

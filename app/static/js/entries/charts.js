@@ -2,3 +2,6 @@
 import "../lib/globals-echarts.js";
 import "../stats.js";
 import "../clues_stats.js";
+import "../efficiency.js";
+import "../stats_query.js";
+import "../bigscreen.js";

@@ -101,6 +101,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.enterprises import init_app as init_enterprises
 
     init_enterprises(app)  # 一企一档, grading, labels, triggered supervision, check once
+    from app.training import init_app as init_training
+
+    init_training(app)  # 技能拉练: question bank, competitions, practice
 
     from app.errors import register_error_handlers
 

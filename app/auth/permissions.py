@@ -25,4 +25,7 @@ PERMISSIONS: dict[str, str] = {
     "security.admin": "安全策略管理",
     "calendar.admin": "工作日历管理",
     "deadline.approve": "审批期限延长与暂停",
+    "training.use": "参加执法比武与模拟练习",
+    "training.mark": "执法比武阅卷",
+    "training.admin": "技能拉练管理（题库、规则、记录）",
 }

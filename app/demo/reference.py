@@ -34,6 +34,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "sensitive.unmask",
             "deadline.approve",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "section_chief": (
@@ -48,6 +50,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "enterprise.read",
             "deadline.approve",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "city_officer": (
@@ -62,6 +66,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "clue.handle",
             "enterprise.read",
             "stats.read",
+            "training.use",
+            "training.mark",
         ],
     ),
     "district_leader": (
@@ -77,12 +83,15 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "process.start",
             "deadline.approve",
+            "training.use",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "district_officer": (
         "大队执法人员",
         "区执法大队执法人员",
-        ["inbox.use", "process.start", "clue.register", "clue.handle", "plan.draft", "enterprise.read"],
+        ["inbox.use", "process.start", "clue.register", "clue.handle", "plan.draft", "enterprise.read", "training.use"],
     ),
     "street_officer": (
         "街镇工作人员",

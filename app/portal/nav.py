@@ -16,6 +16,7 @@ NAV = [
     ("预警中心", "bell", "alerts.index", ("inbox.use",)),
     ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
+    ("技能拉练", "mortarboard", "training.index", ("training.use", "training.mark", "training.admin")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("流程管理", "diagram-3", "processes.index", ("process.admin",)),
     ("审批设计", "diagram-2", "designer.index", ("process.admin",)),

@@ -175,4 +175,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.enterprise_supervision import seed_enterprise_supervision
 
     supervision |= seed_enterprise_supervision()  # facts, grades, labels, trigger hits, over-limit filings
+    from app.demo.training import seed_training
+
+    supervision |= seed_training()  # question bank, competitions with results, practice records
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

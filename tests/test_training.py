@@ -104,6 +104,10 @@ def test_a_second_tab_cannot_submit_twice(app, comp, client_for):
         # A tab that still shows the paper sends its answers with the submission: refused, nothing changed.
         third = c.post(submit_url, data={"q_1": "A"}, headers={"Accept": "application/json"})
         assert third.status_code == 409 and "不能再修改答案" in third.get_json()["message"]
+        during = page_text(c.get(paper_url))  # others may still sit it: no answer key yet
+        assert "比武结束后公布正确答案和解析" in during and "正确答案：" not in during
+    with time_machine.travel(START + timedelta(hours=9), tick=False):
+        assert "正确答案：" in page_text(c.get(paper_url))
     with app.app_context():
         papers = db.session.scalars(select(Paper)).all()
         assert len(papers) == 1 and papers[0].status == "marking"
@@ -161,6 +165,11 @@ def test_blind_marking_through_the_inbox_and_not_ones_own_paper(app, comp, clien
     marker = client_for("city_officer")
     listing = page_text(marker.get("/training/marking"))
     assert "黄浦大队长" not in listing
+    with app.app_context():
+        task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.process_id == "training_marking"))
+    inbox_task = page_text(marker.get(f"/inbox/tasks/{task_id}"))  # the inbox shows the code, never the name
+    assert "案例分析评阅" in inbox_task and "/training/marking/paper/" in inbox_task
+    assert "黄浦大队长" not in inbox_task
     form = page_text(marker.get(f"/training/marking/paper/{pid}"))
     assert "违反第四十条" in form and "黄浦大队长" not in form and "黄浦" not in form
     bad = marker.post(f"/training/marking/paper/{pid}", data={f"score_{case_id}": "25"})

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -225,11 +226,12 @@ def remaining_seconds(paper: Paper, now: datetime) -> int:
     return max(0, int((paper.deadline_at - now).total_seconds()))
 
 
-def normalise(question: Question, response) -> str:
+def normalise(question: Question | str, response) -> str:
+    qtype = question if isinstance(question, str) else question.qtype
     text = str(response or "").strip()
-    if question.qtype in ("single", "multi"):
-        return clean_choice(text)[: 6 if question.qtype == "multi" else 1]
-    if question.qtype == "judge":
+    if qtype in ("single", "multi"):
+        return clean_choice(text)[: 6 if qtype == "multi" else 1]
+    if qtype == "judge":
         return text if text in ("T", "F") else ""
     return text[:5000]
 
@@ -245,13 +247,24 @@ def save_answers(paper: Paper, user, answers: dict, now: datetime) -> int:
         raise Conflict(
             f"答题时间已于 {local(paper.deadline_at)} 截止，本次提交的答案未被接受；试卷将按截止前已保存的答案交卷"
         )
-    by_q = {a.question_id: a for a in paper.answers}
+    if len(answers or {}) > len(paper.question_ids):
+        raise ValidationFailed("提交的答案多于试卷题数")
+    # Only the rows being saved, with their question's type (the hot path: one SELECT, no question texts).
+    wanted = {int(k) for k in (answers or {}) if str(k).isdigit()}
+    rows = db.session.execute(
+        select(PaperAnswer, Question.qtype)
+        .join(Question, Question.id == PaperAnswer.question_id)
+        .where(PaperAnswer.paper_id == paper.id, PaperAnswer.question_id.in_(wanted))
+        .options(lazyload(PaperAnswer.question))
+    ).all()
+    by_q = {row.question_id: (row, qtype) for row, qtype in rows}
     changed = 0
     for key, value in (answers or {}).items():
-        row = by_q.get(int(key)) if str(key).isdigit() else None
-        if row is None:
+        found = by_q.get(int(key)) if str(key).isdigit() else None
+        if found is None:
             raise ValidationFailed(f"第 {key} 题不属于这份试卷")
-        value = normalise(row.question, value)
+        row, qtype = found
+        value = normalise(qtype, value)
         if value != (row.response or ""):
             row.response, row.saved_at = value, now
             changed += 1

@@ -85,6 +85,7 @@ def paper(paper_id: int):
         "training/paper.html",
         paper=p,
         remaining=compete.remaining_seconds(p, t),
+        show_key=t > p.competition.ends_at,  # the answers only once nobody can still sit the paper
         local=compete.local,
         letters=bank.LETTERS,
     )

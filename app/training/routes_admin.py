@@ -9,6 +9,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit import services as audit
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -76,6 +77,10 @@ def register(bp) -> None:
         a = request.args
         stmt = bank.query(qtype=a.get("qtype", ""), law=a.get("law", ""), industry=a.get("industry", ""))
         rows = list(db.session.scalars(stmt.limit(20000)))
+        audit.record(
+            "training.questions_export", actor=current_user, object_type="training_questions", object_id=len(rows)
+        )
+        db.session.commit()
         return send(bank.EXPORT_COLUMNS, rows, filename="技能拉练题库", fmt=fmt, sheet="题库")
 
     @bp.route("/questions/new", methods=["GET", "POST"])
@@ -130,6 +135,12 @@ def register(bp) -> None:
         seen: dict[str, int] = {}
         report = run_rows(rows, bank.IMPORT_COLUMNS, lambda row: bank.import_row(current_user, row, seen))
         if report.ok:
+            audit.record(
+                "training.questions_import",
+                actor=current_user,
+                object_type="training_questions",
+                object_id=report.imported,
+            )
             db.session.commit()
         else:
             db.session.rollback()  # nothing half-imported
@@ -229,7 +240,16 @@ def register(bp) -> None:
     @bp.get("/records/export.<fmt>")
     @permission_required(*ADMIN)
     def records_export(fmt: str):
-        return send(RECORD_COLUMNS, _records(), filename="模拟练习记录", fmt=fmt, sheet="练习记录")
+        rows = _records()
+        audit.record(
+            "training.records_export",
+            actor=current_user,
+            object_type="training_practice_records",
+            object_id=len(rows),
+            detail={k: request.args.get(k, "") for k in ("person", "unit", "start", "end")},
+        )
+        db.session.commit()
+        return send(RECORD_COLUMNS, rows, filename="模拟练习记录", fmt=fmt, sheet="练习记录")
 
     # ----------------------------------------------------------------------------------- statistics
     @bp.get("/stats")

@@ -10,8 +10,9 @@ against the app served as in production (gunicorn through `python -m app.serve`)
 2. starts the app on 127.0.0.1:--port (2 gunicorn workers x 4 threads, plus the scheduler and the job
    worker, exactly as `make run` does);
 3. runs the candidates as gevent greenlets in a child process: log in and open the paper (spread over
-   --ramp seconds), then every --interval seconds send 1-3 changed answers to the autosave endpoint for
-   --duration seconds, then submit (spread over 10 s);
+   --ramp seconds), then every --interval seconds send 1-3 changed answers to the autosave endpoint until
+   --duration seconds after the ramp, then submit (spread over 10 s); autosaves during the ramp are
+   counted apart from the steady state, when all candidates answer at once;
 4. prints, per operation, requests, errors, p50/p95/p99 (ms) and stops the server.
 
 Settings that differ from a production start: passwords are hashed with 1,000 PBKDF2 iterations
@@ -220,7 +221,8 @@ def candidate(login: str, plan: dict, samples: dict, errors: dict, t0: float) ->
             answers[qid] = (
                 rng.choice(letters) if letters else "依据安全生产法责令限期改正并处罚款。" * rng.randint(1, 4)
             )
-        timed("autosave", "POST", save_url, ok=(200,), data=json.dumps({"answers": answers}), headers=headers)
+        op = "autosave" if began >= t0 + plan["ramp"] else "autosave (ramp)"  # steady state: all present
+        timed(op, "POST", save_url, ok=(200,), data=json.dumps({"answers": answers}), headers=headers)
         gevent.sleep(max(0.0, plan["interval"] - (time.monotonic() - began)))
     gevent.sleep(rng.random() * 10)
     timed("submit", "POST", paper_url + "/submit", data={"csrf_token": token})
@@ -248,7 +250,8 @@ def report(result: dict, args) -> None:
         f"after a {args.ramp:g} s ramp ({result['seconds']:.0f} s in all), {args.workers} gunicorn workers x 4 threads"
     )
     print(f"{'operation':<18}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-    order = ["login page", "login", "competition page", "start paper", "paper page", "autosave", "submit"]
+    order = ["login page", "login", "competition page", "start paper", "paper page", "autosave (ramp)", "autosave"]
+    order.append("submit")
     for op in order:
         values = result["samples"].get(op, [])
         errs = result["errors"].get(op, [])
@@ -262,7 +265,8 @@ def report(result: dict, args) -> None:
     saves = result["samples"].get("autosave", [])
     if saves:
         verdict = "holds" if pct(saves, 95) < 200 else "does NOT hold"
-        print(f"autosave p95 {pct(saves, 95):.0f} ms: the target p95 < 200 ms {verdict}")
+        rate = len(saves) / args.duration
+        print(f"steady autosave ({rate:.1f}/s) p95 {pct(saves, 95):.0f} ms: the target p95 < 200 ms {verdict}")
 
 
 def main(argv=None) -> int:

@@ -138,6 +138,11 @@ def test_import_reports_each_bad_row_and_imports_nothing(app, client_for):
     template = c.get("/training/questions/import-template.xlsx")
     assert load_workbook(io.BytesIO(template.data)).active["A1"].value == "题型（必填）"
     assert client_for("hp_officer").get("/training/questions").status_code == 403
+    with app.app_context():
+        judge_id = db.session.scalar(select(Question.id).where(Question.qtype == "judge"))
+    assert c.post(f"/training/questions/{judge_id}/active", data={"active": "0"}).status_code == 303
+    listed = page_text(c.get("/training/questions?qtype=judge"))
+    assert "没有符合条件的题目" in listed  # a disabled question is out of the bank's lists, papers and practice
 
 
 def test_question_form_keeps_input_on_error(client_for):

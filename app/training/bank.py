@@ -108,6 +108,27 @@ def save_question(actor, values: dict, question: Question | None = None) -> Ques
     return question
 
 
+def set_active(actor, question_id: int, active: bool) -> Question:
+    """停用/启用: a disabled question is no longer drawn into papers or practice; papers keep theirs."""
+    from app.errors import NotFound
+
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound("题目不存在")
+    if active and db.session.scalar(
+        select(Question.id).where(
+            Question.stem == question.stem,
+            Question.qtype == question.qtype,
+            Question.active,
+            Question.id != question.id,
+        )
+    ):
+        raise ValidationFailed("题库中已有相同题干的启用题目，不能再启用这道题")
+    question.active = active
+    db.session.flush()
+    return question
+
+
 def query(*, qtype: str = "", law: str = "", industry: str = "", difficulty: int | None = None, keyword: str = ""):
     stmt = select(Question).where(Question.active.is_(True))
     if qtype:

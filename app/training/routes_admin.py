@@ -83,6 +83,14 @@ def register(bp) -> None:
         db.session.commit()
         return send(bank.EXPORT_COLUMNS, rows, filename="技能拉练题库", fmt=fmt, sheet="题库")
 
+    @bp.post("/questions/<int:question_id>/active")
+    @permission_required(*ADMIN)
+    def question_active(question_id: int):
+        q = bank.set_active(current_user, question_id, request.form.get("active") == "1")
+        db.session.commit()
+        flash(f"题目（编号 {q.id}）已{'启用' if q.active else '停用'}", "success")
+        return redirect(url_for("training.question_form", question_id=q.id), 303)
+
     @bp.route("/questions/new", methods=["GET", "POST"])
     @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
     @permission_required(*ADMIN)

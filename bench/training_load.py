@@ -58,6 +58,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ramp", type=float, default=60.0, help="seconds over which the candidates log in")
     p.add_argument("--port", type=int, default=7201)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--cost",
+        type=int,
+        default=0,
+        help="instead of the load: N autosaves in-process (Flask test client), CPU and SQL per request",
+    )
     p.add_argument("--client-plan", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -269,6 +275,51 @@ def report(result: dict, args) -> None:
         print(f"steady autosave ({rate:.1f}/s) p95 {pct(saves, 95):.0f} ms: the target p95 < 200 ms {verdict}")
 
 
+def cost(args, plan: dict) -> None:
+    """What one autosave costs, measured alone: app CPU, PostgreSQL backend CPU, SQL statements, commits.
+    It says what the 2-core box can carry when it is not shared (500 candidates / 10 s = 50 saves/s)."""
+    from bench.common import DbCpu, Sample, SqlMeter, make_app, measure
+
+    app = make_app(args.database_url, tempfile.mkdtemp(prefix="ducha-training-cost-"), PASSWORD_ITERATIONS=1000)
+    from app.extensions import db
+
+    with app.app_context():
+        meter, dbcpu = SqlMeter(db.engine), DbCpu(db.engine)
+        rng = random.Random(7)
+        samples: list[Sample] = []
+        clients = []
+        for login in plan["logins"][:10]:
+            c = app.test_client()
+            c.post("/login", data={"login": login, "password": PASSWORD})
+            url = c.post(f"/training/competitions/{plan['competition']}/paper").headers["Location"]
+            page = c.get(url).get_data(as_text=True)
+            qids = sorted({q for q, _ in QUESTION.findall(page)})
+            clients.append((c, url.replace("http://localhost", "") + "/answers", qids))
+        for i in range(args.cost):
+            c, url, qids = clients[i % len(clients)]
+            body = {"answers": {q: rng.choice("ABCD") for q in rng.sample(qids, rng.randint(1, 3))}}
+            one = Sample()
+            with measure(meter, dbcpu, one):
+                r = c.post(url, json=body, headers={"Accept": "application/json"})
+            assert r.status_code == 200, r.get_data(as_text=True)[:200]
+            samples.append(one)
+        backend = db.engine.url.get_backend_name()
+    n = len(samples)
+    app_ms = sorted(x.cpu * 1000 for x in samples)
+    db_ms = sum(x.db_cpu for x in samples) * 1000 / n
+    print(
+        f"\nautosave cost, {n} requests in-process on {backend}: "
+        f"app CPU p50 {pct(app_ms, 50):.1f} ms, p95 {pct(app_ms, 95):.1f} ms, mean {sum(app_ms) / n:.1f} ms; "
+        f"database CPU mean {db_ms:.1f} ms; {sum(x.statements for x in samples) / n:.1f} SQL statements and "
+        f"{sum(x.commits for x in samples) / n:.1f} commits per request; wall p50 "
+        f"{pct(sorted(x.wall * 1000 for x in samples), 50):.1f} ms"
+    )
+    per = sum(app_ms) / n + db_ms
+    print(
+        f"=> {per:.1f} ms of CPU per autosave: 50 saves/s (500 candidates every 10 s) need {per * 50 / 1000:.2f} cores"
+    )
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.client_plan:
@@ -278,6 +329,9 @@ def main(argv=None) -> int:
         raise SystemExit("--database-url (or DATABASE_URL) is required: a scratch PostgreSQL database")
     print("preparing the database ...", flush=True)
     plan = prepare(args)
+    if args.cost:
+        cost(args, plan)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="ducha-training-load-"))
     server = start_server(args, work / "server.log")
     try:

@@ -160,6 +160,7 @@ def test_blind_marking_through_the_inbox_and_not_ones_own_paper(app, comp, clien
         with pytest.raises(PermissionDenied, match="不能评阅本人的试卷"):
             marking.mark_paper(paper.id, cand, {}, {}, START)
         pid, case_id = paper.id, next(a.id for a in paper.answers if a.question.qtype == "case")
+        paper_code = paper.code
     own = client_for("hp_leader").get(f"/training/marking/paper/{pid}")
     assert own.status_code == 403 and "不能评阅本人的试卷" in page_text(own)
     marker = client_for("city_officer")
@@ -168,7 +169,7 @@ def test_blind_marking_through_the_inbox_and_not_ones_own_paper(app, comp, clien
     with app.app_context():
         task_id = db.session.scalar(select(HumanTask.id).where(HumanTask.process_id == "training_marking"))
     inbox_task = page_text(marker.get(f"/inbox/tasks/{task_id}"))  # the inbox shows the code, never the name
-    assert "案例分析评阅" in inbox_task and "/training/marking/paper/" in inbox_task
+    assert "案例分析评阅" in inbox_task and paper_code in inbox_task and "按试卷编号逐题打分" in inbox_task
     assert "黄浦大队长" not in inbox_task
     form = page_text(marker.get(f"/training/marking/paper/{pid}"))
     assert "违反第四十条" in form and "黄浦大队长" not in form and "黄浦" not in form

@@ -37,7 +37,7 @@ def start_for(paper: Paper):
         "competition_name": comp.name,
         "case_text": f"共 {len(cases)} 道案例分析题，满分 {sum(a.max_score for a in cases):g} 分",
         "marker_logins": ",".join(markers),
-        "mark_hint": f"请在「案例分析评阅」页面逐题打分：/training/marking/paper/{paper.id}",
+        "mark_hint": "请在「技能拉练 → 案例分析评阅」页面按试卷编号逐题打分，完成后本待办自动办结",
     }
     instance = runtime.start(
         PROCESS_ID,

@@ -134,6 +134,9 @@ AUDIT_ACTIONS = {
     "session.end": "结束会话",
     "session.end_all": "强制全部下线",
     "user.roles": "分配角色",
+    "training.questions_import": "导入技能拉练题目",
+    "training.questions_export": "导出技能拉练题库",
+    "training.records_export": "导出模拟练习记录",
 }
 OBJECT_TYPES = {
     "user": "账号",
@@ -165,6 +168,8 @@ OBJECT_TYPES = {
     "check_limit": "检查次数上限",
     "audit": "审计日志",
     "inspection": "检查",
+    "training_questions": "技能拉练题目",
+    "training_practice_records": "模拟练习记录",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -190,6 +195,7 @@ SERVICES = {
     "trigger.escalate": "升级处置",
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
+    "training.finish_marking": "汇总比武成绩",
 }
 DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 

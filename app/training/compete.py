@@ -337,3 +337,13 @@ def expire_overdue(comp: Competition, now: datetime) -> int:
     for paper in late:
         submit(paper, paper.user, now, note="超时自动交卷")
     return len(late)
+
+
+def expire_all(now: datetime) -> int:
+    """The scheduler-round job: submit every paper whose clock has run out, in every competition."""
+    comp_ids = db.session.scalars(
+        select(Paper.competition_id)
+        .where(Paper.status == "answering", Paper.deadline_at < now - timedelta(seconds=GRACE_SECONDS))
+        .distinct()
+    ).all()
+    return sum(expire_overdue(db.session.get(Competition, cid), now) for cid in comp_ids)

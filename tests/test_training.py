@@ -224,6 +224,14 @@ def test_rules_refuse_what_the_bank_cannot_supply(app, comp):
             make_competition(count_case="5", ends_at=START - timedelta(hours=1))
         assert "题库中符合条件的案例分析题只有 2 道，少于 5 道" in err.value.errors["count_case"]
         assert err.value.errors["ends_at"] == "结束时间应晚于开始时间"
+        from app.engine.models import ProcessModel
+
+        model = db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == "training_marking"))
+        model.enabled = False
+        with pytest.raises(ValidationFailed) as err:
+            make_competition()
+        assert "「执法比武案例分析评阅」流程未部署或已停用" in err.value.errors["count_case"]
+        model.enabled = True
         with pytest.raises(ValidationFailed) as err:
             make_competition(marker_logins="nobody")
         assert err.value.errors["marker_logins"] == "未知的阅卷人：nobody"

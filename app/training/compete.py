@@ -110,6 +110,14 @@ def save_competition(actor, values: dict, comp: Competition | None = None) -> Co
     markers = [x.strip() for x in str(values.get("marker_logins") or "").replace("，", ",").split(",") if x.strip()]
     if counts.get("case") and not markers:
         errors["marker_logins"] = "有案例分析题时须指定阅卷人（登录名，逗号分隔）"
+    if counts.get("case") and "count_case" not in errors:
+        from app.engine import deploy
+        from app.errors import DomainError
+
+        try:  # a paper with case questions goes to the markers through this process when it is submitted
+            deploy.current_version("training_marking")
+        except DomainError:
+            errors["count_case"] = "「执法比武案例分析评阅」流程未部署或已停用，请先由流程管理员部署"
     if markers:
         from app.auth.models import User
 

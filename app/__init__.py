@@ -115,6 +115,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.exchange import init_app as init_exchange
 
     init_exchange(app)  # 数据交互: connectors, SOE reporting, reconciliation, data quality
+    from app.training import init_app as init_training
+
+    init_training(app)  # 技能拉练: question bank, competitions, practice
 
     from app.errors import register_error_handlers
 

@@ -42,4 +42,13 @@ from app.processes.models import ProcessDraft  # noqa: F401
 from app.reports.models import Document, DocumentCounter, Job  # noqa: F401
 from app.security.models import DataKey, PasswordHistory, RecoveryCode, UserSession, UserTotp  # noqa: F401
 from app.stats.models import SavedView, StatsDaily, StatsDirty, StatsMonthly  # noqa: F401
+from app.training.models import (  # noqa: F401
+    Competition,
+    Paper,
+    PaperAnswer,
+    PracticeRecord,
+    Question,
+    TrainingSetting,
+    WrongAnswer,
+)
 from app.triggers.models import TriggerHit, TriggerRule, TriggerScenario  # noqa: F401

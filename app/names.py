@@ -147,6 +147,9 @@ AUDIT_ACTIONS = {
     "session.end": "结束会话",
     "session.end_all": "强制全部下线",
     "user.roles": "分配角色",
+    "training.questions_import": "导入技能拉练题目",
+    "training.questions_export": "导出技能拉练题库",
+    "training.records_export": "导出模拟练习记录",
 }
 OBJECT_TYPES = {
     "user": "账号",
@@ -182,6 +185,8 @@ OBJECT_TYPES = {
     "enterprise_labels": "企业标签",
     "inspection_limits": "年度检查上限",
     "enterprise_label": "企业标签",
+    "training_questions": "技能拉练题目",
+    "training_practice_records": "模拟练习记录",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -207,6 +212,7 @@ SERVICES = {
     "trigger.escalate": "升级处置",
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
+    "training.finish_marking": "汇总比武成绩",
 }
 # Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
 NOTIFICATION_KINDS = {

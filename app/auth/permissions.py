@@ -31,4 +31,7 @@ PERMISSIONS: dict[str, str] = {
     "knowledge.admin": "知识库管理",
     "exchange.admin": "数据交换管理",
     "exchange.submit": "国企数据报送",
+    "training.use": "参加执法比武与模拟练习",
+    "training.mark": "执法比武阅卷",
+    "training.admin": "技能拉练管理（题库、规则、记录）",
 }

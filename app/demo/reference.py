@@ -39,6 +39,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "sensitive.unmask",
             "deadline.approve",
             "knowledge.read",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "section_chief": (
@@ -57,6 +59,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.edit",
             "knowledge.admin",
             "efficiency.admin",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "city_officer": (
@@ -73,6 +77,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
+            "training.mark",
         ],
     ),
     "district_leader": (
@@ -90,6 +96,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "deadline.approve",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "district_officer": (
@@ -105,6 +114,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
         ],
+        ["inbox.use", "process.start", "clue.register", "clue.handle", "plan.draft", "enterprise.read", "training.use"],
     ),
     "street_officer": (
         "街镇工作人员",

@@ -184,4 +184,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.efficiency import seed_efficiency
 
     supervision |= seed_efficiency()  # efficiency model, rules, results, summary tables, topics
+    from app.demo.training import seed_training
+
+    supervision |= seed_training()  # question bank, competitions with results, practice records
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

@@ -17,6 +17,7 @@ NAV = [
     ("知识智库", "book", "knowledge.index", ("knowledge.read",)),
     ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
+    ("技能拉练", "mortarboard", "training.index", ("training.use", "training.mark", "training.admin")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("效能督查", "speedometer2", "efficiency.index", ("stats.read",)),
     ("统计查询", "table", "stats.query", ("stats.read",)),

@@ -1,7 +1,7 @@
 """efficiency and statistics summary
 
 Revision ID: fd35a3c5dd43
-Revises: 87c0048ed940
+Revises: 3e443ba30638
 Create Date: 2026-12-02 04:23:49.560846
 
 """
@@ -13,7 +13,7 @@ import app.models_base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = 'fd35a3c5dd43'
-down_revision = '87c0048ed940'
+down_revision = "3e443ba30638"
 branch_labels = None
 depends_on = None
 

@@ -101,6 +101,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.enterprises import init_app as init_enterprises
 
     init_enterprises(app)  # 一企一档, grading, labels, triggered supervision, check once
+    from app.dispatch import init_app as init_dispatch
+
+    init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
 
     from app.errors import register_error_handlers
 

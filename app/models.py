@@ -28,3 +28,4 @@ from app.processes.models import ProcessDraft  # noqa: F401
 from app.reports.models import Document, DocumentCounter, Job  # noqa: F401
 from app.security.models import DataKey, PasswordHistory, RecoveryCode, UserSession, UserTotp  # noqa: F401
 from app.triggers.models import TriggerHit, TriggerRule, TriggerScenario  # noqa: F401
+from app.dispatch.models import Device, DeviceBinding, DispatchRecord, MapLayer, Recording  # noqa: F401

@@ -160,6 +160,9 @@ def apply_positions(positions: list[dict]) -> int:
             {"b_code": str(p.get("id")), "b_lon": lon, "b_lat": lat, "b_online": bool(p.get("online", True)),
              "b_at": _ts(p.get("ts"))}
         )  # fmt: skip
+    if rows:
+        known = set(db.session.scalars(select(Device.code).where(Device.code.in_([r["b_code"] for r in rows]))))
+        rows = [r for r in rows if r["b_code"] in known]
     if not rows:
         return 0
     db.session.execute(_POSITION_UPDATE, rows, execution_options={"synchronize_session": False})

@@ -70,6 +70,7 @@ class GatewayClient:
                     payload = resp.read()
                     return payload if raw else json.loads(payload or b"{}")
             except urllib.error.HTTPError as exc:
+                exc.close()  # the error response holds its socket
                 last = self._http_error(exc.code, path)
                 if exc.code < 500:
                     raise last from exc

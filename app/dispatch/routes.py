@@ -73,7 +73,7 @@ def device_list():
 @bp.post("/devices")
 @permission_required(*ADMIN)
 def device_register():
-    org = db.session.get(Organisation, parse_int(request.form.get("org_id")) or 0)
+    org = db.session.get(Organisation, parse_int(request.form.get("org_id"), field="org_id", label="所属单位") or 0)
     if org is None or not scope_for(current_user).contains(org):
         raise ValidationFailed("请选择所属单位", errors={"org_id": "请选择所属单位"})
     dev = devices.register_device(
@@ -105,7 +105,7 @@ def device_detail(device_id: int):
 @permission_required(*ADMIN)
 def device_bind(device_id: int):
     dev = _device(device_id)
-    user = db.session.get(User, parse_int(request.form.get("user_id")) or 0)
+    user = db.session.get(User, parse_int(request.form.get("user_id"), field="user_id", label="人员") or 0)
     if user is None or not scope_for(current_user).contains(user.org):
         raise ValidationFailed("请选择要绑定的人员", errors={"user_id": "请选择要绑定的人员"})
     devices.bind(dev, user, actor=current_user, note=request.form.get("note"))
@@ -186,7 +186,7 @@ def recording_media(recording_id: int):
 @permission_required(*COMMAND)
 def recording_link(recording_id: int):
     rec = _recording(recording_id)
-    inspection_id = parse_int(request.form.get("inspection_id"))
+    inspection_id = parse_int(request.form.get("inspection_id"), field="inspection_id", label="检查记录编号")
     if not inspection_id:
         raise ValidationFailed("请填写检查记录编号", errors={"inspection_id": "请填写检查记录编号"})
     video.link_inspection(rec, inspection_id, actor=current_user)

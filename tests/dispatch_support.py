@@ -31,9 +31,25 @@ class SimProcess:
     def __init__(self, tmp: Path, *, cameras=8, vehicles=4, churn=0.0, webhook=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "app.devicesim", "--port", str(self.port), "--cameras", str(cameras),
-               "--vehicles", str(vehicles), "--churn", str(churn), "--tick", "0.2", "--token", TOKEN,
-               "--data-dir", str(tmp)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "app.devicesim",
+            "--port",
+            str(self.port),
+            "--cameras",
+            str(cameras),
+            "--vehicles",
+            str(vehicles),
+            "--churn",
+            str(churn),
+            "--tick",
+            "0.2",
+            "--token",
+            TOKEN,
+            "--data-dir",
+            str(tmp),
+        ]
         if webhook:
             cmd += ["--webhook", webhook]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -69,8 +85,9 @@ class SimProcess:
         self.proc.stderr.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sim(tmp_path_factory):
+    """One simulator for every dispatch test (each test uses its own devices: CAM0001-0005, CAM0008, VEH0001)."""
     proc = SimProcess(tmp_path_factory.mktemp("devicesim"))
     yield proc
     proc.stop()

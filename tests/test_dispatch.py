@@ -73,8 +73,16 @@ def test_dispatch_reaches_the_units_inbox_and_closes(app, world, client_for, sim
     units = c.get(f"/dispatch/api/suggest?lon={lon}&lat={lat}").get_json()["units"]
     assert units[0]["device_id"] == world["CAM0001"] and units[0]["person"] == "黄浦队员"
     assert world["CAM0004"] not in {u["device_id"] for u in units}  # a camera nobody wears is no unit
-    resp = c.post("/dispatch/api/dispatch", json={"event_kind": "manual", "title": "某仓库冒烟", "lon": lon,
-                                                  "lat": lat, "device_id": units[0]["device_id"]})  # fmt: skip
+    resp = c.post(
+        "/dispatch/api/dispatch",
+        json={
+            "event_kind": "manual",
+            "title": "某仓库冒烟",
+            "lon": lon,
+            "lat": lat,
+            "device_id": units[0]["device_id"],
+        },
+    )
     assert resp.status_code == 201, resp.get_data(as_text=True)
     rec = resp.get_json()["record"]
     assert rec["status"] == "dispatched" and rec["gateway_status"] == "已推送至设备" and rec["distance_m"] < 200
@@ -114,8 +122,10 @@ def test_gateway_failure_keeps_the_dispatch_with_a_chinese_status(app, world, cl
         sim.fault(**setup)
     c = client_for("city_officer")
     unit = world["VEH0001" if setup == "vanish" else "CAM0002"]
-    resp = c.post("/dispatch/api/dispatch", json={"event_kind": "call", "title": "群众来电", "lon": 121.44,
-                                                  "lat": 31.19, "device_id": unit})  # fmt: skip
+    resp = c.post(
+        "/dispatch/api/dispatch",
+        json={"event_kind": "call", "title": "群众来电", "lon": 121.44, "lat": 31.19, "device_id": unit},
+    )
     assert resp.status_code == 201
     rec = resp.get_json()["record"]
     assert rec["status"] == "dispatched" and expected in rec["gateway_status"]
@@ -134,8 +144,12 @@ def test_gateway_failure_keeps_the_dispatch_with_a_chinese_status(app, world, cl
 
 
 def test_webhook_is_signed_and_sets_status(app, world, client):
-    body = json.dumps({"events": [{"device_id": "CAM0001", "online": False}],
-                       "positions": [{"id": "VEH0001", "lon": 121.48, "lat": 31.23, "online": True}]}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "events": [{"device_id": "CAM0001", "online": False}],
+            "positions": [{"id": "VEH0001", "lon": 121.48, "lat": 31.23, "online": True}],
+        }
+    ).encode()
     assert client.post("/dispatch/gateway/webhook", data=body, headers={"X-Gateway-Signature": "00"}).status_code == 401
     sig = hmac.new(app.config["GATEWAY_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
     resp = client.post("/dispatch/gateway/webhook", data=body, headers={"X-Gateway-Signature": sig})

@@ -24,8 +24,9 @@ def s3_endpoint():
         print(reason)
         pytest.skip(reason)
     port = free_port(range(7380, 7400))
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         end = time.time() + 30
@@ -48,8 +49,12 @@ def store(request, tmp_path):
     if request.param == "file":
         return FileStorage(tmp_path / "store")
     url = request.getfixturevalue("s3_endpoint")
-    s3 = S3Storage(f"ducha-test-{tmp_path.name[-12:].lower().replace('_', '-')}", endpoint_url=url,
-                   access_key="testing", secret_key="testing")  # fmt: skip
+    s3 = S3Storage(
+        f"ducha-test-{tmp_path.name[-12:].lower().replace('_', '-')}",
+        endpoint_url=url,
+        access_key="testing",
+        secret_key="testing",
+    )
     s3.ensure_bucket()
     return s3
 

@@ -99,12 +99,15 @@ def test_retention_deletes_after_a_year_keeps_holds_and_is_idempotent(app, cam):
     with app.app_context():
         dev = db.session.get(Device, cam)
         now = utcnow()
-        old = video.store(dev, b"old" * 100, started=now - timedelta(days=400), ended=now - timedelta(days=399),
-                          gateway_ref="t:1")  # fmt: skip
-        held = video.store(dev, b"held" * 100, started=now - timedelta(days=400), ended=now - timedelta(days=399),
-                           gateway_ref="t:2")  # fmt: skip
-        young = video.store(dev, b"new" * 100, started=now - timedelta(days=300), ended=now - timedelta(days=300),
-                            gateway_ref="t:3")  # fmt: skip
+        old = video.store(
+            dev, b"old" * 100, started=now - timedelta(days=400), ended=now - timedelta(days=399), gateway_ref="t:1"
+        )
+        held = video.store(
+            dev, b"held" * 100, started=now - timedelta(days=400), ended=now - timedelta(days=399), gateway_ref="t:2"
+        )
+        young = video.store(
+            dev, b"new" * 100, started=now - timedelta(days=300), ended=now - timedelta(days=300), gateway_ref="t:3"
+        )
         video.set_hold(held, True, "行政复议中")
         db.session.commit()
         ids = old.id, held.id, young.id
@@ -133,8 +136,9 @@ def test_retention_resumes_when_the_object_is_already_gone(app, cam):
     with app.app_context():
         dev = db.session.get(Device, cam)
         now = utcnow()
-        rec = video.store(dev, b"x" * 10, started=now - timedelta(days=500), ended=now - timedelta(days=500),
-                          gateway_ref="t:9")  # fmt: skip
+        rec = video.store(
+            dev, b"x" * 10, started=now - timedelta(days=500), ended=now - timedelta(days=500), gateway_ref="t:9"
+        )
         db.session.commit()
         get_storage().delete(rec.storage_key)  # a run cut short after deleting the bytes, before its commit
         assert video.purge_expired(now) == 1

@@ -175,4 +175,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.enterprise_supervision import seed_enterprise_supervision
 
     supervision |= seed_enterprise_supervision()  # facts, grades, labels, trigger hits, over-limit filings
+    from app.demo.dispatch import seed_dispatch
+
+    supervision |= seed_dispatch()  # 指挥调度: the simulator's devices, officers bound to cameras
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

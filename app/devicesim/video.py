@@ -27,18 +27,44 @@ class LiveStream:
 
     def _command(self, exe: str) -> list[str]:
         font = next((f for f in FONTS if Path(f).exists()), None)
-        clock = "drawtext=text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}':x=8:y=8:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6"
+        clock = (
+            "drawtext=text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}'"
+            ":x=8:y=8:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6"
+        )
         if font:
             clock = f"drawtext=fontfile={font}:" + clock.removeprefix("drawtext=")
         return [
-            exe, "-hide_banner", "-loglevel", "error", "-re",
-            "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10",
-            "-vf", clock,
-            "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "10", "-pix_fmt", "yuv420p",
-            "-f", "hls", "-hls_time", "1", "-hls_list_size", "6",
-            "-hls_flags", "delete_segments+omit_endlist",
+            exe,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x180:rate=10",
+            "-vf",
+            clock,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "hls",
+            "-hls_time",
+            "1",
+            "-hls_list_size",
+            "6",
+            "-hls_flags",
+            "delete_segments+omit_endlist",
             str(self.dir / "index.m3u8"),
-        ]  # fmt: skip
+        ]
 
     def ensure(self) -> bool:
         """Start ffmpeg if needed; False where ffmpeg is not installed."""
@@ -92,10 +118,24 @@ class LiveStream:
                 continue
         try:
             res = subprocess.run(
-                [exe, "-hide_banner", "-loglevel", "error", "-y", "-i", "concat:" + "|".join(parts), "-c", "copy",
-                 "-movflags", "+faststart", str(out)],
-                stdin=subprocess.DEVNULL, timeout=30, check=False,
-            )  # fmt: skip
+                [
+                    exe,
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-y",
+                    "-i",
+                    "concat:" + "|".join(parts),
+                    "-c",
+                    "copy",
+                    "-movflags",
+                    "+faststart",
+                    str(out),
+                ],
+                stdin=subprocess.DEVNULL,
+                timeout=30,
+                check=False,
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return bool(parts) and res.returncode == 0 and out.exists()

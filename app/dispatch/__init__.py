@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
             "dispatch.layer_import": "导入地图图层",
         }
     )
-    names.OBJECT_TYPES.update({"device": "调度设备", "dispatch": "调度记录", "recording": "执法录像",
-                               "map_layer": "地图图层"})  # fmt: skip
+    names.OBJECT_TYPES.update(
+        {"device": "调度设备", "dispatch": "调度记录", "recording": "执法录像", "map_layer": "地图图层"}
+    )
     names.SERVICES.update({"dispatch.close": "调度办结"})

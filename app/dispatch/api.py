@@ -37,10 +37,18 @@ def _districts() -> dict:
 def _device_json(d: Device, holders: dict) -> dict:
     person = holders.get(d.id)
     return {
-        "id": d.id, "code": d.code, "kind": d.kind, "name": d.name, "org": d.org.short_name or d.org.name,
-        "online": d.online, "busy": d.busy, "lon": d.longitude, "lat": d.latitude,
-        "person": person.name if person else "", "status": d.gateway_status or "",
-    }  # fmt: skip
+        "id": d.id,
+        "code": d.code,
+        "kind": d.kind,
+        "name": d.name,
+        "org": d.org.short_name or d.org.name,
+        "online": d.online,
+        "busy": d.busy,
+        "lon": d.longitude,
+        "lat": d.latitude,
+        "person": person.name if person else "",
+        "status": d.gateway_status or "",
+    }
 
 
 @bp.get("/districts")
@@ -58,11 +66,17 @@ def map_data():
     devs = list(db.session.scalars(visible_devices().where(Device.active.is_(True))))
     holders = devices.holder_map([d.id for d in devs])
     ents = db.session.execute(
-        select(Enterprise.id, Enterprise.name, Enterprise.grade, Enterprise.longitude, Enterprise.latitude,
-               Enterprise.address)
+        select(
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.grade,
+            Enterprise.longitude,
+            Enterprise.latitude,
+            Enterprise.address,
+        )
         .where(Enterprise.longitude.is_not(None), scope.org_clause(Enterprise.org_id))
         .limit(5000)
-    ).all()  # fmt: skip
+    ).all()
     layers = [
         {"id": lyr.id, "name": lyr.name, "features": lyr.features}
         for lyr in db.session.scalars(select(MapLayer).order_by(MapLayer.id))
@@ -70,10 +84,17 @@ def map_data():
     return jsonify(
         devices=[_device_json(d, holders) for d in devs],
         enterprises=[
-            {"id": e.id, "name": e.name, "grade": e.grade or "", "grade_label": GRADES.get(e.grade or "", "未分级"),
-             "lon": e.longitude, "lat": e.latitude, "address": e.address or ""}
+            {
+                "id": e.id,
+                "name": e.name,
+                "grade": e.grade or "",
+                "grade_label": GRADES.get(e.grade or "", "未分级"),
+                "lon": e.longitude,
+                "lat": e.latitude,
+                "address": e.address or "",
+            }
             for e in ents
-        ],  # fmt: skip
+        ],
         events=services.open_events(scope),
         layers=layers,
         records=[_record_json(r) for r in services.records(scope, 30)],
@@ -82,11 +103,18 @@ def map_data():
 
 def _record_json(r: DispatchRecord) -> dict:
     return {
-        "id": r.id, "title": r.title, "event": r.event_label, "status": r.status, "status_label": r.status_label,
-        "org": r.org.short_name or r.org.name, "device": r.device.name if r.device else "",
-        "person": r.user.name if r.user else "", "gateway_status": r.gateway_status or "",
-        "distance_m": r.distance_m, "created_at": r.created_at.isoformat(),
-    }  # fmt: skip
+        "id": r.id,
+        "title": r.title,
+        "event": r.event_label,
+        "status": r.status,
+        "status_label": r.status_label,
+        "org": r.org.short_name or r.org.name,
+        "device": r.device.name if r.device else "",
+        "person": r.user.name if r.user else "",
+        "gateway_status": r.gateway_status or "",
+        "distance_m": r.distance_m,
+        "created_at": r.created_at.isoformat(),
+    }
 
 
 @bp.get("/records")
@@ -142,7 +170,9 @@ def locate():
         return jsonify(results=[])
     out = []
     for d in db.session.scalars(
-        visible_devices().where(or_(Device.name.contains(q), Device.code.contains(q), Device.plate.contains(q))).limit(10)
+        visible_devices()
+        .where(or_(Device.name.contains(q), Device.code.contains(q), Device.plate.contains(q)))
+        .limit(10)
     ):
         out.append({"type": d.kind_label, "name": d.name, "code": d.code, "lon": d.longitude, "lat": d.latitude})
     scope = scope_for(current_user)
@@ -155,8 +185,16 @@ def locate():
         )
         .limit(10)
     ):
-        out.append({"type": "企业", "name": e.name, "code": e.credit_code, "lon": e.longitude, "lat": e.latitude,
-                    "address": e.address or ""})  # fmt: skip
+        out.append(
+            {
+                "type": "企业",
+                "name": e.name,
+                "code": e.credit_code,
+                "lon": e.longitude,
+                "lat": e.latitude,
+                "address": e.address or "",
+            }
+        )
     for lyr in db.session.scalars(select(MapLayer)):
         for f in lyr.features:
             if q in f["name"] and len(out) < 30:
@@ -192,9 +230,14 @@ def dispatch():
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationFailed("调度参数不完整：需要事件位置和调度单元") from exc
     rec = services.create(
-        current_user, event_kind=str(body.get("event_kind") or "manual"), event_ref=body.get("event_ref"),
-        title=str(body.get("title") or ""), lon=lon, lat=lat, device_id=device_id,
-    )  # fmt: skip
+        current_user,
+        event_kind=str(body.get("event_kind") or "manual"),
+        event_ref=body.get("event_ref"),
+        title=str(body.get("title") or ""),
+        lon=lon,
+        lat=lat,
+        device_id=device_id,
+    )
     db.session.commit()
     return jsonify(record=_record_json(rec)), 201
 
@@ -270,8 +313,9 @@ def hls(device_id: int, name: str):
 def webhook():
     """Status changes (and position batches) pushed by the gateway, signed with the shared secret."""
     body = request.get_data(cache=False)
-    if not gateway.verify_signature(current_app.config["GATEWAY_WEBHOOK_SECRET"], body,
-                                    request.headers.get("X-Gateway-Signature")):  # fmt: skip
+    if not gateway.verify_signature(
+        current_app.config["GATEWAY_WEBHOOK_SECRET"], body, request.headers.get("X-Gateway-Signature")
+    ):
         return jsonify(code="unauthorized", message="签名无效"), 401
     try:
         doc = json.loads(body or b"{}")

@@ -23,7 +23,9 @@ def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * 6371000.0 * math.asin(math.sqrt(a))
 
 
-def register_device(*, code: str, kind: str, name: str, org: Organisation, actor=None, plate=None, model=None) -> Device:
+def register_device(
+    *, code: str, kind: str, name: str, org: Organisation, actor=None, plate=None, model=None
+) -> Device:
     code = (code or "").strip()
     errors = {}
     if not code:
@@ -73,9 +75,7 @@ def bind(device: Device, user: User, *, actor=None, note: str | None = None) -> 
     row = DeviceBinding(device_id=device.id, user_id=user.id, bound_by_id=getattr(actor, "id", None), note=note)
     db.session.add(row)
     db.session.flush()
-    audit.record(
-        "dispatch.bind", actor=actor, object_type="device", object_id=device.id, detail={"user": user.login}
-    )
+    audit.record("dispatch.bind", actor=actor, object_type="device", object_id=device.id, detail={"user": user.login})
     return row
 
 
@@ -157,9 +157,14 @@ def apply_positions(positions: list[dict]) -> int:
         if not (73 <= lon <= 136 and 3 <= lat <= 54):
             continue
         rows.append(
-            {"b_code": str(p.get("id")), "b_lon": lon, "b_lat": lat, "b_online": bool(p.get("online", True)),
-             "b_at": _ts(p.get("ts"))}
-        )  # fmt: skip
+            {
+                "b_code": str(p.get("id")),
+                "b_lon": lon,
+                "b_lat": lat,
+                "b_online": bool(p.get("online", True)),
+                "b_at": _ts(p.get("ts")),
+            }
+        )
     if rows:
         known = set(db.session.scalars(select(Device.code).where(Device.code.in_([r["b_code"] for r in rows]))))
         rows = [r for r in rows if r["b_code"] in known]

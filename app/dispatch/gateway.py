@@ -76,7 +76,7 @@ class GatewayClient:
                     raise last from exc
                 if not idempotent:
                     raise last from exc
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 last = GatewayError(f"网关超时：{self.timeout:g} 秒内未响应（{path}）", "timeout")
                 if not idempotent:
                     raise last from exc

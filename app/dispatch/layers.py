@@ -148,13 +148,20 @@ def import_layer(*, name: str, filename: str, data: bytes, actor=None, partial: 
     feats, errors = parse(filename, data)
     if errors and (not partial or not feats):
         raise ValidationFailed(f"导入失败：{len(errors)} 处错误，未导入任何数据", errors={"rows": errors})
-    layer = MapLayer(name=name.strip()[:80], source_name=(filename or "")[:200], features=feats,
-                     created_by_id=getattr(actor, "id", None))  # fmt: skip
+    layer = MapLayer(
+        name=name.strip()[:80],
+        source_name=(filename or "")[:200],
+        features=feats,
+        created_by_id=getattr(actor, "id", None),
+    )
     db.session.add(layer)
     db.session.flush()
     audit.record(
-        "dispatch.layer_import", actor=actor, object_type="map_layer", object_id=layer.id,
+        "dispatch.layer_import",
+        actor=actor,
+        object_type="map_layer",
+        object_id=layer.id,
         detail={"features": len(feats), "skipped": len(errors)},
-    )  # fmt: skip
+    )
     layer.ducha_skipped = errors
     return layer

@@ -65,9 +65,15 @@ def device_list():
         select(Organisation).where(scope_for(current_user).org_clause(Organisation.id)).order_by(Organisation.path)
     ).all()
     return render_template(
-        "dispatch/devices.html", page=page, holders=holders, kinds=DEVICE_KINDS, kind=kind, q=q,
-        availability=devices.availability(all_devs), orgs=orgs,
-    )  # fmt: skip
+        "dispatch/devices.html",
+        page=page,
+        holders=holders,
+        kinds=DEVICE_KINDS,
+        kind=kind,
+        q=q,
+        availability=devices.availability(all_devs),
+        orgs=orgs,
+    )
 
 
 @bp.post("/devices")
@@ -77,9 +83,14 @@ def device_register():
     if org is None or not scope_for(current_user).contains(org):
         raise ValidationFailed("请选择所属单位", errors={"org_id": "请选择所属单位"})
     dev = devices.register_device(
-        code=request.form.get("code", ""), kind=request.form.get("kind", ""), name=request.form.get("name", ""),
-        org=org, plate=request.form.get("plate"), model=request.form.get("model"), actor=current_user,
-    )  # fmt: skip
+        code=request.form.get("code", ""),
+        kind=request.form.get("kind", ""),
+        name=request.form.get("name", ""),
+        org=org,
+        plate=request.form.get("plate"),
+        model=request.form.get("model"),
+        actor=current_user,
+    )
     db.session.commit()
     flash(f"已登记 {dev.name}", "success")
     return redirect(url_for("dispatch.device_detail", device_id=dev.id))
@@ -96,9 +107,13 @@ def device_detail(device_id: int):
         select(Recording).where(Recording.device_id == dev.id).order_by(Recording.ended_at.desc()).limit(20)
     ).all()
     return render_template(
-        "dispatch/device.html", dev=dev, history=devices.history(dev), current=devices.open_binding_of_device(dev.id),
-        people=people, recordings=recs,
-    )  # fmt: skip
+        "dispatch/device.html",
+        dev=dev,
+        history=devices.history(dev),
+        current=devices.open_binding_of_device(dev.id),
+        people=people,
+        recordings=recs,
+    )
 
 
 @bp.post("/devices/<int:device_id>/bind")
@@ -133,8 +148,10 @@ def record_list():
 
 
 def _visible_recordings():
-    return select(Recording).join(Device, Device.id == Recording.device_id).where(
-        scope_for(current_user).org_clause(Device.org_id)
+    return (
+        select(Recording)
+        .join(Device, Device.id == Recording.device_id)
+        .where(scope_for(current_user).org_clause(Device.org_id))
     )
 
 
@@ -221,9 +238,12 @@ def layer_import():
         raise ValidationFailed("文件超过 10 MB")
     try:
         layer = layers.import_layer(
-            name=request.form.get("name", ""), filename=upload.filename if upload else "", data=data,
-            actor=current_user, partial=request.form.get("partial") == "1",
-        )  # fmt: skip
+            name=request.form.get("name", ""),
+            filename=upload.filename if upload else "",
+            data=data,
+            actor=current_user,
+            partial=request.form.get("partial") == "1",
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         rows = db.session.scalars(select(MapLayer).order_by(MapLayer.id.desc())).all()

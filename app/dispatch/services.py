@@ -43,9 +43,16 @@ def open_events(scope=None, limit: int = 300) -> list[dict]:
         stmt = stmt.where(scope.org_clause(Clue.district_org_id))
     for clue, lon, lat, addr in db.session.execute(stmt):
         out.append(
-            {"kind": "clue", "ref": str(clue.id), "title": f"线索：{clue.enterprise_name or ''}",
-             "detail": (clue.content or "")[:80], "lon": lon, "lat": lat, "address": addr or ""}
-        )  # fmt: skip
+            {
+                "kind": "clue",
+                "ref": str(clue.id),
+                "title": f"线索：{clue.enterprise_name or ''}",
+                "detail": (clue.content or "")[:80],
+                "lon": lon,
+                "lat": lat,
+                "address": addr or "",
+            }
+        )
     stmt = (
         select(TriggerHit, Enterprise)
         .join(Enterprise, Enterprise.id == TriggerHit.enterprise_id)
@@ -57,9 +64,16 @@ def open_events(scope=None, limit: int = 300) -> list[dict]:
         stmt = stmt.where(scope.org_clause(TriggerHit.org_id))
     for hit, ent in db.session.execute(stmt):
         out.append(
-            {"kind": "trigger", "ref": str(hit.id), "title": f"触发预警：{ent.name}", "detail": hit.scenario.name,
-             "lon": ent.longitude, "lat": ent.latitude, "address": ent.address or ""}
-        )  # fmt: skip
+            {
+                "kind": "trigger",
+                "ref": str(hit.id),
+                "title": f"触发预警：{ent.name}",
+                "detail": hit.scenario.name,
+                "lon": ent.longitude,
+                "lat": ent.latitude,
+                "address": ent.address or "",
+            }
+        )
     return out
 
 
@@ -85,9 +99,15 @@ def suggest(lon: float, lat: float, *, limit: int = 5, kinds=("camera", "vehicle
         dist = metres(lon, lat, d.longitude, d.latitude)
         person = holders.get(d.id)
         ranked.append(
-            {"device_id": d.id, "device": d.name, "kind": d.kind_label, "org": d.org.short_name or d.org.name,
-             "person": person.name if person else "", "distance_m": round(dist)}
-        )  # fmt: skip
+            {
+                "device_id": d.id,
+                "device": d.name,
+                "kind": d.kind_label,
+                "org": d.org.short_name or d.org.name,
+                "person": person.name if person else "",
+                "distance_m": round(dist),
+            }
+        )
     ranked.sort(key=lambda r: r["distance_m"])
     return ranked[:limit]
 
@@ -158,9 +178,12 @@ def create(
             device.gateway_status = exc.message[:200]
     db.session.flush()
     audit.record(
-        "dispatch.create", actor=actor, object_type="dispatch", object_id=rec.id,
+        "dispatch.create",
+        actor=actor,
+        object_type="dispatch",
+        object_id=rec.id,
         detail={"device": device.code, "status": rec.status},
-    )  # fmt: skip
+    )
     return rec
 
 

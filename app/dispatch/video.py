@@ -14,7 +14,6 @@ from app.dispatch.devices import open_binding_of_device
 from app.dispatch.models import Device, Recording
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models_base import utcnow
 from app.plans.models import Inspection
 from app.security.sm import sm3
 from app.storage import ObjectMissing, get_storage
@@ -75,10 +74,15 @@ def sync(client: gateway.GatewayClient | None = None, *, only_id=None, dispatch_
         data = client.recording_file(item["id"])
         out.append(
             store(
-                device, data, started=item["started_at"], ended=item["ended_at"], gateway_ref=ref,
-                content_type=item.get("content_type") or "video/mp4", dispatch_id=dispatch_id,
+                device,
+                data,
+                started=item["started_at"],
+                ended=item["ended_at"],
+                gateway_ref=ref,
+                content_type=item.get("content_type") or "video/mp4",
+                dispatch_id=dispatch_id,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -93,9 +97,12 @@ def link_inspection(rec: Recording, inspection_id: int, *, actor=None) -> Record
     rec.inspection_id = inspection_id
     db.session.flush()
     audit.record(
-        "dispatch.recording_link", actor=actor, object_type="recording", object_id=rec.id,
+        "dispatch.recording_link",
+        actor=actor,
+        object_type="recording",
+        object_id=rec.id,
         detail={"inspection": inspection_id},
-    )  # fmt: skip
+    )
     return rec
 
 
@@ -107,9 +114,12 @@ def set_hold(rec: Recording, hold: bool, reason: str | None, *, actor=None) -> R
     rec.legal_hold, rec.hold_reason = hold, (reason or "").strip() or None
     db.session.flush()
     audit.record(
-        "dispatch.recording_hold" if hold else "dispatch.recording_release", actor=actor,
-        object_type="recording", object_id=rec.id, detail={"reason": rec.hold_reason},
-    )  # fmt: skip
+        "dispatch.recording_hold" if hold else "dispatch.recording_release",
+        actor=actor,
+        object_type="recording",
+        object_id=rec.id,
+        detail={"reason": rec.hold_reason},
+    )
     return rec
 
 
@@ -140,8 +150,10 @@ def purge_expired(now: datetime, *, days: int | None = None, batch: int = PURGE_
             existed = False
         rec.deleted_at = now
         audit.record(
-            "dispatch.recording_purge", object_type="recording", object_id=rec.id,
+            "dispatch.recording_purge",
+            object_type="recording",
+            object_id=rec.id,
             detail={"key": rec.storage_key, "sm3": rec.sm3, "existed": existed, "retention_days": days},
-        )  # fmt: skip
+        )
     db.session.flush()
     return len(rows)

@@ -4,7 +4,9 @@ the HLS proxy, and the gateway's webhook (signed, no login)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from app.dispatch.routes import COMMAND, READ, visible_devices
 from app.enterprises.models import GRADES, Enterprise
 from app.errors import BadRequest, NotFound, ValidationFailed
 from app.extensions import csrf, db
+from app.orgs.models import Organisation
 from app.security.access import permission_required
 from app.security.scope import scope_for
 
@@ -123,39 +126,70 @@ def records():
     return jsonify(records=[_record_json(r) for r in services.records(scope_for(current_user), 30)])
 
 
+_SNAPSHOT: dict = {"at": -1e9, "rows": []}
+_SNAPSHOT_LOCK = threading.Lock()
+
+
+def _snapshot(max_age: float) -> list:
+    """Every active device's position, read at most once per `max_age` seconds per process and shared by
+    all open screens (50 screens cost one query per interval, not fifty)."""
+    with _SNAPSHOT_LOCK:
+        if time.monotonic() - _SNAPSHOT["at"] >= max_age:
+            rows = db.session.execute(
+                select(
+                    Device.id,
+                    Device.org_id,
+                    Device.longitude,
+                    Device.latitude,
+                    Device.online,
+                    Device.busy,
+                    Device.position_at,
+                ).where(Device.active.is_(True))
+            ).all()
+            # Each device's JSON once per snapshot; a screen's payload joins the fragments it may see.
+            _SNAPSHOT["rows"] = [
+                (
+                    r.org_id,
+                    r.position_at,
+                    json.dumps({"id": r.id, "lon": r.longitude, "lat": r.latitude, "online": r.online, "busy": r.busy}),
+                )
+                for r in rows
+            ]
+            _SNAPSHOT["at"] = time.monotonic()
+            db.session.close()  # no connection held between polls
+        return _SNAPSHOT["rows"]
+
+
 @bp.get("/stream")
 @permission_required(*READ)
 def stream():
-    """Server-sent events: changed devices every 2 s for 25 s, then the browser reconnects (retry)."""
-    org_clause = scope_for(current_user).org_clause(Device.org_id)
-    since = request.args.get("since", type=float) or 0.0
+    """Server-sent events: devices changed since the screen's cursor, every 2 s for 25 s; then the browser
+    reconnects (retry) with Last-Event-ID, so a web worker thread is never held for long."""
+    org_ids = set(
+        db.session.scalars(select(Organisation.id).where(scope_for(current_user).org_clause(Organisation.id)))
+    )
+    since = request.args.get("since", type=float) or request.headers.get("Last-Event-ID", type=float) or 0.0
     app = current_app._get_current_object()
+    every = app.config.get("DISPATCH_SSE_EVERY", SSE_EVERY)
+    db.session.close()
 
     def gen():
-        from datetime import UTC, datetime
-
         cursor = datetime.fromtimestamp(since, tz=UTC) if since else None
         yield "retry: 1000\n\n"
         end = time.monotonic() + app.config.get("DISPATCH_SSE_SECONDS", SSE_SECONDS)
         while True:
-            stmt = select(
-                Device.id, Device.longitude, Device.latitude, Device.online, Device.busy, Device.position_at
-            ).where(org_clause, Device.active.is_(True))
-            if cursor is not None:
-                stmt = stmt.where(Device.position_at > cursor)
-            rows = db.session.execute(stmt).all()
-            db.session.close()  # no connection held between polls
+            rows = [
+                r
+                for r in _snapshot(every / 2)
+                if r[0] in org_ids and (cursor is None or (r[1] is not None and r[1] > cursor))
+            ]
             if rows:
-                cursor = max((r.position_at for r in rows if r.position_at), default=cursor)
-                payload = [
-                    {"id": r.id, "lon": r.longitude, "lat": r.latitude, "online": r.online, "busy": r.busy}
-                    for r in rows
-                ]
+                cursor = max((r[1] for r in rows if r[1]), default=cursor)
                 ts = cursor.timestamp() if cursor else 0
-                yield f"id: {ts}\nevent: positions\ndata: {json.dumps(payload)}\n\n"
+                yield f"id: {ts}\nevent: positions\ndata: [{','.join(r[2] for r in rows)}]\n\n"
             if time.monotonic() >= end:
                 return
-            time.sleep(app.config.get("DISPATCH_SSE_EVERY", SSE_EVERY))
+            time.sleep(every)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(gen()), mimetype="text/event-stream", headers=headers)

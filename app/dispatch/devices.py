@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from app.audit import services as audit
 from app.auth.models import User
@@ -170,8 +170,28 @@ def apply_positions(positions: list[dict]) -> int:
         rows = [r for r in rows if r["b_code"] in known]
     if not rows:
         return 0
-    db.session.execute(_POSITION_UPDATE, rows, execution_options={"synchronize_session": False})
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch (an executemany would be one round trip per device).
+        db.session.execute(
+            _PG_BATCH_UPDATE,
+            {
+                "codes": [r["b_code"] for r in rows],
+                "lons": [r["b_lon"] for r in rows],
+                "lats": [r["b_lat"] for r in rows],
+                "onl": [r["b_online"] for r in rows],
+                "ats": [r["b_at"] for r in rows],
+            },
+        )
+    else:
+        db.session.execute(_POSITION_UPDATE, rows, execution_options={"synchronize_session": False})
     return len(rows)
+
+
+_PG_BATCH_UPDATE = text(
+    "UPDATE dispatch_devices AS d SET longitude = v.lon, latitude = v.lat, online = v.onl, position_at = v.at "
+    "FROM unnest(CAST(:codes AS text[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:onl AS boolean[]), "
+    "CAST(:ats AS timestamptz[])) AS v(code, lon, lat, onl, at) WHERE d.code = v.code"
+)
 
 
 def apply_status_events(events: list[dict]) -> int:

@@ -39,7 +39,8 @@ class Device(db.Model):
     busy: Mapped[bool] = mapped_column(default=False)  # on a dispatch
     longitude: Mapped[float | None]
     latitude: Mapped[float | None]
-    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: position updates stay HOT (in-page) on PostgreSQL; screens read a shared snapshot.
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_status: Mapped[str | None] = mapped_column(String(200))  # the last gateway message (Chinese)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

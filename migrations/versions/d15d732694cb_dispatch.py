@@ -43,7 +43,6 @@ def upgrade():
     with op.batch_alter_table('dispatch_devices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dispatch_devices_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispatch_devices_org_id'), ['org_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_dispatch_devices_position_at'), ['position_at'], unique=False)
 
     op.create_table('dispatch_bindings',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -169,7 +168,6 @@ def downgrade():
 
     op.drop_table('dispatch_bindings')
     with op.batch_alter_table('dispatch_devices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dispatch_devices_position_at'))
         batch_op.drop_index(batch_op.f('ix_dispatch_devices_org_id'))
         batch_op.drop_index(batch_op.f('ix_dispatch_devices_kind'))
 

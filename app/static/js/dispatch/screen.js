@@ -40,7 +40,7 @@ export function initScreen(root, echarts, Hls) {
   let hls = null;
   let currentDevice = null;
   let currentCall = null;
-  window.ducha_dispatch = { chart, devices, moves: 0 };
+  window.ducha_dispatch = { chart, devices, moves: 0 }; // read by the browser test
 
   function deviceColour(d) {
     if (!d.online) return "#6c757d";
@@ -169,7 +169,7 @@ export function initScreen(root, echarts, Hls) {
       if (!res.units.length) { box.textContent = "附近没有在线空闲的调度单元"; return; }
       box.innerHTML = res.units.map((u, i) =>
         `<div class="d-flex align-items-center gap-1 mb-1"><span>${i === 0 ? "<strong>建议：</strong>" : ""}${esc(u.device)}（${esc(u.kind)}）${esc(u.person)} ${esc(u.org)}，${u.distance_m} 米</span>` +
-        `<button class="btn btn-sm btn-primary ms-auto" data-unit="${u.device_id}">派发</button></div>`).join("");
+        `<button class="btn btn-sm btn-primary ms-auto text-nowrap" data-unit="${u.device_id}">派发</button></div>`).join("");
       box.querySelectorAll("[data-unit]").forEach((b) => b.addEventListener("click", () => send(Number(b.dataset.unit), b)));
     } catch (e) { msg.textContent = e.message; }
   }
@@ -244,11 +244,13 @@ export function initScreen(root, echarts, Hls) {
     }
   }
 
+  window.ducha_dispatch.showDevice = showDevice;
   for (const [id, kind] of [["btn-live", "live"], ["btn-call", "call"], ["btn-hangup", "hangup"]]) {
     const b = document.getElementById(id);
     if (b) b.addEventListener("click", () => videoAct(kind));
   }
 
+  const manual = document.getElementById("manual-event");
   chart.on("click", (p) => {
     const d = p.data || {};
     if (d.ref) showDevice(d.ref);
@@ -258,11 +260,11 @@ export function initScreen(root, echarts, Hls) {
     if (!picking) return;
     const coord = chart.convertFromPixel({ geoIndex: 0 }, [ev.offsetX, ev.offsetY]);
     picking = false;
+    if (manual) manual.textContent = "在地图上点选位置，新建现场事件";
     if (!coord) return;
     const title = window.prompt("现场事件名称", "现场事件");
     if (title) pickEvent({ kind: "manual", ref: null, title, detail: "", lon: coord[0], lat: coord[1] });
   });
-  const manual = document.getElementById("manual-event");
   if (manual) manual.addEventListener("click", (ev) => { ev.preventDefault(); picking = true; manual.textContent = "请在地图上点选事件位置"; });
 
   document.getElementById("locate-form").addEventListener("submit", async (ev) => {

@@ -142,3 +142,21 @@ def test_layer_import_geojson_and_kml(app, client_for):
         content_type="multipart/form-data",
     )
     assert resp.status_code == 422 and "KML 文件格式错误" in page_text(resp)
+
+
+def test_a_dispatch_whose_process_cannot_start_is_kept_as_failed(app, client_for):
+    with app.app_context():  # the dispatch_task process is not deployed in this test
+        dev = devices.register_device(code="VEH7009", kind="vehicle", name="沪A·执009", org=_org("310101"))
+        dev.online, dev.longitude, dev.latitude = True, 121.48, 31.23
+        db.session.commit()
+        dev_id = dev.id
+    resp = client_for("city_officer").post(
+        "/dispatch/api/dispatch",
+        json={"event_kind": "manual", "title": "流程未部署时的调度", "lon": 121.48, "lat": 31.23, "device_id": dev_id},
+    )
+    assert resp.status_code == 201
+    rec = resp.get_json()["record"]
+    assert rec["status"] == "failed" and rec["gateway_status"].startswith("流程启动失败：")
+    with app.app_context():
+        assert db.session.get(Device, dev_id).busy is False  # the unit stays free
+    assert "派发失败" in page_text(client_for("city_officer").get("/dispatch/records"))

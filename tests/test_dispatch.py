@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -138,8 +139,6 @@ def test_gateway_failure_keeps_the_dispatch_with_a_chinese_status(app, world, cl
     resp = c.post(f"/dispatch/api/devices/{unit}/live")
     if setup in ("bad_token", "vanish"):
         assert resp.status_code == 502 and expected in resp.get_json()["message"]
-    import time
-
     time.sleep(1.0 if "delay" in str(setup) else 0)
 
 
@@ -169,4 +168,16 @@ def test_sse_streams_changed_positions(app, world, client_for):
     payload = json.loads(text.split("event: positions\ndata: ")[1].split("\n")[0])
     assert {p["id"] for p in payload} == set(world.values())
     assert client_for("hp_officer").get("/dispatch/api/stream").status_code == 200
-    assert "群众" not in text
+    # beyond the streams a process holds, a screen gets one tick and comes back in `retry` ms (a long poll)
+    app.config["DISPATCH_SSE_MAX_HELD"], app.config["DISPATCH_SSE_EVERY"] = 0, 2.0
+    try:
+        started = time.monotonic()
+        text = client_for("city_officer").get("/dispatch/api/stream").get_data(as_text=True)
+        assert time.monotonic() - started < 1.5
+        assert text.startswith("retry: 2000") and text.count("event: positions") == 1
+        # with its Last-Event-ID nothing has moved since: an empty answer
+        last = text.split("id: ")[1].split("\n")[0]
+        again = client_for("city_officer").get("/dispatch/api/stream", headers={"Last-Event-ID": last})
+        assert "event: positions" not in again.get_data(as_text=True)
+    finally:
+        app.config.pop("DISPATCH_SSE_MAX_HELD"), app.config.pop("DISPATCH_SSE_EVERY")

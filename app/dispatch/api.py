@@ -30,6 +30,7 @@ csrf.exempt(hook_bp)
 DISTRICTS = Path(__file__).with_name("data") / "shanghai_districts.geojson"
 SSE_SECONDS = 25.0
 SSE_EVERY = 2.0
+SSE_MAX_HELD = 2  # held streams per process (gunicorn: 4 threads per worker)
 
 
 @cache
@@ -128,6 +129,7 @@ def records():
 
 _SNAPSHOT: dict = {"at": -1e9, "rows": []}
 _SNAPSHOT_LOCK = threading.Lock()
+_HELD = {"n": 0}
 
 
 def _snapshot(max_age: float) -> list:
@@ -164,7 +166,8 @@ def _snapshot(max_age: float) -> list:
 @permission_required(*READ)
 def stream():
     """Server-sent events: devices changed since the screen's cursor, every 2 s for 25 s; then the browser
-    reconnects (retry) with Last-Event-ID, so a web worker thread is never held for long."""
+    reconnects (retry) with Last-Event-ID. Past DISPATCH_SSE_MAX_HELD streams per process a screen gets one
+    tick per request (a long poll), so open screens never take every web worker thread."""
     org_ids = set(
         db.session.scalars(select(Organisation.id).where(scope_for(current_user).org_clause(Organisation.id)))
     )
@@ -173,10 +176,24 @@ def stream():
     every = app.config.get("DISPATCH_SSE_EVERY", SSE_EVERY)
     db.session.close()
 
+    # A held stream keeps a web worker thread: only a few per process are held; the others answer one tick
+    # and close, and the browser comes back in `retry` ms with its Last-Event-ID (a long poll, same data).
+    with _SNAPSHOT_LOCK:
+        held = _HELD["n"] < app.config.get("DISPATCH_SSE_MAX_HELD", SSE_MAX_HELD)
+        _HELD["n"] += int(held)
+
     def gen():
+        try:
+            yield from ticks()
+        finally:
+            if held:
+                with _SNAPSHOT_LOCK:
+                    _HELD["n"] -= 1
+
+    def ticks():
         cursor = datetime.fromtimestamp(since, tz=UTC) if since else None
-        yield "retry: 1000\n\n"
-        end = time.monotonic() + app.config.get("DISPATCH_SSE_SECONDS", SSE_SECONDS)
+        yield f"retry: {1000 if held else int(every * 1000)}\n\n"
+        end = time.monotonic() + (app.config.get("DISPATCH_SSE_SECONDS", SSE_SECONDS) if held else 0)
         while True:
             rows = [
                 r

@@ -72,6 +72,12 @@ def test_call_recording_hash_and_range_playback(app, cam, client_for):
         get_storage().put(rec.storage_key, bytes([data[0] ^ 1]) + data[1:])
         assert not video.verify(rec)
     assert "SM3 摘要" in c.get(f"/dispatch/recordings/{got['id']}").get_data(as_text=True)
+    # a call stopped with a dispatch id that is not this device's: stored, not linked
+    call = c.post(f"/dispatch/api/devices/{cam}/call").get_json()
+    resp = c.post(f"/dispatch/api/devices/{cam}/call/{call['call_id']}/stop?dispatch=12345")
+    assert resp.status_code == 200
+    with app.app_context():
+        assert db.session.get(Recording, resp.get_json()["recordings"][0]["id"]).dispatch_id is None
 
 
 def test_link_to_an_inspection_by_id(app, cam, client_for):

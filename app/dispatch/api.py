@@ -337,7 +337,9 @@ def call_stop(device_id: int, call_id: str):
     client = gateway.from_config(current_app.config)
     try:
         res = client.stop_call(call_id)
-        recs = video.sync(client, only_id=res.get("recording_id"), dispatch_id=request.args.get("dispatch", type=int))
+        link = db.session.get(DispatchRecord, request.args.get("dispatch", type=int) or 0)
+        link_id = link.id if link is not None and link.device_id == dev.id else None  # only its own dispatch
+        recs = video.sync(client, only_id=res.get("recording_id"), dispatch_id=link_id)
     except gateway.GatewayError as exc:
         return _gateway_failure(dev, exc)
     db.session.commit()

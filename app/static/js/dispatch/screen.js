@@ -40,6 +40,7 @@ export function initScreen(root, echarts, Hls) {
   let hls = null;
   let currentDevice = null;
   let currentCall = null;
+  const lastDispatch = new Map(); // device id -> the dispatch record sent to it from this screen
   window.ducha_dispatch = { chart, devices, moves: 0 }; // read by the browser test
 
   function deviceColour(d) {
@@ -185,6 +186,7 @@ export function initScreen(root, echarts, Hls) {
       msg.textContent = `已派发：${res.record.device} ${res.record.person}（${res.record.gateway_status}）`;
       const d = devices.get(deviceId);
       if (d) d.busy = true;
+      lastDispatch.set(deviceId, res.record.id);
       render();
       renderRecords((await getJSON(ds.recordsUrl)).records);
     } catch (e) {
@@ -233,7 +235,8 @@ export function initScreen(root, echarts, Hls) {
         msg.textContent = "远程对话中（录音录像）";
         document.getElementById("btn-hangup").classList.remove("d-none");
       } else if (kind === "hangup" && currentCall) {
-        const res = await postJSON(`${ds.deviceUrl}${currentCall.device}/call/${encodeURIComponent(currentCall.id)}/stop`);
+        const link = lastDispatch.has(currentCall.device) ? `?dispatch=${lastDispatch.get(currentCall.device)}` : "";
+        const res = await postJSON(`${ds.deviceUrl}${currentCall.device}/call/${encodeURIComponent(currentCall.id)}/stop${link}`);
         currentCall = null;
         document.getElementById("btn-hangup").classList.add("d-none");
         msg.textContent = res.recordings.length ? `对话已结束，录像已保存（${res.recordings.length} 段）` : "对话已结束";

@@ -118,6 +118,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.training import init_app as init_training
 
     init_training(app)  # 技能拉练: question bank, competitions, practice
+    from app.dispatch import init_app as init_dispatch
+
+    init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
 
     from app.errors import register_error_handlers
 

@@ -13,6 +13,7 @@ NAV = [
     ("企业监管", "building", "enterprises.index", ("enterprise.read", "enterprise.edit")),
     ("触发式监管", "lightning", "triggers.index", ("enterprise.read",)),
     ("综合查一次", "clipboard-check", "checklimit.index", ("enterprise.read",)),
+    ("指挥调度", "broadcast", "dispatch.screen", ("clue.dispatch", "enterprise.read")),
     ("预警中心", "bell", "alerts.index", ("inbox.use",)),
     ("知识智库", "book", "knowledge.index", ("knowledge.read",)),
     ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),

@@ -1,7 +1,7 @@
 """dispatch
 
 Revision ID: d15d732694cb
-Revises: 87c0048ed940
+Revises: 5a7c2e9d1b40
 Create Date: 2026-12-02 04:23:47.694902
 
 """
@@ -13,7 +13,7 @@ import app.models_base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = 'd15d732694cb'
-down_revision = '87c0048ed940'
+down_revision = "5a7c2e9d1b40"
 branch_labels = None
 depends_on = None
 

@@ -11,10 +11,10 @@ DEVICESIM_PORT ?= 7310
 run: deps db
 	$(FLASK) ducha seed-demo
 	$(FLASK) ducha deploy
-	PORT=$(PORT) DUCHA_EXCHANGE_FAKES=$${DUCHA_EXCHANGE_FAKES:-1} $(BIN)/python -m app.serve
 	@$(MAKE) --no-print-directory devicesim-start
 	trap '$(MAKE) --no-print-directory devicesim-stop' EXIT; \
-	DUCHA_GATEWAY_URL=http://127.0.0.1:$(DEVICESIM_PORT) DUCHA_GATEWAY_POLL=1 PORT=$(PORT) $(BIN)/python -m app.serve
+	DUCHA_EXCHANGE_FAKES=$${DUCHA_EXCHANGE_FAKES:-1} DUCHA_GATEWAY_URL=http://127.0.0.1:$(DEVICESIM_PORT) \
+	DUCHA_GATEWAY_POLL=1 PORT=$(PORT) $(BIN)/python -m app.serve
 
 # The device simulator (指挥调度: 50 cameras, 20 vehicles on loopback), in the background; make devicesim-stop ends it.
 devicesim-start:

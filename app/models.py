@@ -6,8 +6,8 @@ from app.audit.models import AuditEntry, AuditHead  # noqa: F401
 from app.auth.models import Role, User  # noqa: F401
 from app.checklimit.models import InspectionLimit, OverLimitFiling  # noqa: F401
 from app.clues.models import Clue, ClueFollow  # noqa: F401
-from app.efficiency.models import EffImprovement, EffIndicator, EffModel, EffRule, EffScore, EffViolation, Topic  # noqa: F401
 from app.dispatch.models import Device, DeviceBinding, DispatchRecord, MapLayer, Recording  # noqa: F401
+from app.efficiency.models import EffImprovement, EffIndicator, EffModel, EffRule, EffScore, EffViolation, Topic  # noqa: F401
 from app.engine.models import CalendarDay, Incident, InstanceEvent, ProcessInstance, ProcessModel  # noqa: F401
 from app.enterprises.models import (
     Enterprise,  # noqa: F401

@@ -58,9 +58,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
             "knowledge.admin",
-            "efficiency.admin",
             "training.admin",
             "training.mark",
+            "efficiency.admin",
         ],
     ),
     "city_officer": (
@@ -113,8 +113,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
         ],
-        ["inbox.use", "process.start", "clue.register", "clue.handle", "plan.draft", "enterprise.read", "training.use"],
     ),
     "street_officer": (
         "街镇工作人员",

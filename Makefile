@@ -4,13 +4,32 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 5000
+DEVICESIM_PORT ?= 7310
 
-.PHONY: run test lint format deps sysdeps db bench bench-peer bench-load bench-load-stress clean
+.PHONY: run test lint format deps sysdeps db bench bench-peer bench-load bench-load-stress clean devicesim-start devicesim-stop
 
 run: deps db
 	$(FLASK) ducha seed-demo
 	$(FLASK) ducha deploy
-	PORT=$(PORT) DUCHA_EXCHANGE_FAKES=$${DUCHA_EXCHANGE_FAKES:-1} $(BIN)/python -m app.serve
+	@$(MAKE) --no-print-directory devicesim-start
+	trap '$(MAKE) --no-print-directory devicesim-stop' EXIT; \
+	DUCHA_EXCHANGE_FAKES=$${DUCHA_EXCHANGE_FAKES:-1} DUCHA_GATEWAY_URL=http://127.0.0.1:$(DEVICESIM_PORT) \
+	DUCHA_GATEWAY_POLL=1 PORT=$(PORT) $(BIN)/python -m app.serve
+
+# The device simulator (指挥调度: 50 cameras, 20 vehicles on loopback), in the background; make devicesim-stop ends it.
+devicesim-start:
+	@mkdir -p instance
+	@if [ -f instance/devicesim.pid ] && kill -0 $$(cat instance/devicesim.pid) 2>/dev/null; then \
+	  echo "devicesim already running (pid $$(cat instance/devicesim.pid))"; \
+	else \
+	  $(BIN)/python -m app.devicesim --port $(DEVICESIM_PORT) --data-dir instance/devicesim \
+	    --webhook http://127.0.0.1:$(PORT)/dispatch/gateway/webhook > instance/devicesim.log 2>&1 & \
+	  echo $$! > instance/devicesim.pid; echo "devicesim started on 127.0.0.1:$(DEVICESIM_PORT) (pid $$!)"; \
+	fi
+
+devicesim-stop:
+	@if [ -f instance/devicesim.pid ]; then kill $$(cat instance/devicesim.pid) 2>/dev/null || true; \
+	  rm -f instance/devicesim.pid; echo "devicesim stopped"; fi
 
 test: deps
 	$(BIN)/ruff check .

@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.auth.routes import bp as auth_bp
     from app.clues.routes import bp as clues_bp
     from app.designer.routes import bp as designer_bp
+    from app.efficiency.routes import bp as efficiency_bp
     from app.engine.wiring import init_engine
     from app.inbox.clock_routes import bp as deadlines_bp
     from app.inbox.routes import bp as inbox_bp
@@ -65,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.reports.routes import bp as reports_bp
     from app.security.routes import bp as security_bp
     from app.stats.routes import bp as stats_bp
+    from app.stats.screen import bp as screen_bp
 
     params.init_app(app)  # before the blueprints: every <int:...> gets the id range
     for bp in (
@@ -84,6 +86,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         alerts_bp,
         accounts_apply_bp,
         stats_bp,
+        efficiency_bp,
+        screen_bp,
     ):
         app.register_blueprint(bp)
     app.register_blueprint(processes_bp)
@@ -97,9 +101,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tokens_bp)
     init_engine(app)
     # Service tasks and scheduler-round jobs, registered explicitly (never by importing a routes file).
-    from app import accounts_apply, alerts, clues, designer, plans
+    from app import accounts_apply, alerts, clues, designer, efficiency, plans, stats
 
-    for module in (clues, plans, accounts_apply, alerts, designer):
+    for module in (clues, plans, accounts_apply, alerts, designer, efficiency, stats):
         module.init_app(app)
 
     from app.enterprises import init_app as init_enterprises
@@ -111,6 +115,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.exchange import init_app as init_exchange
 
     init_exchange(app)  # 数据交互: connectors, SOE reporting, reconciliation, data quality
+    from app.training import init_app as init_training
+
+    init_training(app)  # 技能拉练: question bank, competitions, practice
+    from app.dispatch import init_app as init_dispatch
+
+    init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
 
     from app.errors import register_error_handlers
 

@@ -125,6 +125,22 @@ def load_config(overrides: dict | None = None) -> dict:
         "AUDIT_RETENTION_DAYS": _int("AUDIT_RETENTION_DAYS", 365),
         "SESSION_RETENTION_DAYS": _int("SESSION_RETENTION_DAYS", 30),
         "BACKUP_DIR": _env("BACKUP_DIR", str(instance / "backups")),
+        # Device gateway (指挥调度, app/dispatch/gateway.py): base URL, token, seconds per call, retries.
+        "GATEWAY_URL": _env("GATEWAY_URL", "http://127.0.0.1:7310"),
+        "GATEWAY_TOKEN": _env("GATEWAY_TOKEN", "ducha-devicesim-token"),
+        "GATEWAY_TIMEOUT": float(_env("GATEWAY_TIMEOUT", "3") or 3),
+        "GATEWAY_RETRIES": _int("GATEWAY_RETRIES", 2),
+        "GATEWAY_POLL": _bool("GATEWAY_POLL", False),  # the scheduler polls the gateway (make run: on)
+        "GATEWAY_WEBHOOK_SECRET": _env("GATEWAY_WEBHOOK_SECRET", "ducha-devicesim-webhook"),
+        # Object storage (app/storage): file (default, STORAGE_DIR or <instance>/storage) or s3.
+        "STORAGE": _env("STORAGE", "file"),
+        "STORAGE_DIR": _env("STORAGE_DIR"),
+        "S3_BUCKET": _env("S3_BUCKET"),
+        "S3_ENDPOINT": _env("S3_ENDPOINT"),
+        "S3_ACCESS_KEY": _env("S3_ACCESS_KEY"),
+        "S3_SECRET_KEY": _env("S3_SECRET_KEY"),
+        "S3_REGION": _env("S3_REGION", "us-east-1"),
+        "RECORDING_RETENTION_DAYS": _int("RECORDING_RETENTION_DAYS", 365),
         "TESTING": False,
     }
     if overrides:

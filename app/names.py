@@ -130,12 +130,26 @@ AUDIT_ACTIONS = {
     "trigger.rule.save": "保存触发规则",
     "trigger.rule.publish": "发布触发规则",
     "trigger.scenario.save": "保存触发场景",
+    "trigger.escalate": "触发事项超期升级",
+    "trigger.close": "办结触发事项",
+    "label.add": "添加企业标签",
+    "label.remove": "移除企业标签",
+    "label.save": "保存标签",
+    "label.export": "导出风险标签",
+    "checklimit.limits": "设置年度检查上限",
+    "checklimit.file": "超限检查报备",
+    "checklimit.decide": "超限检查报备审批",
+    "enterprise.import": "批量导入企业",
+    "inspection.export": "导出检查记录",
     "totp.enrol": "绑定双因素认证",
     "totp.reset": "重置双因素认证",
     "keys.rotate": "轮换数据密钥",
     "session.end": "结束会话",
     "session.end_all": "强制全部下线",
     "user.roles": "分配角色",
+    "training.questions_import": "导入技能拉练题目",
+    "training.questions_export": "导出技能拉练题库",
+    "training.records_export": "导出模拟练习记录",
 }
 OBJECT_TYPES = {
     "user": "账号",
@@ -167,6 +181,12 @@ OBJECT_TYPES = {
     "check_limit": "检查次数上限",
     "audit": "审计日志",
     "inspection": "检查",
+    "grade_model": "分级模型",
+    "enterprise_labels": "企业标签",
+    "inspection_limits": "年度检查上限",
+    "enterprise_label": "企业标签",
+    "training_questions": "技能拉练题目",
+    "training_practice_records": "模拟练习记录",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -192,6 +212,24 @@ SERVICES = {
     "trigger.escalate": "升级处置",
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
+    "training.finish_marking": "汇总比武成绩",
+}
+# Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
+NOTIFICATION_KINDS = {
+    "new_task": "新待办",
+    "remind": "提醒",
+    "escalate": "升级",
+    "urge": "催办",
+    "cc": "抄送",
+    "return": "退回",
+    "done": "办结",
+    "accepted": "已受理",
+    "follow": "关注",
+    "alert": "预警",
+    "clue_accepted": "线索已受理",
+    "clue_returned": "线索被退回",
+    "clue_rejected": "线索不予受理",
+    "clue_closed": "线索已办结",
 }
 DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 
@@ -235,7 +273,23 @@ DETAIL_KEYS = {
     "decision": "决定",
     "amount": "数量",
     "target": "目标",
+    "label": "标签",
+    "labels": "标签",
+    "code": "编码",
+    "rule": "规则",
+    "rules": "规则",
+    "rule_codes": "规则",
+    "scenario": "场景",
+    "outcome": "处置结果",
+    "by": "办理人",
+    "enterprise": "企业",
+    "expires_on": "有效期至",
+    "match": "匹配方式",
+    "district": "所属区",
+    "industry": "行业",
+    "limit": "上限",
 }
+MATCH_MODES = {"any": "含任一", "all": "含全部"}
 
 
 def _cache(name: str, loader) -> dict:
@@ -321,6 +375,47 @@ def _steps(process_id: str | None) -> dict[str, str]:
     }
 
 
+def trigger_rule(code: str | None) -> str:
+    """A trigger rule's name (its latest version's); the code when there is no such rule."""
+    if not code:
+        return ""
+    from app.triggers.models import TriggerRule
+
+    query = select(TriggerRule.name).where(TriggerRule.code == code).order_by(TriggerRule.version.desc()).limit(1)
+    return _lookup("trigger_rules", code, query)
+
+
+def trigger_rules(codes) -> str:
+    return "、".join(trigger_rule(c) for c in codes or [])
+
+
+def label(code_or_id) -> str:
+    """A label's name by its code or id; the code when there is no such label."""
+    if code_or_id in (None, ""):
+        return ""
+    from app.labels.models import LabelDef
+
+    text = str(code_or_id)
+    where = LabelDef.id == int(text) if text.isdigit() else LabelDef.code == text
+    return _lookup("labels", text, select(LabelDef.name).where(where))
+
+
+def district(code: str | None) -> str:
+    return org(code)
+
+
+def outcome(code: str | None) -> str:
+    """The outcome of a clue (属实 …) or of a trigger dispatch (发现问题并已处理 …)."""
+    from app.clues.models import OUTCOMES as CLUE_OUTCOMES
+    from app.triggers.models import OUTCOMES as TRIGGER_OUTCOMES
+
+    return {**CLUE_OUTCOMES, **TRIGGER_OUTCOMES}.get(code or "", code or "")
+
+
+def notification_kind(code: str | None) -> str:
+    return NOTIFICATION_KINDS.get(code or "", "通知")
+
+
 def service(code: str | None) -> str:
     return SERVICES.get(code or "", code or "")
 
@@ -374,6 +469,22 @@ def _value(key: str, value, process_id: str | None = None) -> str:
         return step(process_id, text)
     if key == "permissions":
         return permission(text)
+    if key in ("label", "labels"):
+        return label(text)
+    if key in ("rule", "rules", "rule_codes"):
+        return trigger_rule(text)
+    if key == "by":
+        return user(text)
+    if key == "outcome":
+        return outcome(text)
+    if key == "match":
+        return MATCH_MODES.get(text, text)
+    if key == "district":
+        return org(text)
+    if key == "industry":
+        from app.enterprises.reference import industry_name
+
+        return industry_name(text) or text
     return text
 
 
@@ -426,6 +537,10 @@ def init_app(app) -> None:
         audit_action=audit_action,
         object_type_name=object_type,
         audit_detail=audit_entry_detail,
+        trigger_rule_name=trigger_rule,
+        trigger_rule_names=trigger_rules,
+        label_name=label,
+        notification_kind=notification_kind,
     )
     app.jinja_env.globals["step_name"] = step
     app.jinja_env.globals["field_labels"] = field_labels

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the app and its tests need, when missing:
-# Pango and a CJK font for WeasyPrint, poppler-utils for PDF checks, chromium for browser tests.
+# Pango and a CJK font for WeasyPrint, poppler-utils for PDF checks, chromium for browser tests,
+# ffmpeg for the device simulator's HLS test streams.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils chromium)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils chromium ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

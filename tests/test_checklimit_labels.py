@@ -249,3 +249,88 @@ def test_bad_input_gets_a_chinese_message_and_nothing_is_recorded(app, ents, cli
     with time_machine.travel(NOW, tick=False):
         text = page_text(client_for("leader").get("/checks/?year=2026"))
     assert "check-districts" in text and "黄浦区" in text
+
+
+def test_automatic_label_changes_leave_change_records(app, ents):
+    """Labels given or taken by a rule, and labels that expire, leave a 标签变化 record on the enterprise
+    (the dossier shows it; trigger rules over label changes see it) like a manual change does."""
+    from app.enterprises.models import EnterpriseRecord
+    from app.labels.services import apply_auto_labels, expire_labels
+
+    def changes(eid):
+        return list(
+            db.session.scalars(
+                select(EnterpriseRecord)
+                .where(EnterpriseRecord.enterprise_id == eid, EnterpriseRecord.kind == "label_change")
+                .order_by(EnterpriseRecord.id)
+            )
+        )
+
+    with time_machine.travel(NOW, tick=False), app.app_context():
+        grading.recompute(reason="测试")
+        rule = LabelDef(code="hazard", name="重大危险源", category="risk", colour="warning", rule="major_hazard > 0")
+        db.session.add(rule)
+        db.session.flush()
+        assert apply_auto_labels(today=NOW.date()) == {"added": 1, "removed": 0}
+        (rec,) = changes(ents["x"][0])
+        assert rec.title.startswith("自动添加标签「重大危险源」") and rec.occurred_on == NOW.date()
+        assert rec.value["action"] == "add" and rec.value["auto"] is True and rec.source == "系统：自动标签规则"
+        assert changes(ents["d"][0]) == [] and changes(ents["c"][0]) == []
+        assert apply_auto_labels(today=NOW.date()) == {"added": 0, "removed": 0}
+        assert len(changes(ents["x"][0])) == 1  # nothing changed, no new record
+        rule.rule = "major_hazard > 5"  # the rule no longer holds: the label is taken away, with a record
+        assert apply_auto_labels(today=NOW.date()) == {"added": 0, "removed": 1}
+        removed = changes(ents["x"][0])[-1]
+        assert removed.value["action"] == "remove" and removed.title == "自动移除标签「重大危险源」：规则不再满足"
+        # An expiring manual label leaves its record too.
+        manual = LabelDef(code="night", name="夜间作业", category="risk", colour="danger")
+        db.session.add(manual)
+        db.session.flush()
+        db.session.add(
+            EnterpriseLabel(
+                enterprise_id=ents["c"][0],
+                label_id=manual.id,
+                source="manual",
+                reason="x",
+                expires_on=date(2026, 6, 30),
+            )
+        )
+        db.session.flush()
+        assert expire_labels(date(2026, 7, 1)) == 1
+        (expired,) = changes(ents["c"][0])
+        assert expired.title == "自动移除标签「夜间作业」：已过有效期" and expired.occurred_on == date(2026, 7, 1)
+        db.session.rollback()
+
+
+def test_inspections_export_xlsx_in_scope_with_names(app, ents, client_for):
+    """检查记录 export: Chinese headers, names for kinds, districts and organisations, typed dates, the formula
+    guard, only what the user's scope holds, and an audit entry."""
+    from app.audit.models import AuditEntry
+
+    with app.app_context():
+        section = db.session.scalar(select(Organisation).where(Organisation.code == "SHYJ-ZD1"))
+        db.session.add(
+            Inspection(
+                enterprise_id=ents["x"][0], org_id=section.id, inspected_on=date(2026, 4, 8), kind="plan", note="=1+1"
+            )
+        )
+        db.session.commit()
+    resp = client_for("leader").get("/checks/inspections/export.xlsx?year=2026")
+    assert resp.status_code == 200 and ".xlsx" in resp.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(resp.data)).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0][:4] == ["检查日期", "企业名称", "统一社会信用代码", "所属区"]
+    assert [r[1] for r in rows[1:]] == ["上海徐汇冷链物流有限公司", "上海申江化工贸易有限公司"]  # newest first
+    assert rows[1][0].date() == date(2026, 4, 8) and "徐汇" in rows[1][3] and "黄浦" in rows[2][3]
+    assert rows[1][6] == "计划检查" and rows[2][6] == "其他检查" and rows[1][4] == "C 级"
+    assert rows[1][7] == "=1+1" and sheet.cell(row=2, column=8).data_type == "s"  # text, never a formula
+    assert "SHYJ" not in str(rows) and "plan" not in {r[6] for r in rows[1:]}
+    scoped = load_workbook(
+        io.BytesIO(client_for("hp_officer").get("/checks/inspections/export.xlsx?year=2026").data)
+    ).active
+    assert [r[1].value for r in scoped.iter_rows(min_row=2)] == ["上海申江化工贸易有限公司"]
+    assert client_for("hp_officer").get("/checks/inspections/export.xlsx?year=abc").status_code == 422
+    assert "inspections-export" in page_text(client_for("leader").get("/checks/"))
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "inspection.export"))
+        assert entry is not None and entry.detail["rows"] >= 1

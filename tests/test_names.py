@@ -72,3 +72,34 @@ def test_field_labels_of_an_instance_and_of_nothing(ctx):
     )
     assert not labels.known("other") and labels.value("other", True) == "是"
     assert names.field_labels(None).known("risk") is False  # pages with a history but no instance
+
+
+def test_enterprise_supervision_codes_become_names(ctx):
+    """Trigger rules, labels, notification kinds and the supervision modules' audit details speak names."""
+    from app.labels.models import LabelDef
+    from app.triggers.models import TriggerRule
+
+    for version, name in ((1, "收到投诉"), (2, "收到投诉举报")):
+        db.session.add(
+            TriggerRule(code="complaint_any", version=version, name=name, record_kind="complaint", condition="True")
+        )
+    hazard = LabelDef(code="hazard", name="重大危险源", category="risk", colour="warning")
+    db.session.add(hazard)
+    db.session.flush()
+    assert names.trigger_rule("complaint_any") == "收到投诉举报"  # the latest version's name
+    assert names.trigger_rules(["complaint_any", "gone"]) == "收到投诉举报、gone"
+    assert names.label("hazard") == "重大危险源" and names.label(hazard.id) == "重大危险源"
+    assert names.notification_kind("clue_returned") == "线索被退回" and names.notification_kind("x_y") == "通知"
+    assert names.audit_action("label.add") == "添加企业标签"
+    assert names.audit_action("trigger.rule.publish") == "发布触发规则"
+    assert names.object_type("grade_model") == "分级模型"
+    pairs = dict(
+        p[:2]
+        for p in names.detail(
+            {"label": "hazard", "labels": [hazard.id], "outcome": "problem", "by": "hp_leader", "match": "all"}
+        )
+    )
+    assert pairs["标签"] == "重大危险源" and pairs["处置结果"] == "发现问题并已处理"
+    assert pairs["办理人"] == user("hp_leader").name != "hp_leader"
+    assert pairs["匹配方式"] == "含全部"
+    assert names.outcome("partly") == "部分属实" and names.outcome("no_problem") == "未发现问题"

@@ -112,7 +112,8 @@ def test_hit_to_closed_dispatch_feeds_the_score(app, setup, client_for):
         assert hit.status == "closed" and hit.outcome == "problem" and "装卸区" in hit.outcome_note
         score = db.session.get(EnterpriseScore, setup["hp"])
         assert "disp_problem" in {e["code"] for e in score.entries}
-    text = page_text(client_for("hp_officer").get(f"/triggers/hits/{hit.id}"))
+        hit_id = hit.id  # on PostgreSQL a read-only context ends with COMMIT (app/dbpool.py), expiring `hit`
+    text = page_text(client_for("hp_officer").get(f"/triggers/hits/{hit_id}"))
     assert "已办结" in text and "发现问题并已处理" in text and "再次反映违规装卸" in text
 
 
@@ -222,3 +223,52 @@ def test_hits_are_scoped(app, setup, client_for):
     assert "上海申江化工贸易有限公司" not in page_text(client_for("xh_officer").get("/triggers/"))
     assert client_for("xh_officer").get(f"/triggers/hits/{hit_id}").status_code == 404
     assert client_for("soe").get(f"/triggers/hits/{hit_id}").status_code == 404
+
+
+def test_dispatch_task_is_due_at_the_hit_deadline(app, setup):
+    """The district's 区级核查处置 task carries the scenario's deadline in working days (dueWorkingDays)."""
+    _records(app, setup["hp"], ("complaint", 2, "投诉一", {}), ("complaint", 1, "投诉二", {}))
+    with app.app_context():
+        hit = db.session.scalar(select(TriggerHit))
+        task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == hit.instance_id))
+        assert task.step == "handle" and task.due_at is not None
+        # 5 working days from Monday 15 June, over the Dragon Boat Festival: Tuesday 23 June
+        assert task.due_at.astimezone(SHANGHAI).date() == hit.deadline == datetime(2026, 6, 23).date()
+
+
+def test_a_round_batches_its_hits_and_starts_dispatches_after(app, setup, monkeypatch):
+    """Records of one round for the same enterprise and scenario merge in memory into one hit; the dispatch
+    processes start after the evaluation loop, one per new hit (never per record)."""
+    from app.triggers import process
+
+    started, evaluated = [], []
+    real_start, real_evaluate = process.start_for, services.evaluate_record
+
+    def spy_start(hit):
+        started.append((hit.enterprise_id, hit.hit_count, len(hit.record_ids), len(evaluated)))
+        return real_start(hit)
+
+    def spy_evaluate(rec, **kw):
+        evaluated.append(rec.id)
+        return real_evaluate(rec, **kw)
+
+    monkeypatch.setattr(process, "start_for", spy_start)
+    monkeypatch.setattr(services, "evaluate_record", spy_evaluate)
+    result = _records(
+        app,
+        setup["hp"],
+        ("complaint", 4, "投诉一", {}),
+        ("complaint", 3, "投诉二", {}),
+        ("complaint", 2, "投诉三", {}),
+        ("complaint", 1, "投诉四", {}),
+    )
+    # One start, after all four records of the round were evaluated, for one hit holding the four records.
+    assert started == [(setup["hp"], 1, 4, 4)]
+    assert result == {"evaluated": 4, "hits": 4, "started": 1}
+    evaluated.clear()
+    result = _records(app, setup["hp"], ("complaint", 0, "投诉五", {}))
+    assert result["started"] == 0 and len(started) == 1  # merged into the open hit, no new dispatch
+    with app.app_context():
+        hit = db.session.scalar(select(TriggerHit))
+        assert hit.hit_count == 2 and len(hit.record_ids) == 5
+        assert db.session.scalar(select(func.count(HumanTask.id)).where(HumanTask.status == "open")) == 1

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, str] = {
     "enterprise.edit": "企业维护",
     "sensitive.unmask": "查看敏感信息明文",
     "stats.read": "统计分析",
+    "efficiency.admin": "效能模型与专题管理",
     "org.admin": "组织机构管理",
     "user.admin": "用户管理",
     "role.admin": "角色权限管理",
@@ -30,4 +31,7 @@ PERMISSIONS: dict[str, str] = {
     "knowledge.admin": "知识库管理",
     "exchange.admin": "数据交换管理",
     "exchange.submit": "国企数据报送",
+    "training.use": "参加执法比武与模拟练习",
+    "training.mark": "执法比武阅卷",
+    "training.admin": "技能拉练管理（题库、规则、记录）",
 }

@@ -53,6 +53,38 @@ def index():
     )
 
 
+@bp.get("/inspections/export.<fmt>")
+@permission_required(*READ)
+def export_inspections(fmt: str):
+    """检查记录 of the year (and district) in the user's scope, as XLSX (or CSV), names in place of codes."""
+    from app.audit import services as audit
+    from app.tabular import lists
+    from app.tabular.export import send
+
+    year = parse_int(
+        request.args.get("year"), field="year", label="年度", default=today_local().year, low=2000, high=2100
+    )
+    district = request.args.get("district", "")
+    rows = services.inspections(current_user, year, district)
+    names = districts()
+    audit.record(
+        "inspection.export",
+        actor=current_user,
+        object_type="inspection",
+        object_id=len(rows),
+        detail={"format": fmt, "rows": len(rows), "district": district or None, "date": str(year)},
+    )
+    response = send(
+        lists.INSPECTIONS,
+        [(i, e, org, names.get(e.district_code, "")) for i, e, org in rows],
+        filename=f"{year}年检查记录",
+        fmt=fmt,
+        sheet="检查记录",
+    )
+    db.session.commit()
+    return response
+
+
 @bp.post("/limits")
 @permission_required("process.admin", "plan.approve")
 def set_limits():

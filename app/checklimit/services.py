@@ -196,6 +196,26 @@ def statistics(user, year: int, district: str = "") -> list[dict]:
     return rows
 
 
+EXPORT_LIMIT = 50_000
+
+
+def inspections(user, year: int, district: str = "") -> list[tuple]:
+    """(Inspection, Enterprise, inspecting organisation's name) of the year in the user's scope, newest first."""
+    from app.orgs.models import Organisation
+
+    stmt = access.visible(
+        user,
+        select(Inspection, Enterprise, Organisation.name)
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .join(Organisation, Organisation.id == Inspection.org_id)
+        .where(extract("year", Inspection.inspected_on) == year),
+    )
+    if district:
+        stmt = stmt.where(Enterprise.district_code == district)
+    stmt = stmt.order_by(Inspection.inspected_on.desc(), Inspection.id.desc()).limit(EXPORT_LIMIT)
+    return [tuple(r) for r in db.session.execute(stmt)]
+
+
 def by_district(rows: list[dict]) -> list[dict]:
     """The per-enterprise statistics summed per district (enterprises inspected, inspections, at/over limit)."""
     from app.enterprises.reference import districts

@@ -101,12 +101,30 @@ def _move(clue: Clue, status: str, data: dict) -> None:
     notify_followers(clue, STEP_TEXT.get(status, status), skip=_actor(data))
 
 
+def tell_registrant(clue: Clue, kind: str, text: str, data: dict) -> None:
+    """The milestones of a clue that matter to whoever registered it (工作台): accepted, returned, rejected,
+    closed (kinds ``clue_*`` of app.inbox.notify.MATTERS); not to themselves, and once per event."""
+    actor = _actor(data)
+    who = clue.registered_by_id
+    if not who or (actor is not None and actor.id == who) or notify.already_told(who, clue.instance_id, kind):
+        return
+    notify.notify(
+        [who],
+        kind=kind,
+        title=f"您登记的线索 {clue.number}{text}",
+        url=f"/clues/{clue.id}",
+        instance_id=clue.instance_id,
+    )
+
+
 @service("clue.step")
 def step(data: dict, status: str) -> str:
     clue = _clue(data)
     if status == "judging":
         clue.accepted_at = utcnow()
     _move(clue, status, data)
+    if status == "judging":
+        tell_registrant(clue, "clue_accepted", "已受理，进入研判", data)
     return status
 
 
@@ -115,15 +133,10 @@ def close(data: dict, outcome: str) -> str:
     """办结 without an investigation (不予受理 / 无法核查), or after sign-off (see sign_report)."""
     clue = _clue(data)
     _close(clue, outcome, data)
-    if outcome in ("not_accepted", "unverifiable") and clue.registered_by_id:
+    if outcome in ("not_accepted", "unverifiable"):  # the registrant is told why
         reason = data.get("last_comment") or data.get("judge_opinion") or ""
-        notify.notify(
-            [db.session.get(User, clue.registered_by_id)],
-            kind="done",
-            title=f"线索 {clue.number} {OUTCOMES[outcome]}" + (f"：{reason}" if reason else ""),
-            url=f"/clues/{clue.id}",
-            instance_id=clue.instance_id,
-        )
+        kind = "clue_rejected" if outcome == "not_accepted" else "clue_closed"
+        tell_registrant(clue, kind, f" {OUTCOMES[outcome]}" + (f"：{reason}" if reason else ""), data)
     return outcome
 
 
@@ -243,6 +256,8 @@ def sent_back(data: dict) -> str:
     clue.returns_count += 1
     clue.outcome = None
     _move(clue, "handling", data)
+    reason = data.get("last_comment") or ""
+    tell_registrant(clue, "clue_returned", "的调查报告被退回修改" + (f"：{reason}" if reason else ""), data)
     warnings.check_returns(clue)
     return data.get("last_comment") or ""
 
@@ -266,6 +281,7 @@ def sign_report(data: dict) -> dict:
     }
     signed = reports.sign_document(doc, signer=signer, defer=True)  # the job worker renders the original
     _close(clue, data.get("verdict") or "substantiated", data)
+    tell_registrant(clue, "clue_closed", f" 已办结：{OUTCOMES.get(clue.outcome or '', '')}", data)
     return {"document_id": signed.id, "number": signed.number, "sm3": signed.sm3}
 
 

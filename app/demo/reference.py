@@ -39,6 +39,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "sensitive.unmask",
             "deadline.approve",
             "knowledge.read",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "section_chief": (
@@ -56,6 +58,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
             "knowledge.admin",
+            "training.admin",
+            "training.mark",
+            "efficiency.admin",
         ],
     ),
     "city_officer": (
@@ -72,6 +77,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "stats.read",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
+            "training.mark",
         ],
     ),
     "district_leader": (
@@ -89,6 +96,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "deadline.approve",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
+            "training.admin",
+            "training.mark",
         ],
     ),
     "district_officer": (
@@ -103,6 +113,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "enterprise.read",
             "knowledge.read",
             "knowledge.edit",
+            "training.use",
         ],
     ),
     "street_officer": (

@@ -181,4 +181,13 @@ def seed_demo() -> dict[str, int]:
     from app.demo.exchange import seed_exchange
 
     supervision |= seed_exchange()  # data exchange: run logs in every state, rejects, reconciliations
+    from app.demo.efficiency import seed_efficiency
+
+    supervision |= seed_efficiency()  # efficiency model, rules, results, summary tables, topics
+    from app.demo.training import seed_training
+
+    supervision |= seed_training()  # question bank, competitions with results, practice records
+    from app.demo.dispatch import seed_dispatch
+
+    supervision |= seed_dispatch()  # 指挥调度: the simulator's devices, officers bound to cameras
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

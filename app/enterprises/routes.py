@@ -66,3 +66,8 @@ def remove_label(enterprise_id: int, row_id: int):
     db.session.commit()
     flash("已移除标签", "success")
     return redirect(url_for("enterprises.detail", enterprise_id=ent.id) + "#labels")
+
+
+from app.enterprises import imports as _imports  # noqa: E402  (the XLSX import's routes on this blueprint)
+
+_imports.register(bp)

@@ -40,7 +40,7 @@ def published_model() -> GradeModel:
             status="published",
             points_dmn=points,
             grade_dmn=grade,
-            note="初始版本：来自 rules/enterprise_points.dmn 与 rules/enterprise_grade.dmn",
+            note="初始版本：来自规则库的积分规则表与等级评定表",
             published_at=utcnow(),
         )
         db.session.add(model)

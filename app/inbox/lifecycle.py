@@ -21,7 +21,7 @@ from sqlalchemy import exists, select
 from app.engine.inbox import instance_org
 from app.engine.models import ProcessInstance
 from app.inbox import notify
-from app.inbox.models import HumanTask, Notification
+from app.inbox.models import HumanTask
 from app.security.scope import scope_for
 
 _ENDERS: dict[str, Callable[..., None]] = {}
@@ -81,12 +81,9 @@ def _tell_initiator(instance: ProcessInstance, actor, title: str, *, kind: str) 
     initiator = instance.initiator_id
     if not initiator or initiator == getattr(actor, "id", None):
         return
-    if kind == "done":  # a module may have told them already (线索不予受理 says why): once is enough
-        told = select(Notification.id).where(
-            Notification.instance_id == instance.id, Notification.user_id == initiator, Notification.kind == "done"
-        )
-        if db_exists(told):
-            return
+    # A module may have told them already (线索已受理, 不予受理 says why): once is enough.
+    if notify.already_told(initiator, instance.id, kind):
+        return
     notify.notify([initiator], kind=kind, title=title, url=f"/inbox/instances/{instance.id}", instance_id=instance.id)
 
 

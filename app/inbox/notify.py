@@ -10,6 +10,24 @@ from app.inbox.models import HumanTask, Notification
 from app.security.scope import CITY_KINDS
 
 MAX_ROLE_RECIPIENTS = 50
+# Notifications that matter to a person (工作台): their clue accepted, returned, rejected or closed, what they
+# started accepted or ended, a task handed back to them. Kinds of one event: a person is told once.
+MATTERS = {
+    "clue_accepted": "已受理",
+    "clue_returned": "被退回",
+    "clue_rejected": "不予受理",
+    "clue_closed": "已办结",
+    "accepted": "已受理",
+    "return": "被退回",
+    "done": "已结束",
+}
+SAME_EVENT = {
+    "accepted": ("accepted", "clue_accepted"),
+    "clue_accepted": ("accepted", "clue_accepted"),
+    "done": ("done", "clue_rejected", "clue_closed"),
+    "clue_rejected": ("done", "clue_rejected", "clue_closed"),
+    "clue_closed": ("done", "clue_rejected", "clue_closed"),
+}
 
 
 def recipients(row: HumanTask) -> list[int]:
@@ -72,3 +90,27 @@ def new_tasks(rows: list[HumanTask], *, actor_id: int | None = None) -> None:
             url=f"/inbox/tasks/{row.id}" if row.id else None,
             instance_id=row.instance_id,
         )
+
+
+def already_told(user_id: int, instance_id: int | None, kind: str) -> bool:
+    """Whether ``user_id`` was already told of this event (a kind of ``SAME_EVENT``) about the instance."""
+    if instance_id is None or kind not in SAME_EVENT:
+        return False
+    stmt = select(Notification.id).where(
+        Notification.user_id == user_id,
+        Notification.instance_id == instance_id,
+        Notification.kind.in_(SAME_EVENT[kind]),
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def matters(user_id: int, limit: int = 5) -> list[Notification]:
+    """The latest notifications that matter to the person (``MATTERS``), unread first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.kind.in_(MATTERS))
+            .order_by(Notification.read_at.is_not(None), Notification.id.desc())
+            .limit(limit)
+        )
+    )

@@ -165,7 +165,7 @@ def apply_auto_labels(*, today: date) -> dict:
                         "enterprise_id": eid,
                         "label_id": label.id,
                         "source": "auto",
-                        "reason": f"规则：{label.rule}"[:300],
+                        "reason": "符合标签库中的自动标签规则",
                         "created_at": utcnow(),
                     }
                 )
@@ -175,17 +175,47 @@ def apply_auto_labels(*, today: date) -> dict:
         db.session.execute(insert(EnterpriseLabel), add)
     if drop:
         db.session.execute(update(EnterpriseLabel), drop)
+    by_id = {lab.id: lab for lab in rules}
+    dropped = {have_id: key for key, have_id in have.items()}
+    changes = [(r["enterprise_id"], by_id[r["label_id"]], "add", r["reason"]) for r in add]
+    changes += [(dropped[r["id"]][0], by_id[dropped[r["id"]][1]], "remove", "规则不再满足") for r in drop]
+    _auto_changes(changes, today, "系统：自动标签规则")
     db.session.flush()
     return {"added": len(add), "removed": len(drop)}
 
 
+def _auto_changes(changes, today: date, source: str) -> None:
+    """Change records (kind label_change, like a manual change's) for labels given or taken automatically."""
+    rows = [
+        {
+            "enterprise_id": eid,
+            "kind": "label_change",
+            "occurred_on": today,
+            "title": f"{'自动添加' if action == 'add' else '自动移除'}标签「{label.name}」：{reason}"[:300],
+            "value": {"label": label.code, "action": action, "category": label.category, "auto": True},
+            "source": source,
+        }
+        for eid, label, action, reason in changes
+    ]
+    if rows:
+        db.session.execute(insert(EnterpriseRecord), rows)
+
+
 def expire_labels(today: date) -> int:
-    result = db.session.execute(
-        update(EnterpriseLabel)
+    expiring = db.session.execute(
+        select(EnterpriseLabel.id, EnterpriseLabel.enterprise_id, LabelDef)
+        .join(LabelDef, LabelDef.id == EnterpriseLabel.label_id)
         .where(EnterpriseLabel.removed_at.is_(None), EnterpriseLabel.expires_on < today)
+    ).all()
+    if not expiring:
+        return 0
+    db.session.execute(
+        update(EnterpriseLabel)
+        .where(EnterpriseLabel.id.in_([rid for rid, _, _ in expiring]))
         .values(removed_at=utcnow(), removed_reason="已过有效期")
     )
-    return result.rowcount or 0
+    _auto_changes([(eid, label, "remove", "已过有效期") for _, eid, label in expiring], today, "系统：标签有效期")
+    return len(expiring)
 
 
 def labels_of(enterprise_id: int, today: date) -> list[EnterpriseLabel]:

@@ -144,3 +144,8 @@ def done(item_id: int):
     day = params.day(request.form.get("inspected_on"), "inspected_on")
     services.mark_done(item, current_user, on=day, note=request.form.get("note"))
     return _back(plan.id, f"已登记 {item.enterprise.name} 的检查")
+
+
+from app.plans import imports as _imports  # noqa: E402  (the XLSX import's routes on this blueprint)
+
+_imports.register(bp)

@@ -15,9 +15,12 @@ bp = Blueprint("portal", __name__)
 @bp.get("/")
 @login_required
 def home():
+    from app.inbox.notify import MATTERS
     from app.portal.workbench import build
 
-    return render_template("portal/home.html", scope=scope_for(current_user), wb=build(current_user))
+    return render_template(
+        "portal/home.html", scope=scope_for(current_user), wb=build(current_user), matter_names=MATTERS
+    )
 
 
 @bp.get("/healthz")

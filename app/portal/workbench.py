@@ -27,6 +27,7 @@ class Workbench:
     alert_count: int = 0
     startable: list = field(default_factory=list)
     units: list = field(default_factory=list)  # (organisation name, open, overdue) for leaders
+    matters: list = field(default_factory=list)  # notifications that matter: my clue accepted, returned, ...
 
 
 def build(user) -> Workbench:
@@ -51,6 +52,9 @@ def build(user) -> Workbench:
         )
     )
     if user.can("inbox.use"):
+        from app.inbox.notify import matters
+
+        wb.matters = matters(user.id)
         _clues(user, wb)
         _alerts(user, wb)
         if user.can("process.start"):

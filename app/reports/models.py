@@ -17,6 +17,9 @@ DOCUMENT_KINDS = {
     "investigation_report": "调查报告",
     "monthly_report": "月度统计报告",
     "approval_record": "审批单",
+    "stats_monthly": "统计月报",
+    "stats_quarterly": "统计季报",
+    "stats_yearly": "统计年报",
 }
 JOB_STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 

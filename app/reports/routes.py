@@ -128,3 +128,8 @@ def job_retry(job_id: int):
     if request.accept_mimetypes.best == "application/json":
         return jsonify(jobs.job_status(job))
     return redirect(request.referrer or url_for(".index", job=job.id))
+
+
+from app.tabular import background as _exports  # noqa: E402  (large exports' downloads on this blueprint)
+
+_exports.register(bp)

@@ -55,3 +55,6 @@ def monthly_report():
     if request.headers.get("HX-Request"):
         return render_template("reports/_job_bar.html", job=job)
     return redirect(url_for(".index", month=f"{year}-{month:02d}", job=job.id))
+
+
+from app.stats import query_routes  # noqa: E402, F401  (监督统计分析 routes on this blueprint)

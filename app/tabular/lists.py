@@ -39,6 +39,22 @@ PLANS = [
 ]
 
 
+INSPECTION_KINDS = {"plan": "计划检查", "clue": "线索核查", "other": "其他检查", "overlimit": "超限报备检查"}
+
+# Rows of (Inspection, Enterprise, name of the inspecting organisation, name of the district).
+INSPECTIONS = [
+    Column("检查日期", lambda r: r[0].inspected_on, kind="date", width=12),
+    Column("企业名称", lambda r: r[1].name, width=34),
+    Column("统一社会信用代码", lambda r: r[1].credit_code, width=22),
+    Column("所属区", lambda r: r[3], width=10),
+    Column("监管等级", lambda r: f"{r[1].grade} 级" if r[1].grade else "", width=8),
+    Column("检查单位", lambda r: r[2], width=24),
+    Column("类别", lambda r: INSPECTION_KINDS.get(r[0].kind, r[0].kind), width=12),
+    Column("说明", lambda r: r[0].note or "", width=40),
+    Column("登记时间", lambda r: r[0].created_at, kind="datetime", width=18),
+]
+
+
 def instance_columns(org_names: dict, people: dict, statuses: dict) -> list[Column]:
     return [
         Column("流程编号", lambda i: i.number or str(i.id), width=22),

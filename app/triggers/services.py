@@ -215,8 +215,14 @@ def _scenario_holds(scenario: TriggerScenario, rules: dict[str, TriggerRule], en
     return holds, sorted(matched_ids), sorted(matched_codes)
 
 
-def evaluate_record(rec: EnterpriseRecord, *, rules=None, scenarios=None, now: datetime | None = None) -> list:
-    """Evaluate one new record; returns the hits opened or merged."""
+def evaluate_record(
+    rec: EnterpriseRecord, *, rules=None, scenarios=None, now: datetime | None = None, batch: dict | None = None
+) -> list:
+    """Evaluate one new record; returns the hits opened or merged.
+
+    Alone (``batch`` None) a new hit's dispatch process starts at once. Within a round (``evaluate_new``),
+    ``batch`` maps (enterprise, scenario) to the hit already opened or merged in this round, so later records
+    merge in memory, and the dispatches are started once after the loop (``start_dispatches``)."""
     from app.triggers import process
 
     now = now or utcnow()
@@ -239,6 +245,12 @@ def evaluate_record(rec: EnterpriseRecord, *, rules=None, scenarios=None, now: d
     for scn in scenarios:
         if not matched & set(scn.rule_codes):
             continue
+        key = (ent.id, scn.id)
+        recent = batch.get(key) if batch is not None else None
+        if recent is not None:  # already holds in this round: merge without evaluating the window again
+            _merge(recent, rec.id, [c for c in matched if c in scn.rule_codes], now)
+            out.append(recent)
+            continue
         holds, ids, codes = _scenario_holds(scn, rules, ent, today)
         if not holds:
             continue
@@ -253,34 +265,58 @@ def evaluate_record(rec: EnterpriseRecord, *, rules=None, scenarios=None, now: d
             .limit(1)
         )
         if recent is not None:
-            if rec.id not in recent.record_ids:
-                recent.record_ids = sorted(set(recent.record_ids) | {rec.id})
-                recent.rule_codes = sorted(set(recent.rule_codes) | set(codes))
-                recent.hit_count += 1
-                recent.last_at = now
-            out.append(recent)
-            continue
-        hit = TriggerHit(
-            scenario_id=scn.id,
-            enterprise_id=ent.id,
-            org_id=process.district_of(ent).id,
-            first_at=now,
-            last_at=now,
-            record_ids=ids,
-            rule_codes=codes,
-            status="handling",
-        )
-        hit.scenario, hit.enterprise = scn, ent
-        db.session.add(hit)
+            _merge(recent, rec.id, codes, now)
+        else:
+            recent = TriggerHit(
+                scenario_id=scn.id,
+                enterprise_id=ent.id,
+                org_id=process.district_of(ent).id,
+                first_at=now,
+                last_at=now,
+                record_ids=ids,
+                rule_codes=codes,
+                status="handling",
+            )
+            recent.scenario, recent.enterprise = scn, ent
+            db.session.add(recent)
+            if batch is None:
+                db.session.flush()
+                process.start_for(recent)
+        if batch is not None:
+            batch[key] = recent
+        out.append(recent)
+    if batch is None:
         db.session.flush()
-        process.start_for(hit)
-        out.append(hit)
-    db.session.flush()
     return out
 
 
+def _merge(hit: TriggerHit, record_id: int, codes, now: datetime) -> None:
+    if record_id in (hit.record_ids or []):
+        return
+    hit.record_ids = sorted(set(hit.record_ids or []) | {record_id})
+    hit.rule_codes = sorted(set(hit.rule_codes or []) | set(codes))
+    hit.hit_count += 1
+    hit.last_at = now
+
+
+def start_dispatches(hits) -> int:
+    """Start the dispatch process of each new hit of a round (one flush for all, then one start each)."""
+    from app.triggers import process
+
+    db.session.flush()
+    started = 0
+    for hit in hits:
+        if hit.instance_id is None and hit.status == "handling":
+            process.start_for(hit)
+            started += 1
+    db.session.flush()
+    return started
+
+
 def evaluate_new(now: datetime | None = None, *, batch: int = 5000) -> dict:
-    """The scheduler-round job: evaluate records that arrived since the last round (a cursor by id)."""
+    """The scheduler-round job: evaluate records that arrived since the last round (a cursor by id). The
+    round's hits are collected first (same enterprise and scenario merged in memory), then their
+    dispatch processes are started after the loop."""
     mark = db.session.get(JobMark, "triggers.cursor")
     if mark is None:
         mark = JobMark(name="triggers.cursor", last_day="", detail={"last_id": 0})
@@ -297,13 +333,15 @@ def evaluate_new(now: datetime | None = None, *, batch: int = 5000) -> dict:
     top = db.session.scalar(select(func.max(EnterpriseRecord.id))) or last
     rules = published_rules()
     scenarios = list(db.session.scalars(select(TriggerScenario).where(TriggerScenario.active.is_(True))))
-    hits = 0
-    for rec in recs:
-        hits += len(evaluate_record(rec, rules=rules, scenarios=scenarios, now=now))
+    hits, round_hits = 0, {}
+    with db.session.no_autoflush:
+        for rec in recs:
+            hits += len(evaluate_record(rec, rules=rules, scenarios=scenarios, now=now, batch=round_hits))
+    started = start_dispatches(round_hits.values())
     new_last = recs[-1].id if len(recs) == batch else max(top, last)
-    mark.detail = {"last_id": new_last, "evaluated": len(recs), "hits": hits}
+    mark.detail = {"last_id": new_last, "evaluated": len(recs), "hits": hits, "started": started}
     db.session.flush()
-    return {"evaluated": len(recs), "hits": hits}
+    return {"evaluated": len(recs), "hits": hits, "started": started}
 
 
 def get_hit(hit_id: int) -> TriggerHit:

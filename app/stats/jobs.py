@@ -1,0 +1,43 @@
+"""Scheduler-round jobs of the statistics: the summary refresh, its nightly rebuild, the periodic reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from app.engine.cli import round_job
+
+
+@round_job("stats.refresh", every=60.0)
+def refresh_job(now: datetime) -> int:
+    """Recompute the summary-table days changed since the last round."""
+    from app.stats.summary import refresh
+
+    return refresh()
+
+
+@round_job("stats.rebuild", every=86400.0)
+def rebuild_job(now: datetime) -> int:
+    """Once a day: rebuild the summary table (catches enterprise grades changed after their records)."""
+    if not current_app.config.get("STATS_NIGHTLY_REBUILD", not current_app.testing):
+        return 0
+    from app.stats.summary import rebuild
+
+    return rebuild()
+
+
+@round_job("stats.periodic", every=3600.0)
+def periodic_job(now: datetime) -> int:
+    """月报/季报/年报 of the periods just ended, once each (off in tests unless STATS_PERIODIC_REPORTS)."""
+    if not current_app.config.get("STATS_PERIODIC_REPORTS", not current_app.testing):
+        return 0
+    from app.engine.runtime import SHANGHAI
+    from app.stats.periodic import due_reports, existing, generate
+
+    made = 0
+    for kind, key in due_reports(now.astimezone(SHANGHAI).date()):
+        if existing(kind, key) is None:
+            generate(kind, key)
+            made += 1
+    return made

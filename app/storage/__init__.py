@@ -1,0 +1,214 @@
+"""Object storage behind one small interface: the filesystem by default, S3-compatible in production.
+
+Keys are relative paths ("recordings/2026/12/abc.mp4"): no leading slash, no "..", no backslashes.
+`get_storage(config)` reads DUCHA_STORAGE (``file`` or ``s3``), DUCHA_STORAGE_DIR, DUCHA_S3_BUCKET,
+DUCHA_S3_ENDPOINT, DUCHA_S3_ACCESS_KEY, DUCHA_S3_SECRET_KEY, DUCHA_S3_REGION. Recordings use it now;
+uploads and documents can move onto it later.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+_KEY = re.compile(r"^[A-Za-z0-9._\-/]{1,400}$")
+
+
+class StorageError(RuntimeError):
+    """A storage operation failed; the message is Chinese and safe to show."""
+
+
+class ObjectMissing(StorageError):
+    pass
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key or "") or key.startswith("/") or ".." in key.split("/") or "//" in key:
+        raise StorageError(f"存储键不合法：{key!r}")
+    return key
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """An HTTP `Range: bytes=a-b` header → (start, end inclusive); None for no/unsupported range.
+    Raises StorageError for an unsatisfiable one (the caller answers 416)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if first == "":  # suffix: the last N bytes
+            n = int(last)
+            if n <= 0:
+                raise StorageError("请求的范围无效")
+            return max(0, size - n), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError as exc:
+        raise StorageError("请求的范围无效") from exc
+    if start >= size or end < start:
+        raise StorageError("请求的范围超出文件长度")
+    return start, min(end, size - 1)
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes | BinaryIO, content_type: str = "application/octet-stream") -> int: ...
+    def get(self, key: str) -> bytes: ...
+    def open_range(self, key: str, start: int, end: int) -> bytes: ...
+    def delete(self, key: str) -> bool: ...
+    def exists(self, key: str) -> bool: ...
+    def size(self, key: str) -> int: ...
+
+
+class FileStorage:
+    """Files under one root directory; a put writes a temporary file and renames it (atomic)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key, data, content_type="application/octet-stream") -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(data, bytes | bytearray):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out, CHUNK)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path.stat().st_size
+
+    def get(self, key) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"文件不存在：{key}") from exc
+
+    def open_range(self, key, start, end) -> bytes:
+        try:
+            with self._path(key).open("rb") as f:
+                f.seek(start)
+                return f.read(end - start + 1)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"文件不存在：{key}") from exc
+
+    def delete(self, key) -> bool:
+        path = self._path(key)
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    def exists(self, key) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"文件不存在：{key}") from exc
+
+
+class S3Storage:
+    """An S3-compatible bucket through boto3 (MinIO, Ceph, a cloud's object storage)."""
+
+    def __init__(self, bucket: str, *, endpoint_url=None, access_key=None, secret_key=None, region="us-east-1"):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+        )
+
+    def _call(self, fn, key, **kw):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(Bucket=self.bucket, Key=check_key(key), **kw)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise ObjectMissing(f"文件不存在：{key}") from exc
+            if code == "InvalidRange":
+                raise StorageError("请求的范围超出文件长度") from exc
+            raise StorageError(f"对象存储出错（{code}）") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"对象存储无法访问（{type(exc).__name__}）") from exc
+
+    def ensure_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def put(self, key, data, content_type="application/octet-stream") -> int:
+        body = data if isinstance(data, bytes | bytearray) else data.read()
+        self._call(self.client.put_object, key, Body=bytes(body), ContentType=content_type)
+        return len(body)
+
+    def get(self, key) -> bytes:
+        return self._call(self.client.get_object, key)["Body"].read()
+
+    def open_range(self, key, start, end) -> bytes:
+        return self._call(self.client.get_object, key, Range=f"bytes={start}-{end}")["Body"].read()
+
+    def delete(self, key) -> bool:
+        if not self.exists(key):
+            return False
+        self._call(self.client.delete_object, key)
+        return True
+
+    def exists(self, key) -> bool:
+        try:
+            self._call(self.client.head_object, key)
+        except ObjectMissing:
+            return False
+        return True
+
+    def size(self, key) -> int:
+        return int(self._call(self.client.head_object, key)["ContentLength"])
+
+
+def from_config(cfg: dict) -> Storage:
+    kind = (cfg.get("STORAGE") or "file").lower()
+    if kind == "s3":
+        if not cfg.get("S3_BUCKET"):
+            raise StorageError("对象存储未配置存储桶（DUCHA_S3_BUCKET）")
+        return S3Storage(
+            cfg["S3_BUCKET"],
+            endpoint_url=cfg.get("S3_ENDPOINT"),
+            access_key=cfg.get("S3_ACCESS_KEY"),
+            secret_key=cfg.get("S3_SECRET_KEY"),
+            region=cfg.get("S3_REGION") or "us-east-1",
+        )
+    if kind != "file":
+        raise StorageError(f"未知的存储类型：{kind}")
+    return FileStorage(cfg.get("STORAGE_DIR") or Path(cfg["INSTANCE_DIR"]) / "storage")
+
+
+def get_storage() -> Storage:
+    """The app's storage (built once per app and kept in app.extensions)."""
+    from flask import current_app
+
+    store = current_app.extensions.get("ducha.storage")
+    if store is None:
+        store = current_app.extensions["ducha.storage"] = from_config(current_app.config)
+    return store

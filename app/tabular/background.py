@@ -1,0 +1,102 @@
+"""Large exports as background jobs with progress (app/reports/jobs.py): a list with more rows than
+``EXPORT_BACKGROUND_ROWS`` (default 2,000) is not written inside the web request; a job reads the rows in
+chunks, reports "已读取 n / N 行", writes the XLSX (or CSV) through the one export helper and leaves the file
+for its creator to download (``/jobs/exports/<file>``; the file name carries the creator's id).
+
+Exports are registered by name (``@exporter("instances")``): ``fn(user, args) -> (columns, select, total,
+filename, sheet)``; the same function serves the job (by name, so the job worker can run it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import abort, current_app, render_template, send_file
+from flask_login import current_user, login_required
+
+from app.errors import ValidationFailed
+from app.extensions import db
+
+CHUNK = 500
+_EXPORTERS: dict[str, Callable] = {}
+FILE = re.compile(r"^(\d+)-([0-9a-f]{16})\.(xlsx|csv)$")
+
+
+def exporter(name: str):
+    def decorator(fn):
+        _EXPORTERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def threshold() -> int:
+    return int(current_app.config.get("EXPORT_BACKGROUND_ROWS", 2000))
+
+
+def folder() -> Path:
+    path = Path(current_app.config["INSTANCE_DIR"]) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def start(name: str, *, user, args: dict, fmt: str, title: str):
+    """Queue the export job; returns the page that shows its progress (the caller commits)."""
+    from app.reports.jobs import start_job
+
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationFailed("导出格式只能是 xlsx 或 csv", errors={"format": "未知格式"})
+    job = start_job(f"export.{name}", export_job, user=user, name=name, user_id=user.id, args=args, fmt=fmt)
+    return render_template("tabular/export_job.html", job=job, title=title)
+
+
+def export_job(report, *, name: str, user_id: int, args: dict, fmt: str) -> dict:
+    """Job function: read the rows in chunks with progress, write the file, return its download URL."""
+    from app.auth.models import User
+    from app.tabular.export import to_csv, to_xlsx
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ValidationFailed("发起导出的账号不存在")
+    columns, stmt, total, filename, sheet = _EXPORTERS[name](user, args)
+    rows = []
+    report(1, f"共 {total} 行，开始读取")
+    for offset in range(0, max(total, 1), CHUNK):
+        chunk = db.session.scalars(stmt.offset(offset).limit(CHUNK)).unique().all()
+        rows += chunk
+        report(5 + int(75 * len(rows) / max(total, 1)), f"已读取 {len(rows)} / {total} 行")
+        if len(chunk) < CHUNK:
+            break
+    rows = rows[:total]
+    report(85, f"正在写入 {'Excel' if fmt == 'xlsx' else 'CSV'} 文件（{len(rows)} 行）")
+    data = to_xlsx(columns, rows, sheet=sheet) if fmt == "xlsx" else to_csv(columns, rows)
+    stored = f"{user_id}-{secrets.token_hex(8)}.{fmt}"
+    (folder() / stored).write_bytes(data)
+    return {
+        "url": f"/jobs/exports/{stored}?name={quote(filename)}",
+        "message": f"已导出 {len(rows)} 行，可以下载",
+        "rows": len(rows),
+    }
+
+
+def register(bp) -> None:
+    @bp.get("/jobs/exports/<stored>")
+    @login_required
+    def export_download(stored: str):
+        """An export file, for the person who asked for it only."""
+        from flask import request
+
+        found = FILE.match(stored)
+        if found is None or int(found.group(1)) != current_user.id:
+            abort(404)
+        path = folder() / stored
+        if not path.is_file():
+            abort(404)
+        name = (request.args.get("name") or "导出")[:60].replace("/", "_")
+        data = io.BytesIO(path.read_bytes())  # read whole: no file handle left open after the response
+        return send_file(data, as_attachment=True, download_name=f"{name}.{found.group(3)}")

@@ -181,9 +181,14 @@ def test_production_settings_checked_at_start(monkeypatch, tmp_path):
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/ducha",
             "RATELIMIT_STORAGE_URI": "redis://r:6379/0",
             "METRICS_TOKEN": "t" * 32,
+            "GATEWAY_TOKEN": "g" * 32,
+            "GATEWAY_WEBHOOK_SECRET": "w" * 32,
         }
     )
     assert problems(cfg) == []
+    # the device simulator's credentials are refused in production
+    dev = {**cfg, "GATEWAY_TOKEN": "ducha-devicesim-token", "GATEWAY_WEBHOOK_SECRET": "ducha-devicesim-webhook"}
+    assert sum("GATEWAY" in p for p in problems(dev)) == 2
     assert any("AUDIT_RETENTION_DAYS" in p for p in problems({**cfg, "AUDIT_RETENTION_DAYS": 90}))
     assert any("SECRET_KEY" in p for p in problems({**cfg, "SECRET_KEY": "short"}))
     assert any("PROXY_COUNT" in p for p in problems({**cfg, "PROXY_COUNT": -1}))

@@ -41,7 +41,14 @@ def problems(cfg: dict) -> list[str]:
         found.append("SESSION_COOKIE_SECURE must stay on in production (HTTPS only)")
     if proxies and not cfg.get("METRICS_TOKEN"):
         found.append("DUCHA_METRICS_TOKEN must be set in production behind a proxy (/metrics)")
+    # The device gateway's development credentials (the simulator's) must not reach production.
+    for key, dev_value in DEV_SECRETS.items():
+        if str(cfg.get(key) or "") == dev_value:
+            found.append(f"DUCHA_{key} must be set to the real gateway's value in production (not the simulator's)")
     return found
+
+
+DEV_SECRETS = {"GATEWAY_TOKEN": "ducha-devicesim-token", "GATEWAY_WEBHOOK_SECRET": "ducha-devicesim-webhook"}
 
 
 def check(cfg: dict) -> None:

@@ -48,7 +48,9 @@ def test_each_score_explains_itself(app, graded, client_for):
         plain = db.session.get(EnterpriseScore, graded["plain"])
         assert plain.total == -4 and plain.grade == "D"  # std_two only
     text = page_text(client_for("hp_officer").get(f"/enterprises/{graded['risky']}"))
-    assert "enterprise_points#Rule_acc_one" in text and "近三年事故起数 = 1" in text and "第 1 版" in text
+    # the rule as an identifier of the points table (not the raw "enterprise_points#Rule_acc_one")
+    assert "积分规则表 · 规则 <code>acc_one</code>" in text and "enterprise_points#" not in text
+    assert "近三年事故起数 = 1" in text and "第 1 版" in text
 
 
 def test_unchanged_data_writes_nothing(app, graded):

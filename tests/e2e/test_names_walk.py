@@ -68,6 +68,7 @@ ALLOWED_ENGLISH = {
 }
 
 ALLOWED_ENGLISH |= {"XML", "BPMNDI", "Office", "App", "Microsoft", "Authenticator", "FreeOTP"}  # formats, products
+ALLOWED_ENGLISH |= {"GeoJSON", "KML"}  # map layer file formats (指挥调度 layer import)
 FILE_NAME = re.compile(r".+\.(bpmn|dmn|json|pdf|xlsx|csv|png|jpg|docx?)$")
 TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|(?<![A-Za-z0-9_])[A-Za-z]")
 

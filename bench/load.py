@@ -446,7 +446,9 @@ class TimerProbe(threading.Thread):
         from app.inbox import actions
 
         with self.app.app_context():
-            actor_id = db.session.scalar(select(User.id).where(User.status == "active").order_by(User.id).limit(1))
+            # the first active account that may start a process (the probe has no start roles)
+            users = db.session.scalars(select(User).where(User.status == "active").order_by(User.id).limit(500))
+            actor_id = next((u.id for u in users if u.can("process.start")), None)
             n = 0
             while not self.stop_event.wait(self.every):
                 n += 1

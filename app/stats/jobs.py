@@ -17,13 +17,27 @@ def refresh_job(now: datetime) -> int:
     return refresh()
 
 
-@round_job("stats.rebuild", every=86400.0)
+NIGHTLY_HOUR = 2  # 02:00–02:59 Shanghai time
+_rebuilt_on: set = set()
+
+
+@round_job("stats.rebuild", every=1200.0)
 def rebuild_job(now: datetime) -> int:
-    """Once a day: rebuild the summary table (catches enterprise grades changed after their records)."""
+    """Once a night: rebuild the summary table (catches enterprise grades changed after their records).
+
+    Only between 02:00 and 03:00 (Shanghai), once per day per scheduler: not when a scheduler starts (on the
+    3-year data set a rebuild is minutes of database work, and it ran at every restart, in the middle of the
+    day's load)."""
     if not current_app.config.get("STATS_NIGHTLY_REBUILD", not current_app.testing):
+        return 0
+    from app.engine.runtime import SHANGHAI
+
+    local = now.astimezone(SHANGHAI)
+    if local.hour != NIGHTLY_HOUR or local.date() in _rebuilt_on:
         return 0
     from app.stats.summary import rebuild
 
+    _rebuilt_on.add(local.date())
     return rebuild()
 
 

@@ -259,3 +259,19 @@ def miwg() -> list[Path]:
         print(reason)
         pytest.skip(reason)
     return files
+
+
+def xlsx_bytes(header: list, rows) -> bytes:
+    """An XLSX workbook with a header row and the given rows (import tests)."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

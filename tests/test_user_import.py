@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.extensions import db
-from tests.conftest import page_text
+from tests.conftest import page_text, xlsx_bytes
 
 HEADER = [
     "登录名（必填）",
@@ -25,14 +25,7 @@ HEADER = [
 
 
 def _xlsx(rows) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(HEADER)
-    for r in rows:
-        ws.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(HEADER, rows)
 
 
 def _upload(client, data: bytes):

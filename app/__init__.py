@@ -134,6 +134,48 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+class LazyCount:
+    """A number for templates that is computed the first time a template uses it."""
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute):
+        self._compute, self._value = compute, None
+
+    @property
+    def value(self) -> int:
+        if self._value is None:
+            self._value = int(self._compute() or 0)
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __eq__(self, other) -> bool:
+        return self.value == (other.value if isinstance(other, LazyCount) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __gt__(self, other) -> bool:
+        return self.value > int(other)
+
+    def __lt__(self, other) -> bool:
+        return self.value < int(other)
+
+    def __ge__(self, other) -> bool:
+        return self.value >= int(other)
+
+    def __le__(self, other) -> bool:
+        return self.value <= int(other)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
@@ -145,10 +187,13 @@ def _register_template_helpers(app: Flask) -> None:
             return {}
         counter = app.extensions.get("ducha.inbox_count")
         unread = app.extensions.get("ducha.unread_notifications")
+        user = current_user._get_current_object()
         return {
             "nav_items": nav_for(current_user),
-            "inbox_count": counter(current_user) if counter else 0,
-            "unread_count": unread(current_user) if unread else 0,
+            # Counted only where a template shows them (the page shell), not for every fragment rendered:
+            # the inbox badge, polled by every open page, counted the to-do list twice.
+            "inbox_count": LazyCount(lambda: counter(user) if counter else 0),
+            "unread_count": LazyCount(lambda: unread(user) if unread else 0),
         }
 
     from app.models_base import utcnow

@@ -50,6 +50,22 @@ def test_authentication_is_one_statement(app, login_as):
     assert len(seen.sql) == 2, seen.sql
 
 
+def test_the_polled_inbox_badge_is_the_session_lookup_and_one_count(app, login_as):
+    c = login_as("hp_officer")
+    c.get("/inbox/badge")  # warm caches
+    with app.app_context():
+        engine = db.engine
+    with Statements(engine) as seen:
+        resp = c.get("/inbox/badge")
+    assert resp.status_code == 200
+    assert len(seen.sql) == 2, seen.sql
+    assert "user_sessions" in seen.sql[0] and "count" in seen.sql[1] and "human_tasks" in seen.sql[1]
+    # A full page still shows the counts in its shell (computed when the template uses them).
+    with Statements(engine) as seen:
+        page = c.get("/inbox/").get_data(as_text=True)
+    assert "待办" in page and sum("count(notifications.id)" in s for s in seen.sql) == 1
+
+
 def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
     actor = user("hp_officer")
     audit.record("test.first", actor=actor)  # the first append also creates the head row

@@ -120,8 +120,7 @@ def purge_exports(now: datetime, *, days: int | None = None) -> int:
     cutoff = now - timedelta(days=days)
     removed = []
     for name, modified in list(background.stored_exports()):
-        if modified < cutoff:
-            background.remove_export(name)
+        if modified < cutoff and background.remove_export(name):
             removed.append(name)
     stale = db.session.scalars(
         select(Job).where(

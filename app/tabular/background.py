@@ -104,9 +104,15 @@ def export_exists(stored: str) -> bool:
     return FILE.match(stored) is not None and (folder() / stored).is_file()
 
 
-def remove_export(stored: str) -> None:
-    if FILE.match(stored):
-        (folder() / stored).unlink(missing_ok=True)
+def remove_export(stored: str) -> bool:
+    """Remove one export file; False when it was already gone (another scheduler got there first)."""
+    if not FILE.match(stored):
+        return False
+    try:
+        (folder() / stored).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def register(bp) -> None:

@@ -159,3 +159,10 @@ def test_the_round_job_and_the_command_purge_exports(app, runner):
         name = _export_file(app, user("hp_officer").id, 30)
     result = runner.invoke(args=["ducha", "retention"])
     assert result.exit_code == 0 and "export files removed: 1" in result.output
+
+
+def test_a_negative_export_retention_is_refused_at_start():
+    from app.ops.settings_check import problems
+
+    assert "DUCHA_EXPORT_RETENTION_DAYS must be 0 (keep) or a number of days" in problems({"EXPORT_RETENTION_DAYS": -1})
+    assert not [p for p in problems({"EXPORT_RETENTION_DAYS": 0}) if "EXPORT" in p]

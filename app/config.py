@@ -124,6 +124,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "READY_HEARTBEAT_SECONDS": _int("READY_HEARTBEAT_SECONDS", 60),
         "AUDIT_RETENTION_DAYS": _int("AUDIT_RETENTION_DAYS", 365),
         "SESSION_RETENTION_DAYS": _int("SESSION_RETENTION_DAYS", 30),
+        "EXPORT_RETENTION_DAYS": _int("EXPORT_RETENTION_DAYS", 7),  # background export files; 0 keeps them
         "BACKUP_DIR": _env("BACKUP_DIR", str(instance / "backups")),
         # Device gateway (指挥调度, app/dispatch/gateway.py): base URL, token, seconds per call, retries.
         "GATEWAY_URL": _env("GATEWAY_URL", "http://127.0.0.1:7310"),

@@ -27,6 +27,8 @@ def problems(cfg: dict) -> list[str]:
         found.append(f"DUCHA_AUDIT_RETENTION_DAYS must be 0 (keep) or at least {MIN_AUDIT_RETENTION_DAYS}")
     if cfg.get("SESSION_RETENTION_DAYS", 1) < 1:
         found.append("DUCHA_SESSION_RETENTION_DAYS must be at least 1")
+    if cfg.get("EXPORT_RETENTION_DAYS", 0) < 0:
+        found.append("DUCHA_EXPORT_RETENTION_DAYS must be 0 (keep) or a number of days")
     if cfg.get("LOG_FORMAT") not in ("json", "text"):
         found.append("DUCHA_LOG_FORMAT must be json or text")
     if cfg.get("ENV_NAME") != "production":

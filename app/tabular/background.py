@@ -39,6 +39,13 @@ def threshold() -> int:
     return int(current_app.config.get("EXPORT_BACKGROUND_ROWS", 2000))
 
 
+def count_rows(stmt) -> int:
+    """Rows of a list's select (its ORDER BY dropped): what decides between a direct file and a job."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def folder() -> Path:
     path = Path(current_app.config["INSTANCE_DIR"]) / "exports"
     path.mkdir(parents=True, exist_ok=True)
@@ -84,6 +91,30 @@ def export_job(report, *, name: str, user_id: int, args: dict, fmt: str) -> dict
     }
 
 
+def stored_exports():
+    """(name, last modified, UTC) of every export file kept for download (the retention round reads these)."""
+    from datetime import UTC, datetime
+
+    for path in folder().iterdir():
+        if FILE.match(path.name) and path.is_file():
+            yield path.name, datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def export_exists(stored: str) -> bool:
+    return FILE.match(stored) is not None and (folder() / stored).is_file()
+
+
+def remove_export(stored: str) -> bool:
+    """Remove one export file; False when it was already gone (another scheduler got there first)."""
+    if not FILE.match(stored):
+        return False
+    try:
+        (folder() / stored).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def register(bp) -> None:
     @bp.get("/jobs/exports/<stored>")
     @login_required
@@ -96,7 +127,9 @@ def register(bp) -> None:
             abort(404)
         path = folder() / stored
         if not path.is_file():
-            abort(404)
+            from app.errors import NotFound
+
+            raise NotFound("导出文件已超过保存期限并已清理，请重新导出")
         name = (request.args.get("name") or "导出")[:60].replace("/", "_")
         data = io.BytesIO(path.read_bytes())  # read whole: no file handle left open after the response
         return send_file(data, as_attachment=True, download_name=f"{name}.{found.group(3)}")

@@ -340,7 +340,7 @@ def legacy_folders(cfg: dict) -> dict[str, Path]:
     return {
         "uploads/": Path(cfg.get("UPLOAD_DIR") or instance / "uploads"),
         "documents/": Path(cfg.get("DOCUMENTS_DIR") or instance / "documents"),
-        "exports/": instance / "exports",
+        "exports/": Path(cfg.get("EXPORTS_DIR") or instance / "exports"),
     }
 
 

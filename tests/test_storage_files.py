@@ -18,7 +18,7 @@ from app.storage import FileStorage, LegacyFallback, ObjectMissing, S3Storage, f
 from tests import bpmn_builder
 from tests.api_helpers import Bearer, issue_token
 from tests.conftest import page_text, user
-from tests.storage_support import MotoServer, moto_executable, s3_config
+from tests.storage_support import S3_CONFIG, MotoServer, moto_executable, s3_config
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -368,3 +368,19 @@ def test_session_store_follows_the_env_switch(app):
         primary = _primary(get_storage())
         expected = S3Storage if os.environ.get("DUCHA_TEST_STORAGE") == "s3" else FileStorage
         assert isinstance(primary, expected)
+
+
+def test_storage_check_creates_the_bucket_and_probes(app, store, runner):
+    out = runner.invoke(args=["ducha", "storage", "check"])
+    assert out.exit_code == 0 and "storage ok" in out.output, out.output
+    primary = _primary(store)
+    if isinstance(primary, S3Storage):  # a bucket nobody created yet (a fresh MinIO): created by the check
+        bucket = f"fresh-{uuid.uuid4().hex[:10]}"
+        endpoint = primary.client.meta.endpoint_url
+        built = from_config({**app.config, **S3_CONFIG, "STORAGE": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT": endpoint})
+        app.extensions["ducha.storage"] = built
+        out = runner.invoke(args=["ducha", "storage", "check"])
+        assert out.exit_code == 0 and f"s3://{bucket}" in out.output, out.output
+        assert list(_primary(built).iter_keys("")) == []  # the probe was deleted
+    else:
+        assert list(primary.iter_keys("health/")) == []

@@ -122,6 +122,33 @@ def migrate_command(dry_run: bool, remove_source: bool):
         raise SystemExit(1)
 
 
+@storage_cli.command("check")
+@with_appcontext
+def check_command():
+    """Create the S3 bucket if missing, then write, read and delete a probe object (exit 1 on failure)."""
+    import uuid
+
+    from app.storage import S3Storage, get_storage
+
+    store = get_storage()
+    primary = store.primary if isinstance(store, LegacyFallback) else store
+    key = f"health/probe-{uuid.uuid4().hex}"
+    try:
+        if isinstance(primary, S3Storage):
+            primary.ensure_bucket()
+        primary.put(key, b"ok", "text/plain")
+        ok = primary.get(key) == b"ok"
+        primary.delete(key)
+    except StorageError as exc:
+        raise click.ClickException(f"存储不可用：{exc}") from exc
+    except Exception as exc:  # botocore's errors at bucket creation: credentials, endpoint
+        raise click.ClickException(f"存储不可用：{type(exc).__name__}: {exc}") from exc
+    if not ok:
+        raise click.ClickException("存储不可用：读回的内容与写入的不同")
+    where = f"s3://{primary.bucket}" if isinstance(primary, S3Storage) else str(getattr(primary, "root", ""))
+    click.echo(f"storage ok: {where}")
+
+
 def register(ducha) -> None:
     if storage_cli.name not in ducha.commands:
         ducha.add_command(storage_cli)

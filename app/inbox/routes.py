@@ -282,10 +282,9 @@ def print_pdf(instance_id: int):
     Rendered by the job worker, once per content: the page shows the progress and links back here,
     where the finished (or an identical earlier) record is served.
     """
-    from flask import Response
-
     from app.reports import background
-    from app.reports.services import read_document
+    from app.reports.services import document_key
+    from app.storage import files
 
     inst = services.visible_instance(instance_id, current_user)
     context = services.approval_record_context(inst)
@@ -301,10 +300,12 @@ def print_pdf(instance_id: int):
         business_key=inst.number,
     )
     if doc is not None:
-        return Response(
-            read_document(doc),
+        return files.send(
+            document_key(doc),
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="record-{inst.number or inst.id}.pdf"'},
+            as_attachment=False,
+            download_name=f"record-{inst.number or inst.id}.pdf",
+            missing="文书文件不存在或已被移除",
         )
     db.session.commit()
     return render_template("inbox/print_pending.html", instance=inst, job=job), 202

@@ -384,3 +384,18 @@ def test_storage_check_creates_the_bucket_and_probes(app, store, runner):
         assert list(_primary(built).iter_keys("")) == []  # the probe was deleted
     else:
         assert list(primary.iter_keys("health/")) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"STORAGE": "ftp"}, "DUCHA_STORAGE must be file or s3"),
+        ({"STORAGE": "s3", "S3_BUCKET": ""}, "DUCHA_S3_BUCKET must be set"),
+        ({"BACKUP_FILES": "some"}, "DUCHA_BACKUP_FILES must be archive or none"),
+    ],
+)
+def test_storage_settings_are_checked_at_start(app, setting, message):
+    from app.ops.settings_check import problems
+
+    assert any(message in p for p in problems({**app.config, **setting}))
+    assert not problems({**app.config, "STORAGE": "s3", "S3_BUCKET": "ducha"})

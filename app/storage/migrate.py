@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.storage import LegacyFallback, Storage, StorageError, iter_legacy, legacy_folders
+from app.storage import LegacyFallback, ObjectMissing, Storage, StorageError, iter_legacy, legacy_folders
 
 
 @dataclass
@@ -55,7 +55,7 @@ def migrate(
         source = folders[prefix] / key[len(prefix) :]
         try:
             size = source.stat().st_size
-            if primary.exists(key) and primary.size(key) == size:
+            if _stored_size(primary, key) == size:  # one HEAD on S3
                 report.present += 1
             elif dry_run:
                 report.copied += 1
@@ -68,7 +68,7 @@ def migrate(
                 report.copied += 1
                 report.bytes += size
             report.by_prefix[prefix] = report.by_prefix.get(prefix, 0) + 1
-            if remove_source and not dry_run and primary.size(key) == size:
+            if remove_source and not dry_run and _stored_size(primary, key) == size:
                 source.unlink()
                 report.removed += 1
         except FileNotFoundError:
@@ -78,6 +78,13 @@ def migrate(
         if progress is not None:
             progress(report, key)
     return report
+
+
+def _stored_size(store: Storage, key: str) -> int | None:
+    try:
+        return store.size(key)
+    except ObjectMissing:
+        return None
 
 
 @click.group("storage")

@@ -120,7 +120,7 @@ def purge_exports(now: datetime, *, days: int | None = None) -> int:
     cutoff = now - timedelta(days=days)
     removed = []
     for name, modified in list(background.stored_exports()):
-        if modified < cutoff and background.remove_export(name):
+        if modified is not None and modified < cutoff and background.remove_export(name):
             removed.append(name)
     stale = db.session.scalars(
         select(Job).where(
@@ -133,7 +133,9 @@ def purge_exports(now: datetime, *, days: int | None = None) -> int:
     for job in stale:
         stored = (job.result_url or "").split("?")[0].rsplit("/", 1)[-1]
         if stored and background.export_exists(stored):
-            continue
+            if not background.remove_export(stored):  # a store without file times: by the job's age
+                continue
+            removed.append(stored)
         job.result = {**(job.result or {}), "url": None, "expired": True}
         job.message = EXPORT_EXPIRED
     if removed:

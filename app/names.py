@@ -40,6 +40,8 @@ AUDIT_OBJECTS = {
     "enterprise": "企业",
     "report": "报表",
     "inspection": "检查",
+    "appraisal": "评议考核",
+    "soe": "国企交流",
 }
 AUDIT_VERBS = {
     "create": "新建",
@@ -187,6 +189,10 @@ OBJECT_TYPES = {
     "enterprise_label": "企业标签",
     "training_questions": "技能拉练题目",
     "training_practice_records": "模拟练习记录",
+    "appraisal_scheme": "考核方案",
+    "appraisal_round": "考核轮次",
+    "appraisal_result": "考核结果",
+    "soe_guidance": "监管指导建议",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -213,6 +219,13 @@ SERVICES = {
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
     "training.finish_marking": "汇总比武成绩",
+    "appraisal.scored": "汇总评分并生成负责人考核",
+    "appraisal.returned": "退回重新评议",
+    "appraisal.publish": "公布考核结果",
+    "appraisal.close": "考核归档",
+    "appraisal.objection_decided": "记录异议处理结果",
+    "soe.guidance_step": "记录指导建议环节",
+    "soe.guidance_closed": "办结指导建议",
 }
 # Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
 NOTIFICATION_KINDS = {
@@ -230,6 +243,8 @@ NOTIFICATION_KINDS = {
     "clue_returned": "线索被退回",
     "clue_rejected": "线索不予受理",
     "clue_closed": "线索已办结",
+    "appraisal": "评议考核",
+    "soe_guidance": "监管指导建议",
 }
 DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 

@@ -19,6 +19,7 @@ from app.engine.runtime import SHANGHAI
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.inbox.models import HumanTask, Notification
+from app.orgs.models import Organisation
 from tests.conftest import page_text, user
 
 PROCESSES = ("appraisal", "appraisal_objection")
@@ -363,3 +364,24 @@ def test_round_through_inbox_objection_and_export(app, client_for):
     with app.app_context():
         assert db.session.get(AppraisalRound, rid).status == "closed"
     assert "已归档" in page_text(chief.get("/appraisal/"))
+
+
+def test_demo_data_in_every_state(ctx):
+    from app.demo.appraisal import seed_appraisal_demo
+    from app.demo.seed import seed_users
+    from app.soe.models import Guidance
+
+    orgs = {o.code: o for o in db.session.scalars(select(Organisation))}
+    seed_users(orgs)
+    out = seed_appraisal_demo()
+    db.session.commit()
+    assert out["appraisal_rounds"] == 2 and out["soe_records"] > 50 and out["soe_guidance"] == 5
+    rounds = {r.period: r.status for r in db.session.scalars(select(AppraisalRound))}
+    assert sorted(rounds.values()) == ["published", "scoring"]
+    statuses = {r.status for r in db.session.scalars(select(AppraisalResult))}
+    assert {"adjusted", "objected", "published", "computed"} <= statuses
+    assert {s.status for s in schemes.schemes()} == {"published", "draft"}
+    today = datetime.now(SHANGHAI).date()
+    gs = list(db.session.scalars(select(Guidance)))
+    assert {g.status for g in gs} == {"open", "answered", "returned", "closed"} and any(g.overdue(today) for g in gs)
+    assert seed_appraisal_demo() == {"soe_records": 0, "soe_guidance": 0, "appraisal_rounds": 0}  # idempotent

@@ -96,6 +96,7 @@ def start_review(r: AppraisalRound, *, actor) -> None:
         "summary": summary(r),
         "reviewers": ",".join(r.reviewers or []),
         "score_link": f"/appraisal/rounds/{r.id}/score",
+        "result_link": f"/appraisal/rounds/{r.id}",
         "subject": f"评议考核：{r.scheme.name} {r.period}",
     }
     org = db.session.get(Organisation, r.org_id)

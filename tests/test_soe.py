@@ -274,3 +274,9 @@ def test_reminders_before_and_after_deadline(app):
                 user("chief"), group_id=_org("310101").id, title="标题", body="内容内容内容", deadline="2099-01-01"
             )
         json.dumps(guidance.counts(user("soe")))
+
+
+def test_reminders_run_in_the_scheduler_round(app):
+    from app.engine.cli import ROUND_EVERY, ROUND_JOBS
+
+    assert ROUND_JOBS["soe.remind"] is guidance.remind_job and ROUND_EVERY["soe.remind"] == 1800.0

@@ -385,3 +385,20 @@ def test_demo_data_in_every_state(ctx):
     gs = list(db.session.scalars(select(Guidance)))
     assert {g.status for g in gs} == {"open", "answered", "returned", "closed"} and any(g.overdue(today) for g in gs)
     assert seed_appraisal_demo() == {"soe_records": 0, "soe_guidance": 0, "appraisal_rounds": 0}  # idempotent
+
+
+def test_results_are_scoped_for_readers(app, client_for):
+    with app.app_context():
+        s = _scheme()
+        r = _round(s)
+        compute.compute_round(r)
+        rid = r.id
+        db.session.commit()
+    hp = page_text(client_for("hp_leader").get(f"/appraisal/rounds/{rid}"))
+    assert "黄浦队员" in hp and "徐汇队员" not in hp  # a district sees its own people only
+    city = page_text(client_for("leader").get(f"/appraisal/rounds/{rid}"))
+    assert "黄浦队员" in city and "徐汇队员" in city
+    scoring = page_text(client_for("hp_leader").get(f"/appraisal/rounds/{rid}/score"))
+    assert "徐汇队员" not in scoring and "不是本轮评议人" in scoring
+    assert client_for("hp_officer").get(f"/appraisal/rounds/{rid}").status_code == 403  # no read right
+    assert client_for("hp_officer").get("/appraisal/").status_code == 302  # to their own results

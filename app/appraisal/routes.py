@@ -133,10 +133,10 @@ def score(round_id: int):
             )
         )
     }
-    people = sorted(
-        db.session.scalars(select(AppraisalResult).where(AppraisalResult.round_id == r.id)),
-        key=lambda x: (x.org.path, x.user_id),
-    )
+    stmt = select(AppraisalResult).where(AppraisalResult.round_id == r.id)
+    if not process.may_score(r, current_user):  # a reviewer scores everyone; others see their scope only
+        stmt = scope_for(current_user).filter_org(stmt, AppraisalResult.org_id)
+    people = sorted(db.session.scalars(stmt), key=lambda x: (x.org.path, x.user_id))
     return render_template(
         "appraisal/score.html", r=r, people=people, mine=mine, may_score=process.may_score(r, current_user)
     )

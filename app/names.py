@@ -112,6 +112,17 @@ AUDIT_VERBS = {
     "migrate": "迁移",
 }
 AUDIT_ACTIONS = {
+    "appraisal.scheme_create": "新建考核方案",
+    "appraisal.scheme_save": "保存考核方案",
+    "appraisal.scheme_publish": "发布考核方案",
+    "appraisal.round_create": "发起考核",
+    "appraisal.scored": "完成评议打分",
+    "appraisal.publish": "公布考核结果",
+    "appraisal.close": "考核归档",
+    "appraisal.object": "提出考核异议",
+    "appraisal.objection_decide": "处理考核异议",
+    "soe.guidance_create": "发送监管指导建议",
+    "soe.guidance_close": "办结监管指导建议",
     "login": "登录",
     "logout": "退出登录",
     "login.failed": "登录失败",
@@ -250,6 +261,7 @@ DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "�
 
 # Keys of audit details, shown as labels; values under these keys are codes turned into names.
 DETAIL_KEYS = {
+    "adjusted_total": "调整后得分",
     "roles": "角色",
     "role": "角色",
     "org": "机构",

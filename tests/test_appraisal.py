@@ -364,6 +364,10 @@ def test_round_through_inbox_objection_and_export(app, client_for):
     with app.app_context():
         assert db.session.get(AppraisalRound, rid).status == "closed"
     assert "已归档" in page_text(chief.get("/appraisal/"))
+    with app.app_context():  # after the window no objection is taken
+        other = _result(db.session.get(AppraisalRound, rid), "xh_officer")
+        with pytest.raises(Conflict, match="异议期已过"):
+            process.object_to(other, actor=user("xh_officer"), reason="异议期后提出的异议")
 
 
 def test_demo_data_in_every_state(ctx):

@@ -104,6 +104,9 @@ def test_structure_records_and_scope(app, soe_data, client_for):
         got = records.records(user("chief"), records.Filters(start=date(2026, 11, 1), end=date(2026, 11, 3)))
         assert [r.source_id for r in got] == ["JS-2"]
         assert [r.source_id for r in records.records(user("chief"), records.Filters(q="二号库房"))] == ["JS-2"]
+        over = {o["group"].code: o for o in records.overview(user("chief"))}
+        assert over["SOE-JS"]["records"] == 2 and over["SOE-JS"]["hazards"] == 3 and over["SOE-CT"]["violations"] == 2
+        assert [o["group"].code for o in records.overview(user("soe"))] == ["SOE-JS"]
         tree = records.tree(user("soe"), records.visible_groups(user("soe"))[0])
         assert tree[0]["org"].code == "SOE-JS" and {c["org"].code for c in tree[0]["children"]} >= {"SOE-JS-01"}
     city, group, district = client_for("chief"), client_for("soe"), client_for("hp_leader")

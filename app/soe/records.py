@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.errors import NotFound, ValidationFailed
 from app.exchange.models import ExchangeRecord
@@ -216,6 +216,30 @@ def typical(user, kind: str, f: Filters, top: int = 15) -> dict:
             "groups": [{"name": g, "value": sum(c.values())} for g, c in sorted(by_group.items())],
         },
     }
+
+
+def overview(user) -> list[dict]:
+    """Per visible group: member units, records, hazards found, violations, the latest inspection."""
+    rows = records(user, Filters())
+    out = []
+    for g in visible_groups(user):
+        mine = [r for r in rows if r.source == f"soe:{g.code}"[:32]]
+        units = db.session.scalar(
+            select(func.count(Organisation.id)).where(
+                Organisation.path.startswith(g.path, autoescape=True), Organisation.kind == "soe_unit"
+            )
+        )
+        out.append(
+            {
+                "group": g,
+                "units": units or 0,
+                "records": len(mine),
+                "hazards": sum(int(r.data.get("hazards") or 0) for r in mine),
+                "violations": sum(len(items(r.data.get("violation_items"))) for r in mine),
+                "latest": max((str(r.data.get("inspected_on") or "") for r in mine), default=""),
+            }
+        )
+    return out
 
 
 def unit_names(record_ids_orgs) -> dict[int, str]:

@@ -30,6 +30,7 @@ def index():
         groups=groups,
         group=group,
         tree=records.tree(current_user, group) if group else [],
+        overview=records.overview(current_user),
         counts=guidance.counts(current_user),
     )
 

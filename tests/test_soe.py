@@ -201,7 +201,13 @@ def test_guidance_thread_through_inbox(app, client_for):
     assert "排查要点.pdf" in page_text(group.get(f"/soe/guidance/{gid}"))
     assert "集团阅读：久事安全经理" in _plain(chief.get(f"/soe/guidance/{gid}"))
     feedback = _open(app, "feedback")
-    _act(group, feedback, "complete", feedback="已完成排查，发现 3 处问题，正在整改。")
+    _act(
+        group,
+        feedback,
+        "complete",
+        feedback="已完成排查，发现 3 处问题，正在整改。",
+        feedback_files=(io.BytesIO(b"%PDF-1.4\n%report\n"), "整改报告.pdf"),
+    )
     with app.app_context():
         assert db.session.get(Guidance, gid).status == "answered"
     review = _open(app, "review")
@@ -217,8 +223,9 @@ def test_guidance_thread_through_inbox(app, client_for):
         assert g.status == "closed" and g.closed_at
         assert [m.kind for m in g.messages] == ["guidance", "feedback", "reply", "feedback", "reply"]
         assert g.messages[1].author.login == "soe" and g.messages[2].body == "请补充整改完成时限"
+        assert g.messages[1].attachments[0]["name"] == "整改报告.pdf"  # the group's attachment in the thread
     thread = page_text(chief.get(f"/soe/guidance/{gid}"))
-    assert "整改将于 12 月 20 日前完成" in thread and "已办结" in thread
+    assert "整改将于 12 月 20 日前完成" in thread and "已办结" in thread and "整改报告.pdf" in thread
     # another group cannot open the thread; the list is scoped
     with app.app_context():
         create_user(

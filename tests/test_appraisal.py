@@ -145,6 +145,31 @@ def test_computation_weights_missing_data_and_leaders(ctx):
     assert _result(r, "hp_officer").total == round((0 * 50 + 80 * 30 + 90 * 20) / 100, 1)
 
 
+def test_unit_efficiency_source(ctx):
+    from app.efficiency.defaults import ensure_defaults
+    from app.efficiency.models import EffScore
+
+    model = ensure_defaults()
+    hp = user("hp_leader")
+    for period, total, adjusted in (("2026-10", 80.0, None), ("2026-11", 70.0, 90.0), ("2026-12", 10.0, None)):
+        db.session.add(
+            EffScore(
+                model_id=model.id,
+                period=period,
+                org_id=hp.org_id,
+                level="district",
+                total=total,
+                adjusted_total=adjusted,
+            )
+        )
+    db.session.flush()
+    start, end = schemes.period_bounds("quarter", "2026-Q4")
+    got = sources.get("unit_efficiency").fn([hp.id, user("xh_leader").id], start, end)
+    assert got == {hp.id: round((80 + 90 + 10) / 3, 1)}  # adjusted totals count; no result: no data
+    start, end = schemes.period_bounds("month", "2026-10")
+    assert sources.get("unit_efficiency").fn([hp.id], start, end) == {hp.id: 80.0}
+
+
 def test_case_review_source_is_optional():
     # app/cases is built separately: without it the registry simply has no case_review source.
     try:

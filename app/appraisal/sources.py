@@ -128,7 +128,29 @@ def _clue_returns(user_ids: list[int], start: datetime, end: datetime) -> dict[i
     return {uid: float(n or 0) for uid, n in rows}
 
 
+def _unit_efficiency(user_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+    """The 效能评估 result of a person's unit (district or street) averaged over the period's months: a
+    leader item, so that 负责人考核 can also draw on the unit's own efficiency results."""
+    from app.auth.models import User
+    from app.efficiency.models import EffScore
+
+    months, y, m = [], start.year, start.month
+    while (y, m) < (end.year, end.month):
+        months.append(f"{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    orgs = dict(db.session.execute(select(User.id, User.org_id).where(User.id.in_(user_ids))).all())
+    totals: dict[int, list[float]] = {}
+    for org_id, total, adjusted in db.session.execute(
+        select(EffScore.org_id, EffScore.total, EffScore.adjusted_total).where(
+            EffScore.org_id.in_(set(orgs.values())), EffScore.period.in_(months)
+        )
+    ):
+        totals.setdefault(org_id, []).append(adjusted if adjusted is not None else total)
+    return {uid: round(sum(totals[oid]) / len(totals[oid]), 1) for uid, oid in orgs.items() if totals.get(oid)}
+
+
 register("eff_violations", "效能识别不规范行为", _violations, unit="次", higher_better=False, counts=True)
 register("overdue_tasks", "待办超期件数", _overdue, unit="件", higher_better=False, counts=True)
 register("training", "技能拉练成绩", _training, unit="分")
+register("unit_efficiency", "所在单位效能评估得分", _unit_efficiency, unit="分")
 register("clue_returns", "登记线索被退回次数", _clue_returns, unit="次", higher_better=False, counts=True)

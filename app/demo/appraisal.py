@@ -114,7 +114,11 @@ def seed_rounds() -> int:
             name="负责人季度考核",
             period_type="quarter",
             actor=None,
-            items=[("评议打分", "reviewer", 60, 100, 0), ("办理时效（待办超期）", "overdue_tasks", 40, 0, 10)],
+            items=[
+                ("评议打分", "reviewer", 40, 100, 0),
+                ("单位效能（效能评估）", "unit_efficiency", 30, 100, 60),
+                ("办理时效（待办超期）", "overdue_tasks", 30, 0, 10),
+            ],
         )
         q.leader_unit_weight = 0.8
         schemes.publish(q, actor=None)

@@ -431,3 +431,15 @@ def test_results_are_scoped_for_readers(app, client_for):
     assert "徐汇队员" not in scoring and "不是本轮评议人" in scoring
     assert client_for("hp_officer").get(f"/appraisal/rounds/{rid}").status_code == 403  # no read right
     assert client_for("hp_officer").get("/appraisal/").status_code == 302  # to their own results
+
+
+def test_history_trend_over_periods(app, client_for):
+    with app.app_context():
+        s = _scheme()
+        for period in ("2026-09", "2026-10"):
+            r = process.create_round(s, period, actor=user("chief"), reviewers="chief")
+            compute.compute_round(r)
+            r.status = "closed"
+        db.session.commit()
+    text = page_text(client_for("hp_officer").get("/appraisal/mine"))
+    assert "历次考核得分" in text and "data-appraisal-trend" in text and "2026-09" in text

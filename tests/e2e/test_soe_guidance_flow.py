@@ -61,3 +61,21 @@ def test_guidance_sent_answered_and_read_in_browser(app, browser_page, output_di
     assert "久事安全经理" in corps.locator("#receipts").inner_text()  # the group's read receipt
     corps.screenshot(path=str(output_dir / "soe-guidance-thread.png"), full_page=True)
     assert not [e for e in console_errors if "Content Security Policy" in e], console_errors
+
+
+def test_appraisal_history_chart_in_browser(app, browser_page, output_dir, console_errors):
+    from app.appraisal import compute, process, schemes
+
+    with app.app_context():
+        s = schemes.ensure_defaults()
+        for period in ("2026-09", "2026-10"):
+            r = process.create_round(s, period, actor=user("chief"), reviewers="chief")
+            compute.compute_round(r)
+            r.status = "closed"
+        db.session.commit()
+    page = browser_page("hp_officer")
+    page.goto("/appraisal/mine")
+    page.wait_for_selector("[data-appraisal-trend] canvas")
+    assert page.locator("#history tbody tr").count() == 2
+    page.screenshot(path=str(output_dir / "appraisal-history.png"), full_page=True)
+    assert not console_errors, console_errors

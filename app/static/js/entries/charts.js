@@ -7,3 +7,4 @@ import "../stats_query.js";
 import "../bigscreen.js";
 import "../training_stats.js";
 import "../soe.js";
+import "../appraisal.js";

@@ -6,7 +6,7 @@ reminders before and after the deadline in the scheduler round (soe.remind).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -269,7 +269,3 @@ def counts(user) -> dict[str, int]:
         "overdue": sum(1 for g in rows if g.overdue(t)),
         "closed": sum(1 for g in rows if g.status == "closed"),
     }
-
-
-def due_delta(deadline: date) -> timedelta:
-    return deadline - today()

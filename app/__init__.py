@@ -121,6 +121,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.dispatch import init_app as init_dispatch
 
     init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
+    from app.appraisal import init_app as init_appraisal
+    from app.soe import init_app as init_soe
+
+    init_appraisal(app)  # 评议考核
+    init_soe(app)  # 国有集团监督检查数据, 监管部门与国有集团交流
 
     from app.errors import register_error_handlers
 

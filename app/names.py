@@ -40,6 +40,8 @@ AUDIT_OBJECTS = {
     "enterprise": "企业",
     "report": "报表",
     "inspection": "检查",
+    "appraisal": "评议考核",
+    "soe": "国企交流",
 }
 AUDIT_VERBS = {
     "create": "新建",
@@ -110,6 +112,17 @@ AUDIT_VERBS = {
     "migrate": "迁移",
 }
 AUDIT_ACTIONS = {
+    "appraisal.scheme_create": "新建考核方案",
+    "appraisal.scheme_save": "保存考核方案",
+    "appraisal.scheme_publish": "发布考核方案",
+    "appraisal.round_create": "发起考核",
+    "appraisal.scored": "完成评议打分",
+    "appraisal.publish": "公布考核结果",
+    "appraisal.close": "考核归档",
+    "appraisal.object": "提出考核异议",
+    "appraisal.objection_decide": "处理考核异议",
+    "soe.guidance_create": "发送监管指导建议",
+    "soe.guidance_close": "办结监管指导建议",
     "login": "登录",
     "logout": "退出登录",
     "login.failed": "登录失败",
@@ -189,6 +202,10 @@ OBJECT_TYPES = {
     "enterprise_label": "企业标签",
     "training_questions": "技能拉练题目",
     "training_practice_records": "模拟练习记录",
+    "appraisal_scheme": "考核方案",
+    "appraisal_round": "考核轮次",
+    "appraisal_result": "考核结果",
+    "soe_guidance": "监管指导建议",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -215,6 +232,13 @@ SERVICES = {
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
     "training.finish_marking": "汇总比武成绩",
+    "appraisal.scored": "汇总评分并生成负责人考核",
+    "appraisal.returned": "退回重新评议",
+    "appraisal.publish": "公布考核结果",
+    "appraisal.close": "考核归档",
+    "appraisal.objection_decided": "记录异议处理结果",
+    "soe.guidance_step": "记录指导建议环节",
+    "soe.guidance_closed": "办结指导建议",
 }
 # Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
 NOTIFICATION_KINDS = {
@@ -232,11 +256,14 @@ NOTIFICATION_KINDS = {
     "clue_returned": "线索被退回",
     "clue_rejected": "线索不予受理",
     "clue_closed": "线索已办结",
+    "appraisal": "评议考核",
+    "soe_guidance": "监管指导建议",
 }
 DOCUMENT_KINDS = {"investigation_order": "调查单", "investigation_report": "调查报告", "monthly_report": "月度统计报告"}
 
 # Keys of audit details, shown as labels; values under these keys are codes turned into names.
 DETAIL_KEYS = {
+    "adjusted_total": "调整后得分",
     "roles": "角色",
     "role": "角色",
     "org": "机构",

@@ -34,4 +34,7 @@ PERMISSIONS: dict[str, str] = {
     "training.use": "参加执法比武与模拟练习",
     "training.mark": "执法比武阅卷",
     "training.admin": "技能拉练管理（题库、规则、记录）",
+    "appraisal.admin": "评议考核管理（方案、发起、评议）",
+    "soe.read": "国有集团监督检查数据查询",
+    "soe.guide": "向国有集团发送监管指导建议",
 }

@@ -41,6 +41,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "training.admin",
             "training.mark",
+            "appraisal.admin",
+            "soe.read",
         ],
     ),
     "section_chief": (
@@ -61,6 +63,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.admin",
             "training.mark",
             "efficiency.admin",
+            "appraisal.admin",
+            "soe.read",
+            "soe.guide",
         ],
     ),
     "city_officer": (
@@ -79,6 +84,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.edit",
             "training.use",
             "training.mark",
+            "soe.read",
+            "soe.guide",
         ],
     ),
     "district_leader": (
@@ -132,7 +139,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "soe_officer": (
         "集团安全管理人员",
         "国有集团安全管理部门人员",
-        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit"],
+        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit", "soe.read"],
     ),
     "data_admin": ("数据管理员", "管理数据交换、核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
 }

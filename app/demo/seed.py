@@ -190,4 +190,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.dispatch import seed_dispatch
 
     supervision |= seed_dispatch()  # 指挥调度: the simulator's devices, officers bound to cameras
+    from app.demo.appraisal import seed_appraisal_demo
+
+    supervision |= seed_appraisal_demo()  # 评议考核 rounds and objections; SOE records and guidance threads
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

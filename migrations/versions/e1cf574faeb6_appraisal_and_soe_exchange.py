@@ -1,7 +1,7 @@
 """评议考核 (appraisal schemes, rounds, results, reviews) and 国企交流 (guidance threads, read receipts)
 
 Revision ID: e1cf574faeb6
-Revises: d15d732694cb
+Revises: 7b3e51c0a9d2
 Create Date: 2026-12-02 07:51:36.449968
 
 """
@@ -14,7 +14,7 @@ import app.models_base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = "e1cf574faeb6"
-down_revision = "d15d732694cb"
+down_revision = "7b3e51c0a9d2"
 branch_labels = None
 depends_on = None
 

@@ -236,3 +236,22 @@ def test_daily_reconciliation_job_runs_once_per_day(app, ctx, fake):
         assert {(r.dataset, r.matched) for r in rows} == {("inspection", True), ("party", False)}
     finally:
         app.config["EXCHANGE_SCHEDULE"] = False
+
+
+def test_reconciliation_days_are_beijing_calendar_days(ctx):
+    """A change at 20:00 UTC on 1 December is 04:00 on 2 December in Shanghai: it counts for the 2nd."""
+    from datetime import UTC, date, datetime
+
+    from app.exchange.reconcile import local_day, local_summary
+
+    for sid, at in (
+        ("E1", datetime(2026, 12, 1, 20, 0, tzinfo=UTC)),
+        ("E2", datetime(2026, 12, 1, 15, 59, tzinfo=UTC)),
+    ):
+        db.session.add(
+            ExchangeRecord(source="zhzf", dataset="inspection", source_id=sid, version=1, checksum="x", changed_at=at)
+        )
+    db.session.flush()
+    assert local_day(datetime(2026, 12, 1, 16, 0, tzinfo=UTC)) == date(2026, 12, 2)
+    assert local_summary("zhzf", "inspection", date(2026, 12, 2))[0] == 1
+    assert local_summary("zhzf", "inspection", date(2026, 12, 1))[0] == 1

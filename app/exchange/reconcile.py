@@ -1,14 +1,16 @@
 """核验比对 (reconciliation): per data set and day, the source's count and checksum against ours.
 
 The checksum is the SHA-256 of the sorted lines "source id:version" of the records whose change time
-falls on that day (UTC), so both sides compute it the same way without shipping the rows. A difference
+falls on that calendar day in Beijing time (Asia/Shanghai: the day the city's systems and the data
+administrator mean), so both sides compute it the same way without shipping the rows. A difference
 above the threshold (EXCHANGE_RECONCILE_THRESHOLD rows, default 0) opens an alert for the data
 administrator (异动提醒) and notifies every holder of the data administrator role.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -18,16 +20,27 @@ from app.exchange.models import ExchangeRecord, Reconciliation
 from app.extensions import db
 
 DATA_ADMIN_ROLE = "data_admin"
+DAY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The start of `day` and of the next day, Beijing time (aware datetimes)."""
+    start = datetime.combine(day, time.min, tzinfo=DAY_ZONE)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=DAY_ZONE)
+
+
+def local_day(at: datetime) -> date:
+    return at.astimezone(DAY_ZONE).date()
 
 
 def local_summary(source: str, dataset: str, day: date) -> tuple[int, str]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
+    start, end = day_bounds(day)
     rows = db.session.execute(
         select(ExchangeRecord.source_id, ExchangeRecord.version).where(
             ExchangeRecord.source == source,
             ExchangeRecord.dataset == dataset,
             ExchangeRecord.changed_at >= start,
-            ExchangeRecord.changed_at < start + timedelta(days=1),
+            ExchangeRecord.changed_at < end,
         )
     ).all()
     return len(rows), period_checksum(rows)

@@ -109,7 +109,9 @@ def scheduled_reconciliation(now: datetime) -> int:
 
     if not (current_app.config.get("EXCHANGE_SCHEDULE") or os.environ.get("DUCHA_EXCHANGE_SCHEDULE") == "1"):
         return 0
-    day = (now - timedelta(days=1)).date()
+    from app.exchange.reconcile import local_day
+
+    day = local_day(now) - timedelta(days=1)  # yesterday, Beijing time
     done = 0
     for source, dataset in RECONCILED:
         held = db.session.scalar(
@@ -199,7 +201,9 @@ def reconcile_days(actor, source: str, dataset: str, days: int = 3, today: date 
     if actor is not None:
         require_admin(actor)
     _check(source, dataset)
-    today = today or utcnow().date()
+    from app.exchange.reconcile import local_day
+
+    today = today or local_day(utcnow())
     return [reconcile(source, dataset, today - timedelta(days=n)) for n in range(days - 1, -1, -1)]
 
 

@@ -204,7 +204,9 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, {"items": items, "page": page, "pages": pages, "total": len(chosen)})
 
     def _summary(self, rows: list[dict], day: str):
-        chosen = [r for r in rows if r["changed_at"][:10] == day]
+        from app.exchange.reconcile import local_day  # the same calendar day as the product (Beijing time)
+
+        chosen = [r for r in rows if local_day(datetime.fromisoformat(r["changed_at"])).isoformat() == day]
         count = len(chosen) + int(STATE.behaviour["mismatch"] or 0)
         return self._send(
             200, {"date": day, "count": count, "checksum": period_checksum((r["id"], r["version"]) for r in chosen)}

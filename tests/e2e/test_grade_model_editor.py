@@ -36,7 +36,7 @@ def test_grade_model_tables_are_edited_as_tables(app, browser_page, output_dir, 
     grade_table.locator("th").first.click()  # leave the cell: the edit is committed to the table
     admin.screenshot(path=str(output_dir / "grade-model-editor.png"), full_page=True)
     with admin.expect_navigation():
-        admin.click("form[action$='/grading/models/%d'] button[type=submit]" % draft_id)
+        admin.click(f"form[action$='/grading/models/{draft_id}'] button[type=submit]")
     page = admin.inner_text("body")
     with app.app_context():
         draft = db.session.get(GradeModel, draft_id)

@@ -121,6 +121,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.dispatch import init_app as init_dispatch
 
     init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
+    from app.cases import init_app as init_cases
+
+    init_cases(app)  # 案卷评查辅助: cases, review checklists, 评查 in the inbox, 行刑衔接
 
     from app.errors import register_error_handlers
 

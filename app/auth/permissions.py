@@ -34,4 +34,8 @@ PERMISSIONS: dict[str, str] = {
     "training.use": "参加执法比武与模拟练习",
     "training.mark": "执法比武阅卷",
     "training.admin": "技能拉练管理（题库、规则、记录）",
+    "case.read": "案件与评查查阅",
+    "case.edit": "案件维护与报送",
+    "case.review": "发起与签发案卷评查",
+    "case.admin": "评查规则与设置管理",
 }

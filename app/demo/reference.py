@@ -41,6 +41,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "training.admin",
             "training.mark",
+            "case.read",
+            "case.review",
         ],
     ),
     "section_chief": (
@@ -61,6 +63,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.admin",
             "training.mark",
             "efficiency.admin",
+            "case.read",
+            "case.review",
+            "case.admin",
         ],
     ),
     "city_officer": (
@@ -79,6 +84,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.edit",
             "training.use",
             "training.mark",
+            "case.read",
+            "case.edit",
         ],
     ),
     "district_leader": (
@@ -99,6 +106,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.use",
             "training.admin",
             "training.mark",
+            "case.read",
+            "case.edit",
         ],
     ),
     "district_officer": (
@@ -114,6 +123,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
             "training.use",
+            "case.read",
+            "case.edit",
         ],
     ),
     "street_officer": (
@@ -127,12 +138,13 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "account.apply",
             "enterprise.read",
             "knowledge.read",
+            "case.read",
         ],
     ),
     "soe_officer": (
         "集团安全管理人员",
         "国有集团安全管理部门人员",
-        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit"],
+        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit", "case.read"],
     ),
     "data_admin": ("数据管理员", "管理数据交换、核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
 }

@@ -66,7 +66,7 @@ def rules_edit(case_type: str):
                 review.publish(rs)
         except ValidationFailed as exc:
             db.session.rollback()
-            errors = exc.errors or {"_": exc.message}
+            errors = {**(exc.errors or {}), "_": exc.message}
         else:
             db.session.commit()
             flash(f"已保存第 {rs.version} 版（{rs.status_label}）", "success")

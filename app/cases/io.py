@@ -61,15 +61,13 @@ EXAMPLE = [
 ]
 
 
-def _doc_types(raw: str) -> list[str]:
+def _doc_types(raw: str, errors: dict) -> list[str]:
     by_name = {v: k for k, v in DOC_TYPES.items()}
     names = [n for n in re.split(r"[,，、;；\s]+", raw or "") if n]
     unknown = [n for n in names if n not in by_name and n not in DOC_TYPES]
     if unknown:
-        raise ValidationFailed(
-            "案卷文书类型不认识：" + "、".join(unknown), errors={"documents": "文书类型不认识：" + "、".join(unknown)}
-        )
-    return [by_name.get(n, n) for n in names]
+        errors["documents"] = "文书类型不认识：" + "、".join(unknown)
+    return [by_name.get(n, n) for n in names if n not in unknown]
 
 
 def import_cases(data: bytes, actor):
@@ -84,8 +82,15 @@ def import_cases(data: bytes, actor):
                 f"案件编号与第 {seen[number]} 行重复", errors={"number": f"与第 {seen[number]} 行重复"}
             )
         seen[number] = row["_row"]
-        docs = _doc_types(row.get("documents", ""))
-        case, _ = services.save_case(actor, row, source="xlsx")
+        errors: dict = {}
+        docs = _doc_types(row.get("documents", ""), errors)
+        try:
+            values = services.clean(row, actor)
+        except ValidationFailed as exc:
+            errors = {**exc.errors, **errors}
+        if errors:  # every problem of the row at once, before anything is written
+            raise ValidationFailed("；".join(errors.values()), errors=errors)
+        case, _ = services.save_case(actor, row, source="xlsx", values=values)
         services.register_documents(case, docs, actor)
 
     return run_rows(rows, COLUMNS, handle)

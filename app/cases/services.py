@@ -254,10 +254,12 @@ def _apply(case: Case, values: dict) -> None:
     case.updated_at = utcnow()
 
 
-def save_case(actor, data: dict, case: Case | None = None, *, source: str = "manual") -> tuple[Case, bool]:
+def save_case(
+    actor, data: dict, case: Case | None = None, *, source: str = "manual", values: dict | None = None
+) -> tuple[Case, bool]:
     """Create or update a case; with `case` None an existing number is updated (idempotent imports).
     Returns (case, created)."""
-    values = clean(data, actor)
+    values = values or clean(data, actor)
     existing = db.session.scalar(select(Case).where(Case.number == values["number"]))
     if case is None and existing is not None and source == "manual":
         raise ValidationFailed(f"案件编号 {values['number']} 已存在", errors={"number": "案件编号已存在"})

@@ -227,7 +227,7 @@ def test_review_from_assignment_to_signed_conclusion(app, kb, deployed, client_f
     # Sent back: the reviewer scores again, then the leader signs.
     resp = leader.post(f"/inbox/tasks/{task}/act", data={"action": "reject", "comment": "第七项评分偏高"})
     assert resp.status_code == 302
-    assert _review(app).status == "scoring" and _review(app).remark == "第七项评分偏高"
+    assert _review(app).status == "returned" and _review(app).remark == "第七项评分偏高"
     reviewer = client_for("city_officer")
     review = _review(app)
     scores = {f"score_{s['code']}": s["score"] for s in review.scores}
@@ -419,3 +419,59 @@ def test_review_start_needs_a_published_rule_set_and_permission(app, kb, client_
     assert client_for("hp_officer").post(f"/cases/{case_id}/review").status_code == 403
     resp = client_for("chief").post(f"/cases/{case_id}/review", follow_redirects=True)
     assert "还没有发布的评查规则" in page_text(resp)
+
+
+def test_demo_cases_reviews_in_every_state(app):
+    from app.auth.services import create_user
+    from app.cases import review as review_service
+    from app.cases.models import CaseReferral
+    from app.demo.cases import seed_cases
+    from app.demo.knowledge import ARTICLES
+    from app.knowledge.models import KnowledgeEntry
+    from app.orgs.models import Organisation
+    from tests.conftest import TEST_PASSWORD
+
+    with app.app_context():
+        orgs = {o.code: o for o in db.session.scalars(select(Organisation))}
+        for login, org, roles in (
+            ("dcc_chief", "SHYJ-DC", ["section_chief"]),
+            ("city_officer2", "SHYJ-DC", ["city_officer"]),
+            ("d01_officer", "310101", ["district_officer"]),
+            ("d04_officer", "310104", ["district_officer"]),
+            ("d05_officer", "310105", ["district_officer"]),
+            ("d06_officer", "310106", ["district_officer"]),
+        ):
+            create_user(login=login, name=login, org=orgs[org], password=TEST_PASSWORD, roles=roles)
+        for j, (article, clause, title, _summary, penalty, _tags) in enumerate(ARTICLES):
+            db.session.add(
+                KnowledgeEntry(
+                    library="violation",
+                    code=f"WF-01{j + 1:03d}",
+                    title=title,
+                    status="published",
+                    org_id=orgs["SHYJ"].id,
+                    fields={
+                        "law": "中华人民共和国安全生产法",
+                        "article": article,
+                        "clause": clause,
+                        "penalty_range": penalty,
+                    },
+                )
+            )
+        db.session.flush()
+        result = seed_cases()
+        db.session.commit()
+        assert result["cases"] == 9 and result["case_reviews"] == 7
+        reviews = db.session.scalars(select(CaseReview)).all()
+        assert {r.status for r in reviews} == {"assigning", "scoring", "returned", "signoff", "signed"}
+        assert {r.conclusion for r in reviews if r.status == "signed"} == {"excellent", "qualified", "unqualified"}
+        by_number = {c.number: c for c in db.session.scalars(select(Case))}
+        double = review_service.check_case(by_number["沪徐应急罚〔2026〕201号"])
+        assert next(r for r in double if r["check"] == "double_penalty")["auto"] is False
+        late = {r["check"]: r for r in review_service.check_case(by_number["沪徐应急罚〔2026〕202号"])}
+        assert late["deadline_file"]["auto"] is False and late["deadline_serve"]["auto"] is False
+        assert late["docs_required"]["auto"] is False
+        over = review_service.check_case(by_number["沪静应急罚〔2026〕401号"])
+        assert next(r for r in over if r["check"] == "penalty_range")["auto"] is False
+        assert {r.acceptance for r in db.session.scalars(select(CaseReferral))} == {"pending", "accepted", "rejected"}
+        assert seed_cases() == {}  # idempotent

@@ -7,7 +7,7 @@ import copy
 import json
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.auth.models import User
 from app.cases import rules
@@ -240,11 +240,13 @@ def _review(data: dict) -> CaseReview:
 def assign(data: dict) -> str:
     review = _review(data)
     login = str(data.get("reviewer_login") or "").strip()
-    user = db.session.scalar(select(User).where(User.login == login))
+    user = db.session.scalar(select(User).where(or_(User.login == login, User.name == login)).limit(1))
     if user is None:
         raise ValidationFailed(f"评查人「{login}」不存在，请重新选择", errors={"reviewer_login": "评查人不存在"})
-    review.reviewer_id, review.status = user.id, "scoring"
-    return "scoring"
+    review.reviewer_id = user.id
+    if review.status != "returned":  # a review sent back keeps saying so until it is scored again
+        review.status = "scoring"
+    return review.status
 
 
 @service("cases.scored")

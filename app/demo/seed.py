@@ -190,4 +190,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.dispatch import seed_dispatch
 
     supervision |= seed_dispatch()  # 指挥调度: the simulator's devices, officers bound to cameras
+    from app.demo.cases import seed_cases
+
+    supervision |= seed_cases()  # 案卷评查: cases, reviews in every state, 行刑衔接
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

@@ -40,6 +40,9 @@ AUDIT_OBJECTS = {
     "enterprise": "企业",
     "report": "报表",
     "inspection": "检查",
+    "case": "案件",
+    "case_rules": "评查规则",
+    "case_review": "案卷评查",
 }
 AUDIT_VERBS = {
     "create": "新建",
@@ -187,6 +190,9 @@ OBJECT_TYPES = {
     "enterprise_label": "企业标签",
     "training_questions": "技能拉练题目",
     "training_practice_records": "模拟练习记录",
+    "case": "案件",
+    "case_rule_set": "评查规则",
+    "case_review": "案卷评查",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -213,6 +219,10 @@ SERVICES = {
     "trigger.close": "办结触发事项",
     "checklimit.decide": "记录报备结果",
     "training.finish_marking": "汇总比武成绩",
+    "cases.assign": "登记评查人",
+    "cases.scored": "汇总评查得分",
+    "cases.sign": "评查结论生效",
+    "cases.send_back": "退回重评",
 }
 # Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
 NOTIFICATION_KINDS = {
@@ -288,6 +298,9 @@ DETAIL_KEYS = {
     "district": "所属区",
     "industry": "行业",
     "limit": "上限",
+    "source": "来源",
+    "case_type": "程序类型",
+    "rule_version": "评查规则版本",
 }
 MATCH_MODES = {"any": "含任一", "all": "含全部"}
 

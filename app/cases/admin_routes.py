@@ -63,7 +63,7 @@ def rules_edit(case_type: str):
         try:
             rs = review.save_draft(current_user, case_type, values["items"], values["limits"], values["note"])
             if request.form.get("publish"):
-                review.publish(rs)
+                review.publish(rs, current_user)
         except ValidationFailed as exc:
             db.session.rollback()
             errors = {**(exc.errors or {}), "_": exc.message}
@@ -88,7 +88,7 @@ def rules_publish(rule_set_id: int):
     rs = db.session.get(ReviewRuleSet, rule_set_id)
     if rs is None:
         raise NotFound("评查规则版本不存在")
-    review.publish(rs)
+    review.publish(rs, current_user)
     db.session.commit()
     flash(f"{rs.type_label}评查规则第 {rs.version} 版已发布", "success")
     return redirect(url_for("cases.rules_index"))

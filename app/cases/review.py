@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
+from app.audit import services as audit
 from app.auth.models import User
 from app.cases import rules
 from app.cases.models import CASE_TYPES, CONCLUSIONS, Case, CaseReview, ReviewRuleSet
@@ -135,7 +136,7 @@ def save_draft(actor, case_type: str, items_raw: str, limits_raw: str, note: str
     return draft
 
 
-def publish(rs: ReviewRuleSet) -> None:
+def publish(rs: ReviewRuleSet, actor=None) -> None:
     if rs.status != "draft":
         raise Conflict("只有草稿版本可以发布")
     for old in db.session.scalars(
@@ -144,6 +145,13 @@ def publish(rs: ReviewRuleSet) -> None:
         old.status = "retired"
     rs.status, rs.published_at = "published", utcnow()
     db.session.flush()
+    audit.record(
+        "case_rules.publish",
+        actor=actor,
+        object_type="case_rule_set",
+        object_id=rs.id,
+        detail={"case_type": rs.case_type, "version": rs.version},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,6 +234,13 @@ def start_review(case: Case, actor) -> CaseReview:
         PROCESS_ID, actor=actor, org=case.org, data=data, business_key=f"case-review:{review.id}", entry="case_page"
     )
     review.instance_id = instance.id
+    audit.record(
+        "case_review.start",
+        actor=actor,
+        object_type="case_review",
+        object_id=review.id,
+        detail={"number": case.number, "rule_version": rs.version},
+    )
     return review
 
 

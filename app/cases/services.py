@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from app.audit import services as audit
 from app.auth.models import User
 from app.cases.models import (
     CASE_TYPES,
@@ -273,6 +274,13 @@ def save_case(
         db.session.add(target)
     _apply(target, values)
     db.session.flush()
+    audit.record(
+        "case.create" if created else "case.update",
+        actor=actor,
+        object_type="case",
+        object_id=target.id,
+        detail={"number": target.number, "source": source},
+    )
     return target, created
 
 

@@ -200,3 +200,21 @@ def test_run_checks_and_conclusion_thresholds():
     assert rules.suggest_conclusion(95, LIMITS) == "excellent"
     assert rules.suggest_conclusion(75, LIMITS) == "qualified"
     assert rules.suggest_conclusion(59.5, LIMITS) == "unqualified"
+
+
+def test_referral_overdue_flag():
+    from app.cases.models import CaseReferral
+    from app.cases.referrals import is_overdue
+
+    r = CaseReferral(referred_on=date(2026, 11, 1), receiver="公安", acceptance="pending")
+    assert not is_overdue(r, date(2026, 11, 4), 3) and is_overdue(r, date(2026, 11, 5), 3)
+    r.acceptance, r.answered_on = "accepted", date(2026, 11, 3)
+    assert not is_overdue(r, date(2026, 12, 1), 3)
+    r.answered_on = date(2026, 11, 6)  # answered, but late
+    assert is_overdue(r, date(2026, 12, 1), 3)
+
+
+def test_the_reminder_round_is_registered(app):
+    from app.engine.cli import ROUND_JOBS
+
+    assert "cases.qualified_reminders" in ROUND_JOBS

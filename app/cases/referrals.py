@@ -75,10 +75,20 @@ def is_overdue(referral: CaseReferral, today: date, days: int) -> bool:
     return bool(referral.answered_on and referral.answered_on > due)
 
 
-def list_rows(actor, *, acceptance: str = "", overdue: str = "", q: str = "", today: date | None = None) -> list[dict]:
+def list_rows(
+    actor,
+    *,
+    acceptance: str = "",
+    overdue: str = "",
+    q: str = "",
+    case_id: int | None = None,
+    today: date | None = None,
+) -> list[dict]:
     today = today or date.today()
     days = int(services.settings()["referral_answer_days"])
     stmt = services.scoped(select(CaseReferral).join(Case, Case.id == CaseReferral.case_id), actor)
+    if case_id is not None:
+        stmt = stmt.where(CaseReferral.case_id == case_id)
     if acceptance in ACCEPTANCE:
         stmt = stmt.where(CaseReferral.acceptance == acceptance)
     if q:

@@ -120,7 +120,7 @@ def detail(case_id: int):
         rule_set=review.published(case.case_type),
         reviews=review.reviews_of(case),
         signed=review.latest_signed(case),
-        referral_rows=[r for r in referrals.list_rows(current_user) if r["case"].id == case.id],
+        referral_rows=referrals.list_rows(current_user, case_id=case.id),
         **_names(),
     )
 

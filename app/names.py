@@ -568,6 +568,7 @@ class FieldLabels:
 
         self.titles: dict[str, str] = {}
         self.choices: dict[str, dict[str, str]] = {}
+        self.logins: set[str] = set()  # fields holding a login (JSON Schema "format": "login"): shown by name
         for text in (forms or {}).values():
             try:
                 schema = json.loads(text) if isinstance(text, str) else text
@@ -578,6 +579,8 @@ class FieldLabels:
                     continue
                 if spec.get("title"):
                     self.titles.setdefault(key, str(spec["title"]))
+                if spec.get("format") == "login":
+                    self.logins.add(key)
                 options = spec.get("oneOf") or spec.get("anyOf") or (spec.get("items") or {}).get("oneOf") or []
                 found = {
                     str(o["const"]): str(o.get("title") or o["const"])
@@ -604,6 +607,8 @@ class FieldLabels:
             return "、".join(self.value(key, v) for v in value)
         if isinstance(value, dict):
             return "；".join(f"{k}：{v}" for k, v in value.items())
+        if key in self.logins:
+            return user(str(value))
         return self.choices.get(key, {}).get(str(value), str(value))
 
 

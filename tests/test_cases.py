@@ -475,3 +475,50 @@ def test_demo_cases_reviews_in_every_state(app):
         assert next(r for r in over if r["check"] == "penalty_range")["auto"] is False
         assert {r.acceptance for r in db.session.scalars(select(CaseReferral))} == {"pending", "accepted", "rejected"}
         assert seed_cases() == {}  # idempotent
+
+
+def _visible_texts(html: str) -> list[str]:
+    """Text of a page as the names walk reads it (tests/e2e/test_names_walk.py), without a browser."""
+    from lxml import html as lxml_html
+
+    root = lxml_html.fromstring(html)
+    for bad in root.xpath(
+        "//script|//style|//code|//pre|//textarea|//*[contains(@class,'font-monospace')]|//*[@data-code]|//template"
+    ):
+        bad.drop_tree()
+    texts = [t.strip() for t in root.xpath("//body//text()") if t.strip()]
+    return texts + [o.text_content().strip() for o in root.xpath("//select/option")]
+
+
+def test_pages_show_names_not_codes(app, kb, deployed, client_for):
+    from tests.e2e.test_names_walk import findings_in
+
+    case_id = _create(client_for("hp_officer"))
+    review_id = run_review(app, client_for, case_id)
+    client_for("hp_officer").post(f"/cases/{case_id}/referrals", data={"referred_on": "2026-05-01", "receiver": "公安"})
+    with app.app_context():
+        from app.auth.models import Role, User
+
+        codes = {c: "代码" for c in db.session.scalars(select(Role.code))}
+        codes |= {login: "登录名" for login in db.session.scalars(select(User.login)) if len(login) > 2}
+        rule_set_id = db.session.scalar(select(ReviewRuleSet.id))
+    pages = {
+        "chief": [
+            "/cases/",
+            f"/cases/{case_id}",
+            "/cases/rules",
+            f"/cases/rules/{rule_set_id}",
+            "/cases/rules/general/edit",
+            "/cases/referrals",
+        ],
+        "hp_officer": ["/cases/import", f"/cases/{case_id}/edit", "/cases/new"],
+        "leader": [f"/inbox/tasks/{_task(app, 'signoff')}"],
+    }
+    problems = []
+    for login, urls in pages.items():
+        for url in urls:
+            resp = client_for(login).get(url)
+            assert resp.status_code == 200, url
+            problems += [f"{url} {p}" for p in findings_in(_visible_texts(resp.get_data(as_text=True)), codes)]
+    assert review_id
+    assert problems == [], "\n".join(problems)

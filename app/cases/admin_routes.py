@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from app.cases import io, referrals, review, rules, services
-from app.cases.models import ACCEPTANCE, CASE_TYPES, DOC_TYPES, ReviewRuleSet
+from app.cases.models import ACCEPTANCE, CASE_TYPES, DOC_TYPES, STEP_NAMES, ReviewRuleSet
 from app.cases.routes import EDIT, READ, bp
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -42,7 +42,9 @@ def rule_set(rule_set_id: int):
     rs = db.session.get(ReviewRuleSet, rule_set_id)
     if rs is None:
         raise NotFound("评查规则版本不存在")
-    return render_template("cases/rule_set.html", rs=rs, checks=rules.CHECKS, doc_types=DOC_TYPES)
+    return render_template(
+        "cases/rule_set.html", rs=rs, checks=rules.CHECKS, doc_types=DOC_TYPES, step_names=STEP_NAMES
+    )
 
 
 @bp.route("/rules/<case_type>/edit", methods=["GET", "POST"])
@@ -79,6 +81,7 @@ def rules_edit(case_type: str):
         errors=errors,
         checks=rules.CHECKS,
         doc_types=DOC_TYPES,
+        step_names=STEP_NAMES,
     ), (422 if errors else 200)
 
 

@@ -251,7 +251,11 @@ def test_review_from_assignment_to_signed_conclusion(app, kb, deployed, client_f
 
     with app.app_context():
         hp = db.session.scalar(select(Organisation.id).where(Organisation.code == "310101"))
-        today = date.today()
+        from datetime import datetime
+
+        from app.engine.runtime import SHANGHAI
+
+        today = datetime.now(SHANGHAI).date()  # the period is read in Shanghai time
         got = review_scores([hp], today - timedelta(days=1), today + timedelta(days=1))
         assert got["units"] == {hp: {"average": 100.0, "count": 1}}
         assert got["officers"] == {user("hp_officer").id: {"average": 100.0, "count": 1}}
@@ -259,6 +263,11 @@ def test_review_from_assignment_to_signed_conclusion(app, kb, deployed, client_f
             "units": {},
             "officers": {},
         }
+        from app.security.scope import scope_for
+
+        scoped = review_scores(scope_for(user("hp_leader")).org_ids(), today, today + timedelta(days=1))
+        assert list(scoped["units"]) == [hp]  # a scope's subquery works as org_ids
+        assert review_scores(None, today, today + timedelta(days=1))["units"][hp]["count"] == 1
         xh = db.session.scalar(select(Organisation.id).where(Organisation.code == "310104"))
         assert review_scores([xh], today - timedelta(days=1), today + timedelta(days=1))["units"] == {}
     # A second review while one runs is refused; a new one after signing is allowed.

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.cases import services
 from app.cases.models import ACCEPTANCE, Case, CaseReferral
+from app.cases.rules import local_today
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.tabular.export import Column
@@ -84,7 +85,7 @@ def list_rows(
     case_id: int | None = None,
     today: date | None = None,
 ) -> list[dict]:
-    today = today or date.today()
+    today = today or local_today()
     days = int(services.settings()["referral_answer_days"])
     stmt = services.scoped(select(CaseReferral).join(Case, Case.id == CaseReferral.case_id), actor)
     if case_id is not None:

@@ -13,6 +13,7 @@ from app.audit import services as audit
 from app.auth.models import User
 from app.cases import rules
 from app.cases.models import CASE_TYPES, CONCLUSIONS, Case, CaseReview, ReviewRuleSet
+from app.cases.rules import local_today
 from app.engine.services import service
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -163,7 +164,7 @@ def check_case(case: Case, rs: ReviewRuleSet | None = None, *, today: date | Non
     rs = rs or published(case.case_type)
     if rs is None:
         return []
-    results = rules.run_checks(case, rs.limits or {}, today=today or date.today())
+    results = rules.run_checks(case, rs.limits or {}, today=today or local_today())
     out = []
     for item in rs.items:
         row = dict(item)

@@ -246,6 +246,15 @@ def check_penalty_range(case: Case, limits: dict) -> CheckResult:
     return CheckResult("penalty_range", True, "罚款在裁量基准范围内：" + "；".join(notes))
 
 
+def local_today() -> date:
+    """Today in Shanghai (deadlines are counted in local dates whatever the server's time zone)."""
+    from datetime import datetime
+
+    from app.engine.runtime import SHANGHAI
+
+    return datetime.now(SHANGHAI).date()
+
+
 def run_checks(case: Case, limits: dict, *, today: date, calendar=None) -> dict[str, CheckResult]:
     """Every automatic check a rule table supports, keyed by check code."""
     if calendar is None:

@@ -200,6 +200,10 @@ def run_review(app, client_for, case_id, *, override_reason="文书齐全，原�
     review = _review(app)
     assert review.status == "scoring"
     reviewer = client_for("city_officer")
+    # Completing the inbox task before scoring is refused, and the task stays open.
+    early = reviewer.post(f"/inbox/tasks/{_task(app, 'score')}/act", data={"action": "complete"})
+    assert early.status_code == 422 and "评查打分结果（在评查打分页提交后自动填入）为必填项" in page_text(early)
+    assert _task(app, "score") is not None
     page = page_text(reviewer.get(f"/cases/reviews/{review.id}/score"))
     assert "缺少必备文书" in page and "人工评查" in page
     # Another officer is not the reviewer.

@@ -289,7 +289,7 @@ def send_back(data: dict) -> str:
     review = _review(data)
     review.status = "returned"
     review.remark = (data.get("last_comment") or "签发退回")[:500]
-    return "returned"
+    return ""  # clears score_summary: the 评查打分 task can only be completed by scoring again
 
 
 def open_task(review: CaseReview, actor):
@@ -357,7 +357,11 @@ def save_scores(review_id: int, actor, form) -> CaseReview:
         row,
         actor,
         action="complete",
-        form_data={"total_score": review.total_score, "conclusion_label": CONCLUSIONS[conclusion]},
+        form_data={
+            "total_score": review.total_score,
+            "conclusion_label": CONCLUSIONS[conclusion],
+            "score_summary": f"{review.total_score:g} 分，{CONCLUSIONS[conclusion]}",
+        },
     )
     return review
 

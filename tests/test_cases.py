@@ -272,6 +272,13 @@ def test_review_from_assignment_to_signed_conclusion(app, kb, deployed, client_f
         scoped = review_scores(scope_for(user("hp_leader")).org_ids(), today, today + timedelta(days=1))
         assert list(scoped["units"]) == [hp]  # a scope's subquery works as org_ids
         assert review_scores(None, today, today + timedelta(days=1))["units"][hp]["count"] == 1
+        # The appraisal module's data-source contract: fn(user_ids, start, end) -> {user_id: value}.
+        from app.cases.services import review_scores as for_appraisal
+
+        start = datetime.combine(today, datetime.min.time(), SHANGHAI)
+        officer = user("hp_officer").id
+        assert for_appraisal([officer, user("xh_officer").id], start, start + timedelta(days=1)) == {officer: 100.0}
+        assert for_appraisal([], start, start + timedelta(days=1)) == {}
         xh = db.session.scalar(select(Organisation.id).where(Organisation.code == "310104"))
         assert review_scores([xh], today - timedelta(days=1), today + timedelta(days=1))["units"] == {}
     # A second review while one runs is refused; a new one after signing is allowed.

@@ -375,9 +375,10 @@ def suggested(review: CaseReview) -> str:
 # for the appraisal module
 
 
-def review_scores(org_ids, period_start: datetime | date, period_end: datetime | date) -> dict:
+def review_scores(org_ids, period_start: datetime | date, period_end: datetime | date, *, officer_ids=None) -> dict:
     """Average signed review score per reviewed unit (the case's organisation) and per officer (主办人),
-    for reviews signed in [period_start, period_end). `org_ids`: ids or a subquery; None: all units.
+    for reviews signed in [period_start, period_end). `org_ids`: ids or a subquery; None: all units;
+    `officer_ids`: only the cases of these officers.
 
     Returns {"units": {org_id: {"average", "count"}}, "officers": {user_id: {"average", "count"}}}."""
     start = period_start if isinstance(period_start, datetime) else datetime.combine(period_start, datetime.min.time())
@@ -391,6 +392,8 @@ def review_scores(org_ids, period_start: datetime | date, period_end: datetime |
     where = [CaseReview.status == "signed", CaseReview.signed_at >= start, CaseReview.signed_at < end]
     if org_ids is not None:
         where.append(Case.org_id.in_(org_ids))
+    if officer_ids is not None:
+        where.append(Case.officer_id.in_(officer_ids))
     out: dict = {"units": {}, "officers": {}}
     for key, column in (("units", Case.org_id), ("officers", Case.officer_id)):
         stmt = (

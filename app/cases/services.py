@@ -411,3 +411,20 @@ def save_settings(actor, data: dict) -> CaseSetting:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# for app/appraisal (its data-source contract: fn(user_ids, start, end) -> {user_id: value})
+
+
+def review_scores(user_ids, start, end) -> dict[int, float]:
+    """Average signed 案卷评查 score of the cases each person handled (主办人), for reviews signed in
+    [start, end); people without a signed review are left out. The per-unit and per-officer figures of
+    any set of organisations are `app.cases.review.review_scores(org_ids, start, end)`."""
+    from app.cases.review import review_scores as by_org
+
+    ids = list(user_ids or [])
+    if not ids:
+        return {}
+    officers = by_org(None, start, end, officer_ids=ids)["officers"]
+    return {user_id: row["average"] for user_id, row in officers.items()}

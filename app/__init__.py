@@ -121,6 +121,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.dispatch import init_app as init_dispatch
 
     init_dispatch(app)  # 指挥调度: devices, the one screen, enforcement video
+    from app.appraisal import init_app as init_appraisal
+    from app.soe import init_app as init_soe
+
+    init_appraisal(app)  # 评议考核
+    init_soe(app)  # 国有集团监督检查数据, 监管部门与国有集团交流
     from app.cases import init_app as init_cases
 
     init_cases(app)  # 案卷评查辅助: cases, review checklists, 评查 in the inbox, 行刑衔接
@@ -137,6 +142,48 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+class LazyCount:
+    """A number for templates that is computed the first time a template uses it."""
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute):
+        self._compute, self._value = compute, None
+
+    @property
+    def value(self) -> int:
+        if self._value is None:
+            self._value = int(self._compute() or 0)
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __eq__(self, other) -> bool:
+        return self.value == (other.value if isinstance(other, LazyCount) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __gt__(self, other) -> bool:
+        return self.value > int(other)
+
+    def __lt__(self, other) -> bool:
+        return self.value < int(other)
+
+    def __ge__(self, other) -> bool:
+        return self.value >= int(other)
+
+    def __le__(self, other) -> bool:
+        return self.value <= int(other)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
@@ -148,10 +195,13 @@ def _register_template_helpers(app: Flask) -> None:
             return {}
         counter = app.extensions.get("ducha.inbox_count")
         unread = app.extensions.get("ducha.unread_notifications")
+        user = current_user._get_current_object()
         return {
             "nav_items": nav_for(current_user),
-            "inbox_count": counter(current_user) if counter else 0,
-            "unread_count": unread(current_user) if unread else 0,
+            # Counted only where a template shows them (the page shell), not for every fragment rendered:
+            # the inbox badge, polled by every open page, counted the to-do list twice.
+            "inbox_count": LazyCount(lambda: counter(user) if counter else 0),
+            "unread_count": LazyCount(lambda: unread(user) if unread else 0),
         }
 
     from app.models_base import utcnow

@@ -59,4 +59,7 @@ def register_cli(app: Flask) -> None:
     for group in (security_cli, keys_cli):
         if group.name not in ducha.commands:
             ducha.add_command(group)
+    from app.storage.migrate import register as register_storage
+
+    register_storage(ducha)
     app.cli.add_command(ducha)

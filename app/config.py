@@ -124,6 +124,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "READY_HEARTBEAT_SECONDS": _int("READY_HEARTBEAT_SECONDS", 60),
         "AUDIT_RETENTION_DAYS": _int("AUDIT_RETENTION_DAYS", 365),
         "SESSION_RETENTION_DAYS": _int("SESSION_RETENTION_DAYS", 30),
+        "EXPORT_RETENTION_DAYS": _int("EXPORT_RETENTION_DAYS", 7),  # background export files; 0 keeps them
         "BACKUP_DIR": _env("BACKUP_DIR", str(instance / "backups")),
         # Device gateway (指挥调度, app/dispatch/gateway.py): base URL, token, seconds per call, retries.
         "GATEWAY_URL": _env("GATEWAY_URL", "http://127.0.0.1:7310"),
@@ -140,6 +141,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "S3_ACCESS_KEY": _env("S3_ACCESS_KEY"),
         "S3_SECRET_KEY": _env("S3_SECRET_KEY"),
         "S3_REGION": _env("S3_REGION", "us-east-1"),
+        # Downloads from a file store through nginx: its internal location for STORAGE_DIR, e.g. /_files/
+        # (deploy/nginx.conf); unset, the app sends the file itself. S3 objects at or above this size are
+        # streamed in chunks, smaller ones read whole.
+        "STORAGE_X_ACCEL": _env("STORAGE_X_ACCEL", ""),
+        "STORAGE_STREAM_MIN_BYTES": _int("STORAGE_STREAM_MIN_BYTES", 8 * 1024 * 1024),
+        # What `ducha backup` does with uploads and documents: "archive" (into the archive, from whichever
+        # store is configured) or "none" (left to the object store's versioning and replication).
+        "BACKUP_FILES": _env("BACKUP_FILES", "archive"),
         "RECORDING_RETENTION_DAYS": _int("RECORDING_RETENTION_DAYS", 365),
         "TESTING": False,
     }

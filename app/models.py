@@ -2,6 +2,13 @@
 
 from app.accounts_apply.models import AccountApplication  # noqa: F401
 from app.alerts.models import Alert  # noqa: F401
+from app.appraisal.models import (  # noqa: F401
+    AppraisalItem,
+    AppraisalResult,
+    AppraisalReview,
+    AppraisalRound,
+    AppraisalScheme,
+)
 from app.audit.models import AuditEntry, AuditHead  # noqa: F401
 from app.auth.models import Role, User  # noqa: F401
 from app.checklimit.models import InspectionLimit, OverLimitFiling  # noqa: F401
@@ -42,6 +49,7 @@ from app.plans.models import Inspection, MonthlyPlan, PlanItem  # noqa: F401
 from app.processes.models import ProcessDraft  # noqa: F401
 from app.reports.models import Document, DocumentCounter, Job  # noqa: F401
 from app.security.models import DataKey, PasswordHistory, RecoveryCode, UserSession, UserTotp  # noqa: F401
+from app.soe.models import Guidance, GuidanceMessage, GuidanceRead  # noqa: F401
 from app.stats.models import SavedView, StatsDaily, StatsDirty, StatsMonthly  # noqa: F401
 from app.training.models import (  # noqa: F401
     Competition,

@@ -46,7 +46,20 @@ def _database_url(tmp: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def app():
+def _storage_config():
+    """DUCHA_TEST_STORAGE=s3: the session app keeps its files in a bucket of moto's S3 server on loopback
+    (tests/storage_support.py); otherwise the file store under the test's instance folder."""
+    if os.environ.get("DUCHA_TEST_STORAGE", "file") != "s3":
+        yield {}
+        return
+    from tests.storage_support import MotoServer, s3_config
+
+    with MotoServer() as url:
+        yield s3_config(url, "ducha-test")
+
+
+@pytest.fixture(scope="session")
+def app(_storage_config):
     tmp = Path(tempfile.mkdtemp(prefix="ducha-test-"))
     app = create_app(
         {
@@ -63,6 +76,7 @@ def app():
             # The checkpoint file follows every commit here (production: at most every 2 s + each round).
             "AUDIT_CHECKPOINT_INTERVAL": 0,
             "JOBS_BACKOFF_SECONDS": 0.05,
+            **_storage_config,
         }
     )
     with app.app_context():

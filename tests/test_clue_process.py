@@ -486,7 +486,7 @@ POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")
 
 @pytest.mark.skipif(not POPPLER, reason="poppler-utils not installed")
 def test_investigation_report_pdf_renders_signed_with_chinese_text(app, clue_process, client_for, tmp_path):
-    from app.reports.services import document_path, sm3_hex
+    from app.reports.services import read_document, sm3_hex
 
     officer = client_for("hp_officer")
     clue_id = registered(app, officer)
@@ -495,7 +495,7 @@ def test_investigation_report_pdf_renders_signed_with_chinese_text(app, clue_pro
     assert jobs.wait_for_jobs(60)
     with app.app_context():
         doc = db.session.get(Document, clue_row(app, clue_id)["report"])
-        data = document_path(doc).read_bytes()
+        data = read_document(doc)
         assert doc.status == "signed" and doc.sm3 == sm3_hex(data) and doc.number
         number = doc.number
     pdf = tmp_path / "report.pdf"

@@ -93,6 +93,41 @@ def test_clue_closed_as_substantiated_moves_the_score_at_once(app, graded):
         assert change.value == {"from": "D", "to": "C", "worse": True, "total": 8}
 
 
+def test_nightly_job_with_a_job_worker_is_queued_there_not_run_in_the_scheduler(app, graded):
+    """With JOBS_RUNNER=worker the scheduler's pass only decides; the recompute runs in the job worker,
+    once per night and not in the day (a scheduler started at 10:00 does not recompute)."""
+    from app.reports import jobs
+    from app.reports.models import Job
+
+    app.config["JOBS_RUNNER"] = "worker"
+    try:
+        ten = datetime(2026, 6, 16, 10, 0, tzinfo=SHANGHAI)
+        with time_machine.travel(ten, tick=False), app.app_context():
+            assert events.nightly(ten) is None
+            db.session.commit()
+            assert db.session.scalar(select(func.count(Job.id))) == 0
+        at_two = datetime(2026, 6, 16, 2, 0, tzinfo=SHANGHAI)
+        with time_machine.travel(at_two, tick=False), app.app_context():
+            assert events.nightly(at_two) is None  # queued, not run here
+            db.session.commit()
+            assert events.nightly(at_two + timedelta(minutes=1)) is None
+            db.session.commit()
+            queued = db.session.scalars(select(Job)).all()
+            assert [(j.kind, j.dedup_key, j.status) for j in queued] == [
+                ("round.heavy", "round:grading.nightly", "queued")
+            ]
+            assert events.last_nightly().detail == {"state": "queued"}
+            job_id = queued[0].id
+        with time_machine.travel(at_two + timedelta(minutes=2), tick=False):
+            assert jobs.execute(app, job_id) == "done"
+        with app.app_context():
+            mark = events.last_nightly()
+            assert mark.last_day == "2026-06-16" and mark.detail["scanned"] == 2
+            assert "后台定时任务" in db.session.get(Job, job_id).message
+    finally:
+        app.config["JOBS_RUNNER"] = "thread"
+
+
 def test_nightly_job_runs_once_a_day_after_its_hour_and_sees_time_pass(app, graded):
     night = datetime(2026, 6, 16, 0, 30, tzinfo=SHANGHAI)
     with time_machine.travel(night, tick=False), app.app_context():

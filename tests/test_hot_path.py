@@ -50,6 +50,45 @@ def test_authentication_is_one_statement(app, login_as):
     assert len(seen.sql) == 2, seen.sql
 
 
+def test_the_polled_inbox_badge_is_the_session_lookup_and_one_count(app, login_as):
+    c = login_as("hp_officer")
+    c.get("/inbox/badge")  # warm caches
+    with app.app_context():
+        engine = db.engine
+    with Statements(engine) as seen:
+        resp = c.get("/inbox/badge")
+    assert resp.status_code == 200
+    assert len(seen.sql) == 2, seen.sql
+    assert "user_sessions" in seen.sql[0] and "count" in seen.sql[1] and "human_tasks" in seen.sql[1]
+    # A full page still shows the counts in its shell (computed when the template uses them).
+    with Statements(engine) as seen:
+        page = c.get("/inbox/").get_data(as_text=True)
+    assert "待办" in page and sum("count(notifications.id)" in s for s in seen.sql) == 1
+
+
+def test_a_task_submit_reads_its_rows_once(app, client_for):
+    """The task, its activation group and the instance's open rows come in one statement; the act's
+    writes follow (event, task, instance, next task, audit chain), with no second transaction."""
+    from tests.api_helpers import deploy_flow
+    from tests.test_api import submit
+
+    with app.app_context():
+        deploy_flow()
+        engine = db.engine
+    officer = client_for("hp_officer")
+    started = officer.post("/api/v1/processes/api_flow/instances", json={"data": {"subject": "语句数"}}).get_json()
+    [task] = started["tasks"]
+    with Statements(engine) as seen:
+        submit(officer, task["id"], amount=5, note="ok")
+    reads = [s for s in seen.sql if s.startswith("SELECT") and "FROM human_tasks" in s]
+    assert len(reads) == 1, reads
+    selects = [s[:90] for s in seen.sql if s.startswith("SELECT")]
+    # the session, the rows, and who is told of the next task (a role in an organisation)
+    assert len(selects) == 3 and selects[2].startswith("SELECT users.id FROM users"), selects
+    if engine.dialect.name == "postgresql":  # + event, instance, task, next task, its notice, audit head, entry
+        assert len(seen.sql) == 10, "\n".join(s[:70] for s in seen.sql)
+
+
 def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
     actor = user("hp_officer")
     audit.record("test.first", actor=actor)  # the first append also creates the head row

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,8 +57,11 @@ def post_photo(client, task_id, *, key="k-0001-photo", data=None, name="现场.j
     )
 
 
-def stored_files(app) -> list[Path]:
-    return [p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file()]
+def stored_files(app) -> list[str]:
+    from app.storage import get_storage
+
+    with app.app_context():
+        return list(get_storage().iter_keys("uploads/"))
 
 
 def test_photo_keeps_time_and_position_and_a_retry_is_stored_once(app, at_handle, client_for):

@@ -63,6 +63,11 @@ class Cluster:
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
             "DUCHA_UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            **{  # the same store as the test app (S3 with DUCHA_TEST_STORAGE=s3)
+                f"DUCHA_{k}": str(app.config[k])
+                for k in ("STORAGE", "S3_BUCKET", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY")
+                if app.config.get(k)
+            },
             "DUCHA_LOGIN_RATE_LIMIT": "100000 per minute",
             "DUCHA_TOTP_REQUIRED_PERMISSIONS": "",
             "DUCHA_SCHEDULER_TIMER_POLL": "0.2",

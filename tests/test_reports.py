@@ -22,6 +22,7 @@ from app.orgs.models import Organisation
 from app.reports import jobs, samples, services
 from app.reports.models import Document, Job
 from app.reports.render import chinese_date, chinese_datetime, local_only_fetcher, render_pdf
+from app.storage import get_storage
 from tests.conftest import page_text, user
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts") and shutil.which("pdftoppm")
@@ -158,10 +159,9 @@ def test_user_text_is_escaped_not_markup(ctx, tmp_path):
 def test_store_document_writes_file_and_sm3(app, ctx):
     doc = _report_doc()
     db.session.commit()
-    path = services.document_path(doc)
-    assert path.is_file()
-    assert path.is_relative_to(Path(app.config["INSTANCE_DIR"]) / "documents")
-    data = path.read_bytes()
+    key = services.document_key(doc)
+    assert key.startswith("documents/") and get_storage().exists(key)
+    data = get_storage().get(key)
     assert doc.size == len(data)
     assert doc.sm3 == services.sm3_hex(data) and len(doc.sm3) == 64
     # SM3 of "abc" (GB/T 32905-2016 example 1): the digest is really SM3.
@@ -174,21 +174,21 @@ def test_store_document_writes_file_and_sm3(app, ctx):
 
 def test_store_document_removes_its_file_on_rollback(ctx):
     doc = _report_doc()
-    path = services.document_path(doc)
-    assert path.is_file()
+    key = services.document_key(doc)
+    assert get_storage().exists(key)
     db.session.rollback()
-    assert not path.exists()
+    assert not get_storage().exists(key)
     # A session closed without committing (a request that never commits) is a rollback too.
-    path = services.document_path(_report_doc())
+    key = services.document_key(_report_doc())
     db.session.remove()
-    assert not path.exists()
+    assert not get_storage().exists(key)
 
 
 @needs_poppler
 def test_sign_document_records_signer_time_number_and_audit(ctx, tmp_path):
     doc = _report_doc()
     db.session.commit()
-    draft_path = services.document_path(doc)
+    draft_key = services.document_key(doc)
     leader = user("leader")
     before = datetime.now(UTC)
 
@@ -202,7 +202,7 @@ def test_sign_document_records_signer_time_number_and_audit(ctx, tmp_path):
     assert before <= signed.signed_at <= datetime.now(UTC)
     data = services.read_document(signed)
     assert signed.sm3 == services.sm3_hex(data) and signed.size == len(data)
-    assert not draft_path.exists()  # the draft is superseded once the signature committed
+    assert not get_storage().exists(draft_key)  # the draft is superseded once the signature committed
 
     flat = _flat(_pdf_text(data, tmp_path))
     assert "签发人：周建国" in flat

@@ -104,9 +104,13 @@ def test_backup_and_restore_bring_everything_back_and_the_chain_verifies(app, ct
 
     _needs_pg_tools(app)
 
+    from app.storage import get_storage
+
     places = backup.layout(app)
-    places.uploads.mkdir(parents=True, exist_ok=True)
-    (places.uploads / "evidence.txt").write_text("现场照片说明")
+    store = get_storage()  # the file store, or S3 with DUCHA_TEST_STORAGE=s3
+    store.put("uploads/evidence.txt", "现场照片说明".encode())
+    places.uploads.mkdir(parents=True, exist_ok=True)  # a file of the old folder, not migrated yet
+    (places.uploads / "legacy-evidence.txt").write_text("旧目录中的附件")
     audit.record("test.before_backup", detail={"x": 1})
     db.session.commit()
     assert audit.verify(reset_checkpoint=True).ok
@@ -122,7 +126,8 @@ def test_backup_and_restore_bring_everything_back_and_the_chain_verifies(app, ct
     db.session.add(Organisation(code="AFTERBK", name="备份后新增", kind="street", path="/AFTERBK/"))
     audit.record("test.after_backup")
     db.session.commit()
-    (places.uploads / "evidence.txt").unlink()
+    store.delete("uploads/evidence.txt")
+    store.delete("uploads/legacy-evidence.txt")
     for p in places.keys.iterdir() if places.keys.is_dir() else []:
         p.write_bytes(b"damaged")
 
@@ -140,7 +145,8 @@ def test_backup_and_restore_bring_everything_back_and_the_chain_verifies(app, ct
     assert manifest["dialect"] == db.engine.dialect.name
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == orgs_before
     assert not db.session.scalar(select(func.count()).where(AuditEntry.action == "test.after_backup"))
-    assert (places.uploads / "evidence.txt").read_text() == "现场照片说明"
+    assert store.get("uploads/evidence.txt").decode() == "现场照片说明"
+    assert store.get("uploads/legacy-evidence.txt").decode() == "旧目录中的附件"  # now in the store itself
     assert {p.name: p.read_bytes() for p in places.keys.iterdir()} == keys_before
     result = audit.verify()
     assert result.ok, result.problems

@@ -83,10 +83,10 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _files(app) -> list:
-    from pathlib import Path
+    from app.storage import get_storage
 
-    root = Path(app.config["UPLOAD_DIR"])
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    with app.app_context():
+        return list(get_storage().iter_keys("uploads/"))
 
 
 def test_upload_name_with_nul_is_cleaned_and_downloads(app, login_as, signed_task):

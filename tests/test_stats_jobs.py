@@ -25,3 +25,33 @@ def test_rebuild_runs_only_between_two_and_three_at_night_once_a_day(app, monkey
     with app.app_context():
         assert jobs.rebuild_job(datetime(2026, 12, 4, 18, 5, tzinfo=UTC)) == 0
     assert len(calls) == 2
+
+
+def test_heavy_round_work_goes_to_the_job_worker_once_at_a_time(app):
+    """`heavy`: with the job worker the work is queued (one at a time per name), without it it runs here."""
+    from sqlalchemy import select
+
+    from app.engine.cli import heavy
+    from app.extensions import db
+    from app.reports import jobs as queue
+    from app.reports.models import Job
+
+    with app.app_context():
+        assert heavy("stats.periodic", jobs.periodic_work, []) == 0  # thread runner: at once
+        assert db.session.scalar(select(Job.id)) is None
+    app.config["JOBS_RUNNER"] = "worker"
+    try:
+        with app.app_context():
+            assert heavy("stats.periodic", jobs.periodic_work, []) is None
+            assert heavy("stats.periodic", jobs.periodic_work, []) is None  # one queued already
+            db.session.commit()
+            rows = db.session.scalars(select(Job)).all()
+            assert [(r.task, r.payload["args"][0]) for r in rows] == [("app.engine.cli:run_heavy", "stats.periodic")]
+            job_id = rows[0].id
+        assert queue.execute(app, job_id) == "done"
+        with app.app_context():
+            assert heavy("stats.periodic", jobs.periodic_work, []) is None  # done: may be queued again
+            db.session.commit()
+            assert len(db.session.scalars(select(Job)).all()) == 2
+    finally:
+        app.config["JOBS_RUNNER"] = "thread"

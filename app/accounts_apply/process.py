@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from app.accounts_apply.models import AccountApplication
 from app.audit import services as audit
-from app.auth.models import Role, User
+from app.auth.models import Role
 from app.engine import runtime
-from app.engine.services import service
-from app.errors import Conflict, NotFound
+from app.engine.services import last_actor, linked, service
+from app.errors import Conflict
 from app.extensions import db
 from app.inbox import lifecycle, notify
 from app.models_base import utcnow
@@ -54,15 +54,10 @@ def start_for(application: AccountApplication, actor):
 
 
 def _application(data: dict) -> AccountApplication:
-    application = db.session.get(AccountApplication, int(data.get("application_id") or 0))
-    if application is None:
-        raise NotFound("流程关联的账号申请不存在")
-    return application
+    return linked(AccountApplication, data, "application_id", "账号申请")
 
 
-def _actor(data: dict) -> User | None:
-    login = data.get("last_actor")
-    return db.session.scalar(select(User).where(User.login == login)) if login and login != "system" else None
+_actor = last_actor
 
 
 def initial_password() -> str:

@@ -70,10 +70,35 @@ def export(fmt: str):
             process_id=request.args.get("process") or None,
         )
         return send(lists.TASK_BOARD, rows, filename="任务预警", fmt=fmt, sheet="任务预警")
+    from app.tabular import background
+
     status = "closed" if tab == "closed" else "open"
     stmt = services.visible_alerts(current_user, status=status, kind=request.args.get("kind") or None)
+    if background.count_rows(stmt) > background.threshold():  # a large list: a background job with progress
+        args = {"tab": status, "kind": request.args.get("kind") or ""}
+        page = background.start("alerts", user=current_user, args=args, fmt=fmt, title=TABS[status])
+        db.session.commit()
+        return page
     rows = db.session.scalars(stmt.limit(10000)).all()
     return send(lists.ALERTS, rows, filename=TABS.get(tab, "预警"), fmt=fmt, sheet="预警")
+
+
+def _alerts_export(user, args: dict):
+    """The background export of an alert tab (异常预警 / 处置记录) with its kind filter, in the user's scope."""
+    from app.tabular import background, lists
+
+    status = "closed" if args.get("tab") == "closed" else "open"
+    stmt = services.visible_alerts(user, status=status, kind=args.get("kind") or None)
+    return lists.ALERTS, stmt, background.count_rows(stmt), TABS[status], "预警"
+
+
+def _register_exports() -> None:
+    from app.tabular.background import exporter
+
+    exporter("alerts")(_alerts_export)
+
+
+_register_exports()
 
 
 @bp.get("/<int:alert_id>")

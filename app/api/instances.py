@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
-from flask import current_app, request, send_file
+from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -34,6 +31,7 @@ from app.inbox.queries import can_act
 from app.names import field_labels
 from app.orgs.models import Organisation
 from app.security.access import permission_required
+from app.storage import files
 
 VIEWERS = ("inbox.use", "process.admin")
 
@@ -305,6 +303,9 @@ def download_attachment(attachment_id: int):
     """
     item = collab.get_attachment(attachment_id)
     services.visible_instance(item.instance_id, current_user)
-    # Read into memory (≤ UPLOAD_MAX_BYTES): no open file is left to a client that does not close the response.
-    data = (Path(current_app.config["UPLOAD_DIR"]) / item.path).read_bytes()
-    return send_file(io.BytesIO(data), mimetype=item.content_type, as_attachment=True, download_name=item.filename)
+    return files.send(
+        files.UPLOADS + item.path,
+        mimetype=item.content_type,
+        download_name=item.filename,
+        missing="附件文件不存在或已被移除",
+    )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from app.audit import services as audit
 from app.checklimit.models import OverLimitFiling
-from app.engine.services import service
+from app.engine.services import linked, service
 from app.enterprises.flows import start_process
 from app.enterprises.reference import district_org
-from app.errors import NotFound, ValidationFailed
-from app.extensions import db
+from app.errors import ValidationFailed
 from app.inbox import notify
 from app.models_base import utcnow
 
@@ -39,9 +38,7 @@ def start_for(filing: OverLimitFiling, actor):
 
 @service("checklimit.decide")
 def decide(data: dict, approved_flag: str) -> int | None:
-    filing = db.session.get(OverLimitFiling, int(data.get("filing_id") or 0))
-    if filing is None:
-        raise NotFound("流程关联的超限检查报备不存在")
+    filing = linked(OverLimitFiling, data, "filing_id", "超限检查报备")
     from app.checklimit.services import approve_filing
 
     inspection_id = None

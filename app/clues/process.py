@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.clues.models import OUTCOMES, PRIORITIES, SOURCES, Clue
 from app.engine import runtime
 from app.engine.calendar import get_calendar
-from app.engine.services import service
+from app.engine.services import last_actor, linked, service
 from app.errors import NotFound
 from app.extensions import db
 from app.inbox import lifecycle, notify
@@ -69,17 +69,10 @@ def start_for(clue: Clue, actor, district: Organisation):
 
 
 def _clue(data: dict) -> Clue:
-    clue = db.session.get(Clue, int(data.get("clue_id") or 0))
-    if clue is None:
-        raise NotFound("流程关联的线索不存在")
-    return clue
+    return linked(Clue, data, "clue_id", "线索")
 
 
-def _actor(data: dict) -> User | None:
-    login = data.get("last_actor")
-    if not login or login == "system":
-        return None
-    return db.session.scalar(select(User).where(User.login == login))
+_actor = last_actor
 
 
 def notify_followers(clue: Clue, text: str, *, skip: User | None = None) -> None:

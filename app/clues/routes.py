@@ -69,9 +69,39 @@ def index():
 @bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @permission_required(*CLUE_PERMISSIONS)
 def export(fmt: str):
-    rows = services.export_rows(current_user, filters_from(request.args))
+    """The clue list with the page's filters, in the user's scope; a large one as a background job with
+    progress (app/tabular/background.py)."""
+    from app.tabular import background
+
+    f = filters_from(request.args)
+    total = background.count_rows(services.search(current_user, f))
+    if total > background.threshold():
+        services.audit_export(current_user, rows=total, background=True)
+        page = background.start("clues", user=current_user, args=request.args.to_dict(), fmt=fmt, title="线索")
+        db.session.commit()
+        return page
+    rows = services.export_rows(current_user, f)
     db.session.commit()
     return send(services.EXPORT_COLUMNS, rows, filename="线索", fmt=fmt, sheet="线索")
+
+
+def _clues_export(user, args: dict):
+    """The background export of the clue list (same filters, scope and R2.1.7 visibility as the page)."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.tabular import background
+
+    stmt = services.search(user, filters_from(MultiDict(args)))
+    return services.EXPORT_COLUMNS, stmt, background.count_rows(stmt), "线索", "线索"
+
+
+def _register_exports() -> None:
+    from app.tabular.background import exporter
+
+    exporter("clues")(_clues_export)
+
+
+_register_exports()
 
 
 @bp.route("/new", methods=["GET", "POST"])

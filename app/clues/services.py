@@ -350,5 +350,10 @@ EXPORT_COLUMNS = [
 def export_rows(user, f: Filters, *, limit: int = 5000) -> list[Clue]:
     """The clues of an export (inside the user's scope and R2.1.7 visibility), audited."""
     rows = list(db.session.scalars(search(user, f).limit(limit)))
-    audit.record("clue.export", actor=user, detail={"rows": len(rows)})
+    audit_export(user, rows=len(rows))
     return rows
+
+
+def audit_export(user, *, rows: int, background: bool = False) -> None:
+    """Every clue export is audited when asked for (a background one with the rows it will hold)."""
+    audit.record("clue.export", actor=user, detail={"rows": rows, **({"background": True} if background else {})})

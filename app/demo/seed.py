@@ -190,6 +190,9 @@ def seed_demo() -> dict[str, int]:
     from app.demo.dispatch import seed_dispatch
 
     supervision |= seed_dispatch()  # 指挥调度: the simulator's devices, officers bound to cameras
+    from app.demo.appraisal import seed_appraisal_demo
+
+    supervision |= seed_appraisal_demo()  # 评议考核 rounds and objections; SOE records and guidance threads
     from app.demo.cases import seed_cases
 
     supervision |= seed_cases()  # 案卷评查: cases, reviews in every state, 行刑衔接

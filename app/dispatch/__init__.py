@@ -21,6 +21,11 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     register_services(services)
     register_jobs(jobs)
+    from app.cli import ducha
+    from app.devicesim.cli import devicesim_command
+
+    if "devicesim" not in ducha.commands:
+        ducha.add_command(devicesim_command)
     names.AUDIT_ACTIONS.update(
         {
             "dispatch.create": "调度派发",
@@ -28,6 +33,7 @@ def init_app(app: Flask) -> None:
             "dispatch.bind": "执法记录仪绑定人员",
             "dispatch.unbind": "执法记录仪解绑人员",
             "dispatch.device_register": "登记调度设备",
+            "dispatch.device_retire": "调度设备退役",
             "dispatch.recording_link": "录像关联检查记录",
             "dispatch.recording_hold": "录像保全",
             "dispatch.recording_release": "解除录像保全",

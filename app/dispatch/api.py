@@ -223,6 +223,7 @@ def locate():
     for d in db.session.scalars(
         visible_devices()
         .where(or_(Device.name.contains(q), Device.code.contains(q), Device.plate.contains(q)))
+        .where(Device.retired_at.is_(None))
         .limit(10)
     ):
         out.append({"type": d.kind_label, "name": d.name, "code": d.code, "lon": d.longitude, "lat": d.latitude})
@@ -294,9 +295,9 @@ def dispatch():
 
 
 def _device_for_video(device_id: int) -> Device:
-    dev = db.session.scalar(visible_devices().where(Device.id == device_id))
+    dev = db.session.scalar(visible_devices().where(Device.id == device_id, Device.retired_at.is_(None)))
     if dev is None:
-        raise NotFound("设备不存在或不在您的数据范围内")
+        raise NotFound("设备不存在、已退役或不在您的数据范围内")
     return dev
 
 

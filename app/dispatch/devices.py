@@ -36,8 +36,9 @@ def register_device(
         errors["name"] = "请填写设备名称"
     if errors:
         raise ValidationFailed("设备信息有误", errors=errors)
-    if db.session.scalar(select(Device.id).where(Device.code == code)):
-        raise Conflict(f"设备编号 {code} 已登记")
+    taken = db.session.scalar(select(Device).where(Device.code == code))
+    if taken is not None:
+        raise Conflict(f"设备编号 {code} 已登记" + ("（该设备已退役，编号不能重复使用）" if taken.retired else ""))
     dev = Device(code=code, kind=kind, name=name.strip(), org_id=org.id, plate=plate or None, model=model or None)
     db.session.add(dev)
     db.session.flush()
@@ -61,6 +62,8 @@ def bind(device: Device, user: User, *, actor=None, note: str | None = None) -> 
     """One camera, one person (一一关联): both must be free; the rows are locked so two binds cannot race."""
     if device.kind != "camera":
         raise ValidationFailed("只有执法记录仪可以与人员绑定")
+    if device.retired:
+        raise ValidationFailed("设备已退役，不能绑定")
     if not device.active:
         raise ValidationFailed("设备已停用，不能绑定")
     db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
@@ -90,6 +93,42 @@ def unbind(device: Device, *, actor=None) -> DeviceBinding:
         "dispatch.unbind", actor=actor, object_type="device", object_id=device.id, detail={"user": current.user.login}
     )
     return current
+
+
+def retire(device: Device, *, actor=None, reason: str | None = None) -> Device:
+    """退役: the device leaves the registry, the map and dispatch for good; its row, bindings history,
+    dispatch records and recordings stay. An open binding is closed (kept as history). Audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("请填写退役原因", errors={"reason": "请填写退役原因"})
+    if len(reason) > 200:
+        raise ValidationFailed("退役原因不能超过 200 字", errors={"reason": "退役原因不能超过 200 字"})
+    db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
+    db.session.refresh(device)
+    if device.retired:
+        raise Conflict(f"{device.name} 已于 {device.retired_at:%Y-%m-%d} 退役")
+    if device.busy:
+        raise Conflict(f"{device.name} 正在执行调度任务，办结后才能退役")
+    current = open_binding_of_device(device.id)
+    now = utcnow()
+    if current is not None:
+        current.unbound_at = now
+        current.unbound_by_id = getattr(actor, "id", None)
+    device.retired_at = now
+    device.retired_by_id = getattr(actor, "id", None)
+    device.retire_reason = reason
+    device.active = False
+    device.online = False
+    device.gateway_status = "已退役"
+    db.session.flush()
+    audit.record(
+        "dispatch.device_retire",
+        actor=actor,
+        object_type="device",
+        object_id=device.id,
+        detail={"code": device.code, "reason": reason, "unbound": current.user.login if current else None},
+    )
+    return device
 
 
 def history(device: Device) -> list[DeviceBinding]:
@@ -166,7 +205,11 @@ def apply_positions(positions: list[dict]) -> int:
             }
         )
     if rows:
-        known = set(db.session.scalars(select(Device.code).where(Device.code.in_([r["b_code"] for r in rows]))))
+        known = set(
+            db.session.scalars(
+                select(Device.code).where(Device.code.in_([r["b_code"] for r in rows]), Device.retired_at.is_(None))
+            )
+        )
         rows = [r for r in rows if r["b_code"] in known]
     if not rows:
         return 0
@@ -199,7 +242,7 @@ def apply_status_events(events: list[dict]) -> int:
     n = 0
     for ev in events:
         dev = db.session.scalar(select(Device).where(Device.code == str(ev.get("device_id"))))
-        if dev is None:
+        if dev is None or dev.retired:
             continue
         dev.online = bool(ev.get("online"))
         dev.gateway_status = "在线" if dev.online else "设备离线"

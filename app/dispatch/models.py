@@ -43,12 +43,21 @@ class Device(db.Model):
     position_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_status: Mapped[str | None] = mapped_column(String(200))  # the last gateway message (Chinese)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 退役: out of the registry view, the map and dispatch, never bound again; the row and its history stay.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    retire_reason: Mapped[str | None] = mapped_column(String(200))
 
     org: Mapped[Organisation] = relationship(lazy="joined")
+    retired_by: Mapped[User | None] = relationship(foreign_keys=[retired_by_id])
 
     @property
     def kind_label(self) -> str:
         return DEVICE_KINDS.get(self.kind, self.kind)
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class DeviceBinding(db.Model):

@@ -51,7 +51,8 @@ def screen():
 @bp.get("/devices")
 @permission_required(*READ)
 def device_list():
-    stmt = visible_devices()
+    retired = request.args.get("retired") == "1"
+    stmt = visible_devices().where(Device.retired_at.is_not(None) if retired else Device.retired_at.is_(None))
     kind = request.args.get("kind", "")
     if kind in DEVICE_KINDS:
         stmt = stmt.where(Device.kind == kind)
@@ -60,7 +61,7 @@ def device_list():
         stmt = stmt.where(Device.name.contains(q) | Device.code.contains(q))
     page = paginate(stmt.order_by(Device.kind, Device.code), request.args.get("page"))
     holders = devices.holder_map([d.id for d in page.items])
-    all_devs = list(db.session.scalars(visible_devices()))
+    all_devs = list(db.session.scalars(visible_devices().where(Device.retired_at.is_(None))))
     orgs = db.session.scalars(
         select(Organisation).where(scope_for(current_user).org_clause(Organisation.id)).order_by(Organisation.path)
     ).all()
@@ -71,6 +72,7 @@ def device_list():
         kinds=DEVICE_KINDS,
         kind=kind,
         q=q,
+        retired=retired,
         availability=devices.availability(all_devs),
         orgs=orgs,
     )
@@ -127,6 +129,31 @@ def device_bind(device_id: int):
     db.session.commit()
     flash(f"{dev.name} 已绑定 {user.name}", "success")
     return redirect(url_for("dispatch.device_detail", device_id=dev.id))
+
+
+@bp.route("/devices/<int:device_id>/retire", methods=["GET", "POST"])
+@permission_required(*ADMIN)
+def device_retire(device_id: int):
+    """退役: a confirmation page with the reason; the device keeps its history (bindings, records, recordings)."""
+    dev = _device(device_id)
+    errors: dict = {}
+    if request.method == "POST":
+        try:
+            devices.retire(dev, actor=current_user, reason=request.form.get("reason"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors or {"reason": exc.message}
+        else:
+            db.session.commit()
+            flash(f"{dev.name} 已退役，历史记录保留", "success")
+            return redirect(url_for("dispatch.device_detail", device_id=dev.id))
+    return render_template(
+        "dispatch/retire.html",
+        dev=dev,
+        current=devices.open_binding_of_device(dev.id),
+        errors=errors,
+        reason=request.form.get("reason", ""),
+    ), (422 if errors else 200)
 
 
 @bp.post("/devices/<int:device_id>/unbind")

@@ -59,6 +59,31 @@ def service(name: str, *, preview: Callable[..., Any] | None = None):
     return decorator
 
 
+def linked(model, data: dict, key: str, what: str):
+    """The business row a process's data points at (`data[key]` holds its id), for a service callable;
+    a Chinese NotFound ("流程关联的<what>不存在") when it is gone."""
+    from app.errors import NotFound
+    from app.extensions import db
+
+    row = db.session.get(model, int(data.get(key) or 0))
+    if row is None:
+        raise NotFound(f"流程关联的{what}不存在")
+    return row
+
+
+def last_actor(data: dict):
+    """The User who did the step before a service task (`last_actor` in the data), None for the system."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.extensions import db
+
+    login = data.get("last_actor")
+    if not login or login == "system":
+        return None
+    return db.session.scalar(select(User).where(User.login == login))
+
+
 def register_services(module) -> list[str]:
     """Register every function of `module` marked with `@service` (called from the module's init_app)."""
     names = []

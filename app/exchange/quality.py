@@ -141,6 +141,9 @@ DATASETS: dict[str, DataSet] = {
                 Rule("inspector", "检查人员", required=True, max_len=60),
                 Rule("hazards", "发现隐患数", "int", required=True),
                 Rule("findings", "检查情况", max_len=1000),
+                # 典型隐患 / 典型违法行为 queries (app/soe): items separated by "；" or ";".
+                Rule("hazard_items", "隐患类型", max_len=500),
+                Rule("violation_items", "违法行为", max_len=500),
             ),
             key="record_no",
         ),

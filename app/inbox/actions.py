@@ -51,15 +51,22 @@ start = runtime.start
 
 
 def _group_and_open(row: HumanTask) -> tuple[list[HumanTask], list[HumanTask]]:
-    """One query: this activation's group (any status) and the instance's other open rows."""
-    rows = list(
-        db.session.scalars(
-            select(HumanTask).where(
-                HumanTask.instance_id == row.instance_id,
-                or_(HumanTask.group_id == row.group_id, HumanTask.status.in_(("open", "pending"))),
+    """This activation's group (any status) and the instance's other open rows: read with the row by
+    `services.load_task` when the act came through it, else one query."""
+    from app.inbox.services import preloaded_rows
+
+    rows = preloaded_rows(row)
+    if rows is None:
+        rows = list(
+            db.session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == row.instance_id,
+                    or_(HumanTask.group_id == row.group_id, HumanTask.status.in_(("open", "pending"))),
+                )
             )
         )
-    )
+    else:  # the group as read, and the rows still open now (the act may have changed some in memory)
+        rows = [r for r in rows if r.group_id == row.group_id or r.status in ("open", "pending")]
     return [r for r in rows if r.group_id == row.group_id], rows
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 import filetype
 from cryptography.hazmat.primitives import hashes
@@ -26,6 +25,7 @@ from app.inbox.queries import row_org
 from app.models_base import utcnow
 from app.security import uploads
 from app.security.scope import scope_for
+from app.storage import files
 
 ALLOWED_TYPES = {
     "application/pdf": ".pdf",
@@ -365,8 +365,8 @@ def store_attachment(
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
     sm3 = digest.finalize().hex()
-    folder = Path(current_app.config["UPLOAD_DIR"]) / f"{instance.id // 1000:04d}" / str(instance.id)
-    stored = uploads.write_file(folder / f"{secrets.token_hex(10)}{ALLOWED_TYPES.get(mime, '.txt')}", data)
+    relative = f"{instance.id // 1000:04d}/{instance.id}/{secrets.token_hex(10)}{ALLOWED_TYPES.get(mime, '.txt')}"
+    files.put_new(files.UPLOADS + relative, data, mime)
     safe_name = uploads.clean_filename(filename)
     attachment = Attachment(
         instance_id=instance.id,
@@ -376,7 +376,7 @@ def store_attachment(
         content_type=mime,
         size=len(data),
         sm3=sm3,
-        path=str(stored.relative_to(current_app.config["UPLOAD_DIR"])),
+        path=relative,
         uploaded_by_id=actor.id,
         **(meta or {}),
     )
@@ -384,7 +384,7 @@ def store_attachment(
     try:
         db.session.flush()
     except IntegrityError:  # a concurrent upload with the same key won: keep no orphan file
-        stored.unlink(missing_ok=True)
+        files.delete(files.UPLOADS + relative)
         raise
     runtime.add_event(instance, "attach", actor=actor, comment=safe_name, data={"attachment": attachment.id})
     return attachment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.engine.models import INSTANCE_STATUS
@@ -177,17 +177,14 @@ def instance_act(instance_id: int, verb: str):
 @bp.get("/attachments/<int:attachment_id>")
 @permission_required("inbox.use", "process.admin")
 def attachment(attachment_id: int):
-    from pathlib import Path
-
-    from flask import current_app
+    from app.security.uploads import clean_filename
+    from app.storage import files
 
     item = collab.get_attachment(attachment_id)
     services.visible_instance(item.instance_id, current_user)
-    path = Path(current_app.config["UPLOAD_DIR"]) / item.path
-    from app.security.uploads import clean_filename
-
     name = clean_filename(item.filename)  # rows stored before names were cleaned may hold a NUL
-    return send_file(path, mimetype=item.content_type, as_attachment=True, download_name=name)
+    missing = "附件文件不存在或已被移除"
+    return files.send(files.UPLOADS + item.path, mimetype=item.content_type, download_name=name, missing=missing)
 
 
 @bp.route("/start", methods=["GET"])
@@ -246,8 +243,8 @@ def notifications_read():
 @bp.get("/badge")
 @permission_required("inbox.use")
 def badge():
-    counts = queries.counts(current_user)
-    return render_template("inbox/_badge.html", counts=counts)
+    # Polled by every open page (~20 a second for 600 people): the session lookup and one count, no more.
+    return render_template("inbox/_badge.html", counts={"todo": queries.todo_count(current_user)})
 
 
 @bp.get("/pick/<kind>")
@@ -285,10 +282,9 @@ def print_pdf(instance_id: int):
     Rendered by the job worker, once per content: the page shows the progress and links back here,
     where the finished (or an identical earlier) record is served.
     """
-    from flask import Response
-
     from app.reports import background
-    from app.reports.services import read_document
+    from app.reports.services import document_key
+    from app.storage import files
 
     inst = services.visible_instance(instance_id, current_user)
     context = services.approval_record_context(inst)
@@ -304,10 +300,12 @@ def print_pdf(instance_id: int):
         business_key=inst.number,
     )
     if doc is not None:
-        return Response(
-            read_document(doc),
+        return files.send(
+            document_key(doc),
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="record-{inst.number or inst.id}.pdf"'},
+            as_attachment=False,
+            download_name=f"record-{inst.number or inst.id}.pdf",
+            missing="文书文件不存在或已被移除",
         )
     db.session.commit()
     return render_template("inbox/print_pending.html", instance=inst, job=job), 202

@@ -36,8 +36,41 @@ class TaskView:
     returned: InstanceEvent | None = None  # the 退回 that brought the task back: who and why
 
 
+GROUP_KEY = "ducha_task_rows"
+
+
+def load_task(task_id: int) -> HumanTask | None:
+    """A task row with, in the same statement, its activation group and its instance's other open rows:
+    what an act (`actions._group_and_open`) and the task page (`task_view`) read next, now without a
+    query of their own. Kept on `g` for this request; rows loaded later in it are queried as before."""
+    from flask import g, has_app_context
+    from sqlalchemy import and_, or_
+    from sqlalchemy.orm import aliased
+
+    me = aliased(HumanTask)
+    stmt = (
+        select(HumanTask)
+        .join(me, and_(me.id == task_id, HumanTask.instance_id == me.instance_id))
+        .where(
+            or_(HumanTask.id == task_id, HumanTask.group_id == me.group_id, HumanTask.status.in_(("open", "pending")))
+        )
+    )
+    rows = list(db.session.scalars(stmt).unique())
+    row = next((r for r in rows if r.id == task_id), None)
+    if row is not None and has_app_context():
+        g.setdefault(GROUP_KEY, {})[row.id] = rows
+    return row
+
+
+def preloaded_rows(row: HumanTask) -> list[HumanTask] | None:
+    """The rows `load_task` read with `row` (once: the caller may change them), or None."""
+    from flask import g, has_app_context
+
+    return g.get(GROUP_KEY, {}).pop(row.id, None) if has_app_context() else None
+
+
 def visible_task(task_id: int, user) -> HumanTask:
-    row = db.session.get(HumanTask, task_id)
+    row = load_task(task_id)
     if row is None or not (
         can_act(user, row)
         or row.completed_by_id == user.id
@@ -83,11 +116,15 @@ def task_view(row: HumanTask, user, *, values: dict | None = None, errors: dict 
         view.buttons = [(b, view.cfg.label(b)) for b in allowed]
         view.return_targets = return_targets(instance, wf, row.step) if task else []
     view.returned = _returned_by(row)
-    view.group = list(
-        db.session.scalars(
-            select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(HumanTask.seq, HumanTask.id)
+    preloaded = preloaded_rows(row)
+    if preloaded is not None:
+        view.group = sorted((r for r in preloaded if r.group_id == row.group_id), key=lambda r: (r.seq, r.id))
+    else:
+        view.group = list(
+            db.session.scalars(
+                select(HumanTask).where(HumanTask.group_id == row.group_id).order_by(HumanTask.seq, HumanTask.id)
+            )
         )
-    )
     return view
 
 

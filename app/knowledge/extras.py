@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
-from pathlib import Path
 
 import filetype
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +24,7 @@ from app.knowledge.models import (
 from app.knowledge.services import check_edit
 from app.models_base import utcnow
 from app.security import uploads
+from app.storage import files
 
 ALLOWED = {
     "application/pdf": ".pdf",
@@ -90,15 +90,15 @@ def store_attachment(entry: KnowledgeEntry, actor, *, filename: str, data: bytes
         raise ValidationFailed("只能上传 PDF、Word 文档或图片", errors={"file": "文件类型不允许"})
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
-    folder = Path(current_app.config["UPLOAD_DIR"]) / "knowledge" / str(entry.id)
-    stored = uploads.write_file(folder / f"{secrets.token_hex(10)}{ALLOWED[mime]}", data)
+    relative = f"knowledge/{entry.id}/{secrets.token_hex(10)}{ALLOWED[mime]}"
+    files.put_new(files.UPLOADS + relative, data, mime)
     item = KnowledgeAttachment(
         entry_id=entry.id,
         filename=uploads.clean_filename(filename),
         content_type=mime,
         size=len(data),
         sm3=digest.finalize().hex(),
-        path=str(stored.relative_to(current_app.config["UPLOAD_DIR"])),
+        path=relative,
         uploaded_by_id=actor.id,
     )
     db.session.add(item)
@@ -129,8 +129,9 @@ def get_attachment(attachment_id: int) -> KnowledgeAttachment:
     return item
 
 
-def attachment_path(item: KnowledgeAttachment) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / item.path
+def attachment_key(item: KnowledgeAttachment) -> str:
+    """The attachment's key in app.storage."""
+    return files.UPLOADS + item.path
 
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -139,11 +140,11 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def docx_paragraphs(item: KnowledgeAttachment, limit: int = 400) -> list[tuple[str, str]]:
     """The text of a Word document for the browser preview: (style, text) per paragraph."""
     try:
-        with zipfile.ZipFile(attachment_path(item)) as z:
+        with zipfile.ZipFile(io.BytesIO(files.read(attachment_key(item)))) as z:
             raw = z.read("word/document.xml")
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
         root = etree.fromstring(raw, parser)
-    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError):
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, OSError, NotFound):
         return [("p", "（文档无法预览，请下载查看）")]
     out = []
     for p in root.iter(f"{W}p"):

@@ -245,15 +245,17 @@ def upload(entry_id: int):
 @permission_required(*READ)
 def attachment(attachment_id: int):
     from app.security.uploads import clean_filename
+    from app.storage import files
 
     att = extras.get_attachment(attachment_id)
     services.get_entry(att.entry_id, current_user)
     inline = request.args.get("inline") == "1" and att.preview_kind in ("pdf", "image")
-    return send_file(
-        extras.attachment_path(att),
+    return files.send(
+        extras.attachment_key(att),
         mimetype=att.content_type,
         as_attachment=not inline,
         download_name=clean_filename(att.filename),
+        missing="附件文件不存在或已被移除",
     )
 
 

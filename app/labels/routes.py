@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.enterprises import access
-from app.enterprises.params import parse_int
+from app.enterprises.params import form_row
 from app.enterprises.reference import districts, industries, industry_name
 from app.extensions import db
 from app.grading.services import today_local
@@ -84,11 +84,7 @@ def library():
 @bp.post("/library")
 @permission_required(*ADMIN)
 def save():
-    label = (
-        db.session.get(LabelDef, parse_int(request.form.get("id"), field="id", label="标签") or 0)
-        if request.form.get("id")
-        else None
-    )
+    label = form_row(LabelDef, request.form, label="标签")
     saved = services.save_label(current_user, request.form.to_dict(), label)
     db.session.commit()
     flash(f"已保存标签「{saved.name}」", "success")

@@ -9,13 +9,20 @@ The archive (tar.gz) holds:
 - the database: `database.dump` (`pg_dump --format=custom`, restored with `pg_restore --clean
   --single-transaction`) on PostgreSQL, `database.sqlite3` (SQLite's online backup API, a consistent
   copy while the app runs) on SQLite;
-- `files/uploads/...` and `files/documents/...` (attachments and generated documents), and the audit
-  checkpoint file and its log (`audit/`), so the restored chain verifies against its own checkpoint;
+- `files/uploads/...` and `files/documents/...`: the objects under ``uploads/`` and ``documents/`` of the
+  configured store (app/storage: the file store or S3, plus files of the old folders not yet migrated),
+  unless BACKUP_FILES is ``none`` (see below); and the audit checkpoint file and its log (`audit/`), so
+  the restored chain verifies against its own checkpoint;
 - `keys.enc`: the key directory (the key-encryption key of FileKeyProvider) as a tar, encrypted with
   SM4-GCM under a key derived from the passphrase by PBKDF2-HMAC-SM3 (600,000 iterations, random salt).
   Without the passphrase the archive gives no access to encrypted columns.
-Video recordings are too large for a nightly archive: they stay in the object store (MinIO/S3 with
-versioning and replication, docs/operations.md).
+Video recordings (``recordings/``) and exports (``exports/``, re-made on demand) are not archived: they stay
+in the object store (MinIO/S3 with versioning and replication, docs/operations.md).
+
+With S3 and many files, set DUCHA_BACKUP_FILES=none: the archive then holds no files (its manifest says
+``"files": "object-store"``), the bucket's versioning and replication keep them, and a restore leaves the
+bucket as it is. With ``archive`` (the default) a restore empties ``uploads/`` and ``documents/`` of the
+configured store and writes the archive's files there, whichever store the archive was made from.
 
 Restore first decrypts the keys and checks every digest; a wrong passphrase or a damaged archive stops
 it before anything is touched (a Chinese message, exit code 1).
@@ -25,8 +32,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
-import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -44,8 +51,12 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.models_base import utcnow
 from app.security.sm import sm3, sm4_gcm_decrypt, sm4_gcm_encrypt
+from app.storage import BadKey, get_storage
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
+FILE_PREFIXES = ("uploads/", "documents/")
 KDF_ITERATIONS = 600_000
 
 
@@ -156,34 +167,58 @@ def create_backup(app: Flask, out_dir: Path, passphrase: str) -> Path:
         name = _dump_database(uri, dump)
         members[name] = dump
         members["keys.enc"] = wrap(_tar_dir(places.keys), passphrase)
-        for label, folder in (("uploads", places.uploads), ("documents", places.documents)):
-            if folder.is_dir():
-                for item in sorted(folder.rglob("*")):
-                    if item.is_file() and not item.is_symlink():
-                        members[f"files/{label}/{item.relative_to(folder)}"] = item
         for label, path in (("checkpoint", places.checkpoint), ("checkpoint.log", places.checkpoint_log)):
             if path.is_file():
                 members[f"audit/{label}"] = path.read_bytes()
-        digests = {k: sm3(v if isinstance(v, bytes) else v.read_bytes()).hex() for k, v in members.items()}
-        manifest = {
-            "format": FORMAT,
-            "created_at": utcnow().isoformat(),
-            "dialect": "postgresql" if uri.startswith("postgresql") else "sqlite",
-            "revision": sorted(revision),
-            "audit_last_id": last_audit,
-            "digests": digests,
-        }
+        files_mode = _files_mode(app)
+        digests: dict[str, str] = {}
         partial = target.with_suffix(".partial")
         with tarfile.open(partial, "w:gz") as tar:
-            _add_bytes(tar, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
             for arcname, value in members.items():
-                if isinstance(value, bytes):
-                    _add_bytes(tar, arcname, value)
-                else:
-                    tar.add(value, arcname=arcname)
+                data = value if isinstance(value, bytes) else value.read_bytes()
+                digests[arcname] = sm3(data).hex()
+                _add_bytes(tar, arcname, data)
+            if files_mode == "archive":  # one object at a time: the archive is written as it is read
+                store = get_storage()
+                for prefix in FILE_PREFIXES:
+                    for key in store.iter_keys(prefix):
+                        data = store.get(key)
+                        digests[f"files/{key}"] = sm3(data).hex()
+                        _add_bytes(tar, f"files/{key}", data)
+            manifest = {
+                "format": FORMAT,
+                "created_at": utcnow().isoformat(),
+                "dialect": "postgresql" if uri.startswith("postgresql") else "sqlite",
+                "revision": sorted(revision),
+                "audit_last_id": last_audit,
+                "files": "archive" if files_mode == "archive" else "object-store",
+                "digests": digests,
+            }
+            _add_bytes(tar, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
         os.chmod(partial, 0o600)
         partial.rename(target)  # a half-written archive never carries the final name
     return target
+
+
+def _files_mode(app: Flask) -> str:
+    mode = (app.config.get("BACKUP_FILES") or "archive").lower()
+    if mode not in ("archive", "none"):
+        raise BackupError(f"BACKUP_FILES 只能是 archive 或 none，当前为 {mode}")
+    return mode
+
+
+def _restore_files(members: dict[str, bytes]) -> None:
+    """Empty uploads/ and documents/ of the configured store (and the old folders), then put the archive's."""
+    store = get_storage()
+    for prefix in FILE_PREFIXES:
+        for key in list(store.iter_keys(prefix)):
+            store.delete(key)
+    for name, data in members.items():
+        if name.startswith("files/") and name[6:].startswith(FILE_PREFIXES):
+            try:
+                store.put(name[6:], data)
+            except BadKey:  # an old archive's file whose name is no valid key (it was never downloadable)
+                log.warning("restore: skipped %s (not a valid storage key)", name)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -255,15 +290,8 @@ def restore_backup(app: Flask, archive: Path, passphrase: str) -> dict:
             finally:
                 dst.close()
                 src.close()
-    for label, folder in (("uploads", places.uploads), ("documents", places.documents)):
-        if folder.is_dir():
-            shutil.rmtree(folder)
-        prefix = f"files/{label}/"
-        for name, data in members.items():
-            if name.startswith(prefix):
-                path = folder / name[len(prefix) :]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
+    if manifest.get("files", "archive") == "archive":
+        _restore_files(members)
     places.keys.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(keys), mode="r") as tar:
         tar.extractall(places.keys, filter="data")

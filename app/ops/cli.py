@@ -58,14 +58,15 @@ def restore_command(archive: Path, yes: bool):
 @click.command("retention")
 @with_appcontext
 def retention_command():
-    """Run the retention purges now (audit entries, ended sessions), as the scheduler does hourly."""
+    """Run the retention purges now (audit entries, ended sessions, export files), as the scheduler does hourly."""
     from app.ops import retention
 
     now = datetime.now(UTC)
     audit_n = retention.purge_audit(now)
     session_n = retention.purge_sessions(now)
+    export_n = retention.purge_exports(now)
     db.session.commit()
-    click.echo(f"audit entries purged: {audit_n}; sessions purged: {session_n}")
+    click.echo(f"audit entries purged: {audit_n}; sessions purged: {session_n}; export files removed: {export_n}")
 
 
 def register(app: Flask) -> None:

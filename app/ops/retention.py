@@ -7,6 +7,9 @@
   is still reported. Each purge writes an `audit.purged` entry (how many, up to which id, the cut-off).
 - Ended sessions (logout, replaced, expired) and abandoned ones (not seen for SESSION_RETENTION_DAYS) are
   deleted after SESSION_RETENTION_DAYS (default 30); each purge that removed any writes `session.purged`.
+- Export files (app/tabular/background.py: the XLSX/CSV that background exports leave for download) older
+  than EXPORT_RETENTION_DAYS (default 7; 0 keeps them) are removed; the jobs that made them lose their
+  download link and say the file was cleaned up. Each purge that removed any writes `export.purged`.
 Video retention belongs to the storage layer (another module) and is not handled here.
 """
 
@@ -101,6 +104,56 @@ def purge_sessions(now: datetime, *, days: int | None = None) -> int:
     return removed
 
 
+EXPORT_EXPIRED = "导出文件已超过保存期限并已清理，请重新导出"
+
+
+def purge_exports(now: datetime, *, days: int | None = None) -> int:
+    """Remove export files older than `days` (config by default) and unlink their jobs; flush. Returns count.
+    Idempotent: a file already gone (another scheduler, a restart mid-purge) is skipped, and a job whose file
+    is gone is marked on the next pass."""
+    from app.reports.models import Job
+    from app.tabular import background
+
+    days = current_app.config.get("EXPORT_RETENTION_DAYS", 7) if days is None else days
+    if not days:
+        return 0
+    cutoff = now - timedelta(days=days)
+    removed = []
+    for name, modified in list(background.stored_exports()):
+        if modified is not None and modified < cutoff and background.remove_export(name):
+            removed.append(name)
+    stale = db.session.scalars(
+        select(Job).where(
+            Job.kind.like("export.%"),
+            Job.status == "done",
+            Job.finished_at < cutoff,
+            or_(Job.message.is_(None), Job.message != EXPORT_EXPIRED),
+        )
+    )
+    for job in stale:
+        stored = (job.result_url or "").split("?")[0].rsplit("/", 1)[-1]
+        if stored and background.export_exists(stored):
+            if not background.remove_export(stored):  # a store without file times: by the job's age
+                continue
+            removed.append(stored)
+        job.result = {**(job.result or {}), "url": None, "expired": True}
+        job.message = EXPORT_EXPIRED
+    if removed:
+        audit.record(
+            "export.purged",
+            object_type="export",
+            detail={"removed": len(removed), "older_than": cutoff.isoformat(), "days": days},
+        )
+    db.session.flush()
+    return len(removed)
+
+
+def export_job(now: datetime) -> None:
+    n = purge_exports(now)
+    if n:
+        log.info("export retention: %s files removed", n)
+
+
 def audit_job(now: datetime) -> None:
     try:
         with db.session.begin_nested():
@@ -122,3 +175,4 @@ def register(app: Flask) -> None:
 
     register_job("retention.audit", audit_job, every=EVERY_SECONDS)
     register_job("retention.sessions", session_job, every=EVERY_SECONDS)
+    register_job("retention.exports", export_job, every=EVERY_SECONDS)

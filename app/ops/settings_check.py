@@ -1,7 +1,8 @@
 """Settings checked when the app starts (create_app): refuse a configuration that cannot be right.
 
 Everywhere: the proxy count is a small non-negative number; audit entries are kept at least 180 days
-(the Cybersecurity Law, art. 21: network logs kept no less than six months; 0 = never purge).
+(the Cybersecurity Law, art. 21: network logs kept no less than six months; 0 = never purge); the file
+store is `file` or `s3` with a bucket (app/storage), and backups archive files or leave them to the store.
 In production (DUCHA_ENV=production), on top of app/config.py's checks (secret key, pepper, audit key):
 a secret key of at least 32 characters, a PostgreSQL database (SQLite is one writer on one machine),
 a shared rate-limit store (memory:// counts per worker, so a limit of 20 becomes 20 per process), secure
@@ -27,8 +28,17 @@ def problems(cfg: dict) -> list[str]:
         found.append(f"DUCHA_AUDIT_RETENTION_DAYS must be 0 (keep) or at least {MIN_AUDIT_RETENTION_DAYS}")
     if cfg.get("SESSION_RETENTION_DAYS", 1) < 1:
         found.append("DUCHA_SESSION_RETENTION_DAYS must be at least 1")
+    if cfg.get("EXPORT_RETENTION_DAYS", 0) < 0:
+        found.append("DUCHA_EXPORT_RETENTION_DAYS must be 0 (keep) or a number of days")
     if cfg.get("LOG_FORMAT") not in ("json", "text"):
         found.append("DUCHA_LOG_FORMAT must be json or text")
+    storage = str(cfg.get("STORAGE") or "file").lower()
+    if storage not in ("file", "s3"):
+        found.append("DUCHA_STORAGE must be file or s3")
+    elif storage == "s3" and not cfg.get("S3_BUCKET"):
+        found.append("DUCHA_S3_BUCKET must be set when DUCHA_STORAGE=s3")
+    if str(cfg.get("BACKUP_FILES") or "archive").lower() not in ("archive", "none"):
+        found.append("DUCHA_BACKUP_FILES must be archive or none")
     if cfg.get("ENV_NAME") != "production":
         return found
     if len(str(cfg.get("SECRET_KEY") or "")) < 32:

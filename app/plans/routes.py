@@ -42,11 +42,34 @@ def index():
 @bp.get("/export.<fmt>")
 @permission_required(*PERMISSIONS)
 def export(fmt: str):
-    from app.tabular import lists
+    """The plans the user's scope shows; a large list as a background job with progress."""
+    from app.tabular import background, lists
     from app.tabular.export import send
 
-    rows = db.session.scalars(services.visible(current_user).limit(10000)).unique().all()
+    stmt = services.visible(current_user)
+    if background.count_rows(stmt) > background.threshold():
+        page = background.start("plans", user=current_user, args={}, fmt=fmt, title="月度计划")
+        db.session.commit()
+        return page
+    rows = db.session.scalars(stmt.limit(10000)).unique().all()
     return send(lists.PLANS, rows, filename="月度计划", fmt=fmt, sheet="月度计划")
+
+
+def _plans_export(user, args: dict):
+    """The background export of the plan list (app/tabular/background.py), in the user's scope."""
+    from app.tabular import background, lists
+
+    stmt = services.visible(user)
+    return lists.PLANS, stmt, background.count_rows(stmt), "月度计划", "月度计划"
+
+
+def _register_exports() -> None:
+    from app.tabular.background import exporter
+
+    exporter("plans")(_plans_export)
+
+
+_register_exports()
 
 
 @bp.post("/generate")

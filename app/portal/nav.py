@@ -22,6 +22,8 @@ NAV = [
     ("技能拉练", "mortarboard", "training.index", ("training.use", "training.mark", "training.admin")),
     ("统计分析", "bar-chart", "stats.index", ("stats.read",)),
     ("效能督查", "speedometer2", "efficiency.index", ("stats.read",)),
+    ("评议考核", "award", "appraisal.index", ("inbox.use",)),
+    ("国企监督", "buildings", "soe.index", ("soe.read",)),
     ("统计查询", "table", "stats.query", ("stats.read",)),
     ("大屏展示", "display", "screen.index", ("stats.read",)),
     ("流程管理", "diagram-3", "processes.index", ("process.admin",)),

@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -23,7 +23,7 @@ from app.extensions import db
 from app.reports import services
 from app.reports.models import Document
 from app.reports.render import Progress, render_pdf
-from app.reports.txn import after_commit
+from app.storage import BadKey, check_key, files
 
 
 def content_key(*, kind: str, template: str, org_id: int, context: dict) -> str:
@@ -39,7 +39,7 @@ def identical(key: str, kind: str, org_id: int) -> Document | None:
         .order_by(Document.id.desc())
         .limit(1)
     )
-    return same if same is not None and services.document_path(same).is_file() else None
+    return same if same is not None and files.exists(services.document_key(same)) else None
 
 
 def generate_document_job(
@@ -151,13 +151,12 @@ def render_document_job(report: Progress, doc_id: int, replaced: str | None = No
         .execution_options(synchronize_session=False)
     ).rowcount
     if stored != 1:
-        (services.documents_dir() / relative).unlink(missing_ok=True)
+        files.delete(services.document_key(relative))
         return {"document_id": doc_id, "message": "文书内容已更新，按最新内容生成"}
     db.session.refresh(doc)
     if replaced:  # the draft a signature superseded goes once the signed original is committed
-        old = (services.documents_dir() / replaced).resolve()
-        if old.is_relative_to(services.documents_dir().resolve()):
-            after_commit(lambda: Path(old).unlink(missing_ok=True))
+        with contextlib.suppress(BadKey):  # a tampered path: nothing outside the documents is touched
+            files.delete_after_commit(check_key(services.document_key(replaced)))
     actor = _user(doc.signed_by_id if signed else doc.created_by_id)
     detail = {"title": doc.title, "sm3": doc.sm3, "size": doc.size}
     if signed:

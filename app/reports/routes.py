@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
-from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -13,6 +11,7 @@ from app.portal.paging import paginate
 from app.reports import background, jobs, samples, services
 from app.reports.models import DOCUMENT_KINDS, DOCUMENT_STATUS
 from app.security.access import permission_required
+from app.storage import files
 
 bp = Blueprint("reports", __name__)
 
@@ -68,15 +67,16 @@ def sample():
 @permission_required(*READ_PERMISSIONS)
 def download(doc_id: int):
     doc = services.get_document(doc_id, current_user)
-    data = services.record_download(doc, current_user, ip=g.get("ip"))
+    key = services.record_download(doc, current_user, ip=g.get("ip"))
     db.session.commit()
     name = (doc.number or doc.title).replace("/", "-")
-    return send_file(
-        BytesIO(data),
+    return files.send(
+        key,
         mimetype="application/pdf",
         as_attachment=not request.args.get("inline"),
         download_name=f"{name}.pdf",
         max_age=0,
+        missing="文书文件不存在或已被移除",
     )
 
 

@@ -1,7 +1,7 @@
 """Store, number, sign and verify documents. Flask-free apart from app config; services flush.
 
-A document is rendered from a report template and a JSON-friendly context, stored as a PDF under
-`<INSTANCE_DIR>/documents/` and identified by the SM3 digest of its bytes. Signing renders it
+A document is rendered from a report template and a JSON-friendly context, stored as a PDF in app.storage
+under ``documents/<Document.path>`` and identified by the SM3 digest of its bytes. Signing renders it
 again with the signer, time and number in the signature block; the signed file's digest is what
 `verify_pdf` recognises, so a changed byte makes a file "not an original".
 """
@@ -12,7 +12,6 @@ import base64
 import json
 import uuid
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import hashes
@@ -27,9 +26,8 @@ from app.models_base import utcnow
 from app.orgs.models import Organisation
 from app.reports.models import Document, DocumentCounter
 from app.reports.render import Progress, render_pdf
-from app.reports.txn import after_commit
 from app.security.scope import scope_for
-from app.security.uploads import write_file
+from app.storage import files
 
 SIGN_PERMISSION = "report.signoff"
 DEFAULT_NUMBER_PREFIX = "沪应急执"
@@ -43,25 +41,16 @@ def sm3_hex(data: bytes) -> str:
     return digest.finalize().hex()
 
 
-def documents_dir() -> Path:
-    return Path(current_app.config.get("DOCUMENTS_DIR") or Path(current_app.config["INSTANCE_DIR"]) / "documents")
-
-
-def document_path(doc: Document) -> Path:
-    root = documents_dir().resolve()
-    path = (root / doc.path).resolve()
-    if not path.is_relative_to(root):  # a tampered row must not read outside the folder
-        raise NotFound("文书文件不存在")
-    return path
+def document_key(doc_or_path: Document | str) -> str:
+    """The document's key in app.storage (a tampered path is refused there: no "..", no absolute path)."""
+    relative = doc_or_path if isinstance(doc_or_path, str) else doc_or_path.path
+    return files.DOCUMENTS + relative
 
 
 def read_document(doc: Document) -> bytes:
     if not doc.ready:
         raise Conflict("文书正在生成，请稍后刷新页面再下载")
-    path = document_path(doc)
-    if not path.is_file():
-        raise NotFound("文书文件不存在或已被移除")
-    return path.read_bytes()
+    return files.read(document_key(doc), missing="文书文件不存在或已被移除")
 
 
 def download_url(doc: Document) -> str:
@@ -81,10 +70,10 @@ def _json_context(context: dict) -> dict:
 
 
 def _write_file(data: bytes) -> str:
-    """Write bytes to a new file (atomically); removed again if the transaction rolls back."""
+    """Store bytes as a new PDF object; removed again if the transaction rolls back."""
     today = utcnow()
     relative = f"{today:%Y}/{today:%m}/{uuid.uuid4().hex}.pdf"
-    write_file(documents_dir() / relative, data)
+    files.put_new(document_key(relative), data, "application/pdf")
     return relative
 
 
@@ -244,7 +233,7 @@ def sign_document(
         queue_render(locked, user=signer, replaced=replaced)
         return locked
     data = render_pdf(locked.template, context, progress=progress)
-    replaced = document_path(locked)
+    replaced = document_key(locked) if locked.path else None
     locked.path = _write_file(data)
     locked.size = len(data)
     locked.sm3 = sm3_hex(data)
@@ -254,7 +243,8 @@ def sign_document(
     locked.signed_by_id = signer.id
     locked.signer_name = signer.name
     db.session.flush()
-    after_commit(lambda: replaced.unlink(missing_ok=True))  # the draft is superseded once this commits
+    if replaced:
+        files.delete_after_commit(replaced)  # the draft is superseded once this commits
     audit.record(
         "document.sign",
         actor=signer,
@@ -327,9 +317,13 @@ def get_document(doc_id: int, user) -> Document:
     return doc
 
 
-def record_download(doc: Document, user, *, ip: str | None = None) -> bytes:
-    """Read the file and audit who downloaded which version (by digest)."""
-    data = read_document(doc)
+def record_download(doc: Document, user, *, ip: str | None = None) -> str:
+    """Audit who downloaded which version (by digest); the file's key in app.storage, to be sent."""
+    if not doc.ready:
+        raise Conflict("文书正在生成，请稍后刷新页面再下载")
+    key = document_key(doc)
+    if not files.exists(key):
+        raise NotFound("文书文件不存在或已被移除")
     audit.record(
         "document.download",
         actor=user,
@@ -338,7 +332,7 @@ def record_download(doc: Document, user, *, ip: str | None = None) -> bytes:
         ip=ip,
         detail={"number": doc.number, "sm3": doc.sm3, "status": doc.status},
     )
-    return data
+    return key
 
 
 def record_verification(user, doc: Document | None, digest: str, *, ip: str | None = None) -> None:

@@ -1,4 +1,5 @@
-"""The one way an uploaded file reaches the disk: a clean display name and removal on rollback.
+"""Uploaded files: a clean display name. The bytes go to app.storage (`app.storage.files.put_new`, removed
+again on rollback); `write_file` below is the older local-disk helper, kept for callers not yet moved.
 
 - `clean_filename(name)`: the name people see and download under. NFC-normalised, without NUL or other
   control characters (a NUL made the download answer a bare 500), without directories (`/` or `\\`),

@@ -35,10 +35,11 @@ def rebuild_job(now: datetime) -> int:
     local = now.astimezone(SHANGHAI)
     if local.hour != NIGHTLY_HOUR or local.date() in _rebuilt_on:
         return 0
+    from app.engine.cli import heavy
     from app.stats.summary import rebuild
 
     _rebuilt_on.add(local.date())
-    return rebuild()
+    return heavy("stats.rebuild", rebuild) or 0
 
 
 @round_job("stats.periodic", every=3600.0)
@@ -46,11 +47,20 @@ def periodic_job(now: datetime) -> int:
     """月报/季报/年报 of the periods just ended, once each (off in tests unless STATS_PERIODIC_REPORTS)."""
     if not current_app.config.get("STATS_PERIODIC_REPORTS", not current_app.testing):
         return 0
+    from app.engine.cli import heavy
     from app.engine.runtime import SHANGHAI
-    from app.stats.periodic import due_reports, existing, generate
+    from app.stats.periodic import due_reports, existing
+
+    due = [[kind, key] for kind, key in due_reports(now.astimezone(SHANGHAI).date()) if existing(kind, key) is None]
+    return (heavy("stats.periodic", periodic_work, due) or 0) if due else 0
+
+
+def periodic_work(due: list) -> int:
+    """Generate the periodic reports `due` ([kind, key] pairs) not generated meanwhile (a PDF each)."""
+    from app.stats.periodic import existing, generate
 
     made = 0
-    for kind, key in due_reports(now.astimezone(SHANGHAI).date()):
+    for kind, key in due:
         if existing(kind, key) is None:
             generate(kind, key)
             made += 1

@@ -2,8 +2,14 @@
 
 Keys are relative paths ("recordings/2026/12/abc.mp4"): no leading slash, no "..", no backslashes.
 `get_storage(config)` reads DUCHA_STORAGE (``file`` or ``s3``), DUCHA_STORAGE_DIR, DUCHA_S3_BUCKET,
-DUCHA_S3_ENDPOINT, DUCHA_S3_ACCESS_KEY, DUCHA_S3_SECRET_KEY, DUCHA_S3_REGION. Recordings use it now;
-uploads and documents can move onto it later.
+DUCHA_S3_ENDPOINT, DUCHA_S3_ACCESS_KEY, DUCHA_S3_SECRET_KEY, DUCHA_S3_REGION. Every file the product keeps
+lives here under one prefix per kind (app/storage/files.py): ``uploads/`` (attachments of processes, the
+knowledge base, data exchange), ``documents/`` (generated PDFs), ``exports/`` (background exports) and
+``recordings/`` (video).
+
+The folders files were written to before (UPLOAD_DIR, <instance>/documents, <instance>/exports) stay
+readable: `LegacyFallback` reads a key there when the store does not have it, and deletes it there too;
+`flask ducha storage migrate` copies them into the store (app/storage/migrate.py).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -27,9 +34,13 @@ class ObjectMissing(StorageError):
     pass
 
 
+class BadKey(StorageError):
+    """A key that is not a clean relative path (a tampered database row, a crafted name)."""
+
+
 def check_key(key: str) -> str:
     if not _KEY.match(key or "") or key.startswith("/") or ".." in key.split("/") or "//" in key:
-        raise StorageError(f"存储键不合法：{key!r}")
+        raise BadKey(f"存储键不合法：{key!r}")
     return key
 
 
@@ -61,6 +72,9 @@ class Storage(Protocol):
     def delete(self, key: str) -> bool: ...
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
+    def open_stream(self, key: str) -> BinaryIO: ...
+    def local_path(self, key: str) -> Path | None: ...
+    def iter_keys(self, prefix: str) -> Iterator[str]: ...
 
 
 class FileStorage:
@@ -117,6 +131,25 @@ class FileStorage:
             return self._path(key).stat().st_size
         except FileNotFoundError as exc:
             raise ObjectMissing(f"文件不存在：{key}") from exc
+
+    def open_stream(self, key) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"文件不存在：{key}") from exc
+
+    def local_path(self, key) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        """Keys under a prefix ("uploads/"), sorted; temporary files of unfinished puts are left out."""
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.is_symlink() and not path.name.startswith(".part-"):
+                yield str(path.relative_to(self.root))
 
 
 class S3Storage:
@@ -186,8 +219,141 @@ class S3Storage:
     def size(self, key) -> int:
         return int(self._call(self.client.head_object, key)["ContentLength"])
 
+    def open_stream(self, key) -> BinaryIO:
+        """The object's body as a file-like stream (read in chunks, closed by the caller)."""
+        return self._call(self.client.get_object, key)["Body"]
+
+    def local_path(self, key) -> Path | None:
+        return None
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"对象存储无法列出文件（{type(exc).__name__}）") from exc
+
+
+class LegacyFallback:
+    """The configured store, plus the folders files were kept in before it (read and delete only).
+
+    `legacy` maps a key prefix to a folder: {"uploads/": UPLOAD_DIR, ...}. A key the store lacks is read
+    from ``folder / rest`` (a tampered key cannot leave the folder: `check_key` refuses ".."). New files
+    always go to the store; `flask ducha storage migrate` copies the old ones in.
+    """
+
+    def __init__(self, primary: Storage, legacy: dict[str, Path]):
+        self.primary = primary
+        self.legacy = {prefix: Path(folder) for prefix, folder in legacy.items()}
+
+    def legacy_path(self, key: str) -> Path | None:
+        check_key(key)
+        for prefix, folder in self.legacy.items():
+            if key.startswith(prefix):
+                path = folder / key[len(prefix) :]
+                return path if path.is_file() and not path.is_symlink() else None
+        return None
+
+    def _fallback(self, key, exc):
+        path = self.legacy_path(key)
+        if path is None:
+            raise exc
+        return path
+
+    def put(self, key, data, content_type="application/octet-stream") -> int:
+        return self.primary.put(key, data, content_type)
+
+    def get(self, key) -> bytes:
+        try:
+            return self.primary.get(key)
+        except ObjectMissing as exc:
+            return self._fallback(key, exc).read_bytes()
+
+    def open_range(self, key, start, end) -> bytes:
+        try:
+            return self.primary.open_range(key, start, end)
+        except ObjectMissing as exc:
+            with self._fallback(key, exc).open("rb") as f:
+                f.seek(start)
+                return f.read(end - start + 1)
+
+    def delete(self, key) -> bool:
+        done = self.primary.delete(key)
+        path = self.legacy_path(key)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            done = True
+        return done
+
+    def exists(self, key) -> bool:
+        return self.primary.exists(key) or self.legacy_path(key) is not None
+
+    def size(self, key) -> int:
+        try:
+            return self.primary.size(key)
+        except ObjectMissing as exc:
+            return self._fallback(key, exc).stat().st_size
+
+    def open_stream(self, key) -> BinaryIO:
+        try:
+            return self.primary.open_stream(key)
+        except ObjectMissing as exc:
+            return self._fallback(key, exc).open("rb")
+
+    def local_path(self, key) -> Path | None:
+        return self.primary.local_path(key) or self.legacy_path(key)
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        """The store's keys under `prefix`, then those only the old folders hold."""
+        seen = set()
+        for key in self.primary.iter_keys(prefix):
+            seen.add(key)
+            yield key
+        for key in iter_legacy(self.legacy, prefix):
+            if key not in seen:
+                yield key
+
+
+def iter_legacy(legacy: dict[str, Path], prefix: str = "") -> Iterator[str]:
+    """Keys of the files in the old folders (valid keys only; `.part` files of unfinished writes left out)."""
+    for root_prefix, folder in legacy.items():
+        if not (root_prefix.startswith(prefix) or prefix.startswith(root_prefix)):
+            continue
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.is_symlink() or path.name.endswith(".part") or path.name.startswith("."):
+                continue
+            key = root_prefix + str(path.relative_to(folder)).replace(os.sep, "/")
+            if key.startswith(prefix) and _KEY.match(key) and ".." not in key.split("/"):
+                yield key
+
+
+def legacy_folders(cfg: dict) -> dict[str, Path]:
+    """Where uploads, documents and exports were written before they moved into the store."""
+    instance = Path(cfg["INSTANCE_DIR"])
+    return {
+        "uploads/": Path(cfg.get("UPLOAD_DIR") or instance / "uploads"),
+        "documents/": Path(cfg.get("DOCUMENTS_DIR") or instance / "documents"),
+        "exports/": Path(cfg.get("EXPORTS_DIR") or instance / "exports"),
+    }
+
 
 def from_config(cfg: dict) -> Storage:
+    """The configured store, wrapped so that files of the old folders are still found."""
+    primary = primary_from_config(cfg)
+    legacy = legacy_folders(cfg)
+    if isinstance(primary, FileStorage):  # a folder that is the store's own prefix folder is no fallback
+        legacy = {p: f for p, f in legacy.items() if f.resolve() != (primary.root / p).resolve()}
+    return LegacyFallback(primary, legacy) if legacy else primary
+
+
+def primary_from_config(cfg: dict) -> Storage:
     kind = (cfg.get("STORAGE") or "file").lower()
     if kind == "s3":
         if not cfg.get("S3_BUCKET"):

@@ -1,7 +1,8 @@
 """Large exports as background jobs with progress (app/reports/jobs.py): a list with more rows than
 ``EXPORT_BACKGROUND_ROWS`` (default 2,000) is not written inside the web request; a job reads the rows in
 chunks, reports "已读取 n / N 行", writes the XLSX (or CSV) through the one export helper and leaves the file
-for its creator to download (``/jobs/exports/<file>``; the file name carries the creator's id).
+in app.storage (``exports/<file>``) for its creator to download (``/jobs/exports/<file>``; the file name carries
+the creator's id).
 
 Exports are registered by name (``@exporter("instances")``): ``fn(user, args) -> (columns, select, total,
 filename, sheet)``; the same function serves the job (by name, so the job worker can run it).
@@ -9,21 +10,21 @@ filename, sheet)``; the same function serves the job (by name, so the job worker
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
-from flask import abort, current_app, render_template, send_file
+from flask import abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.storage import files
 
 CHUNK = 500
 _EXPORTERS: dict[str, Callable] = {}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE = re.compile(r"^(\d+)-([0-9a-f]{16})\.(xlsx|csv)$")
 
 
@@ -39,10 +40,11 @@ def threshold() -> int:
     return int(current_app.config.get("EXPORT_BACKGROUND_ROWS", 2000))
 
 
-def folder() -> Path:
-    path = Path(current_app.config["INSTANCE_DIR"]) / "exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def count_rows(stmt) -> int:
+    """Rows of a list's select (its ORDER BY dropped): what decides between a direct file and a job."""
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def start(name: str, *, user, args: dict, fmt: str, title: str):
@@ -76,12 +78,42 @@ def export_job(report, *, name: str, user_id: int, args: dict, fmt: str) -> dict
     report(85, f"正在写入 {'Excel' if fmt == 'xlsx' else 'CSV'} 文件（{len(rows)} 行）")
     data = to_xlsx(columns, rows, sheet=sheet) if fmt == "xlsx" else to_csv(columns, rows)
     stored = f"{user_id}-{secrets.token_hex(8)}.{fmt}"
-    (folder() / stored).write_bytes(data)
+    files.put_new(files.EXPORTS + stored, data, XLSX_TYPE if fmt == "xlsx" else "text/csv")
     return {
         "url": f"/jobs/exports/{stored}?name={quote(filename)}",
         "message": f"已导出 {len(rows)} 行，可以下载",
         "rows": len(rows),
     }
+
+
+def stored_exports():
+    """(name, last modified UTC or None) of every export file kept for download (the retention round).
+
+    The object store gives no modification time through app.storage; files without one (S3) are
+    removed by their job's age instead (app/ops/retention.py)."""
+    from datetime import UTC, datetime
+
+    from app.storage import get_storage
+
+    store = get_storage()
+    for key in list(store.iter_keys(files.EXPORTS)):
+        name = key[len(files.EXPORTS) :]
+        if not FILE.match(name):
+            continue
+        path = store.local_path(key)
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) if path is not None and path.is_file() else None
+        yield name, modified
+
+
+def export_exists(stored: str) -> bool:
+    return FILE.match(stored) is not None and files.exists(files.EXPORTS + stored)
+
+
+def remove_export(stored: str) -> bool:
+    """Remove one export file; False when it was already gone (another scheduler got there first)."""
+    if not FILE.match(stored):
+        return False
+    return files.delete(files.EXPORTS + stored)
 
 
 def register(bp) -> None:
@@ -94,9 +126,10 @@ def register(bp) -> None:
         found = FILE.match(stored)
         if found is None or int(found.group(1)) != current_user.id:
             abort(404)
-        path = folder() / stored
-        if not path.is_file():
-            abort(404)
         name = (request.args.get("name") or "导出")[:60].replace("/", "_")
-        data = io.BytesIO(path.read_bytes())  # read whole: no file handle left open after the response
-        return send_file(data, as_attachment=True, download_name=f"{name}.{found.group(3)}")
+        return files.send(
+            files.EXPORTS + stored,
+            mimetype=XLSX_TYPE if found.group(3) == "xlsx" else "text/csv",
+            download_name=f"{name}.{found.group(3)}",
+            missing="导出文件不存在或已被清理，请重新导出",
+        )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.enterprises import access
 from app.enterprises.models import Enterprise, EnterpriseRecord
-from app.enterprises.params import parse_int
+from app.enterprises.params import form_row, parse_int
 from app.errors import NotFound
 from app.extensions import db
 from app.portal.paging import paginate
@@ -68,11 +68,7 @@ def rules():
 @bp.post("/rules")
 @permission_required(*ADMIN)
 def save_rule():
-    rule = (
-        db.session.get(TriggerRule, parse_int(request.form.get("id"), field="id", label="规则") or 0)
-        if request.form.get("id")
-        else None
-    )
+    rule = form_row(TriggerRule, request.form, label="规则")
     saved = services.save_rule(current_user, request.form.to_dict(), rule)
     db.session.commit()
     flash(f"规则 {saved.code} 第 {saved.version} 版已保存为草稿，请试运行后发布", "success")
@@ -109,11 +105,7 @@ def publish_rule(rule_id: int):
 @bp.post("/scenarios")
 @permission_required(*ADMIN)
 def save_scenario():
-    scn = (
-        db.session.get(TriggerScenario, parse_int(request.form.get("id"), field="id", label="场景") or 0)
-        if request.form.get("id")
-        else None
-    )
+    scn = form_row(TriggerScenario, request.form, label="场景")
     saved = services.save_scenario(current_user, request.form.to_dict(), scn)
     db.session.commit()
     flash(f"已保存场景「{saved.name}」", "success")

@@ -2,7 +2,7 @@
 settings and reminders; adds the case.* permissions to the built-in roles
 
 Revision ID: 9bf8aecc2341
-Revises: d15d732694cb
+Revises: e1cf574faeb6
 Create Date: 2026-12-02 07:50:56.984311
 
 """
@@ -14,7 +14,7 @@ import app.models_base  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '9bf8aecc2341'
-down_revision = 'd15d732694cb'
+down_revision = 'e1cf574faeb6'
 branch_labels = None
 depends_on = None
 

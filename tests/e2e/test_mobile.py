@@ -6,6 +6,7 @@ and nothing left on the phone after logout. Screenshots in test-output/e2e/phone
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import time
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.inbox.models import Attachment, HumanTask
+from app.storage import get_storage
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import _console, _response
 from tests.test_clue_process import (  # noqa: F401  (fixtures)
@@ -265,8 +267,7 @@ def test_clue_handle_step_on_a_phone(app, client_for, phone, output_dir, photos,
             assert row.content_type == "image/jpeg" and row.size <= TARGET_BYTES
             assert abs(row.longitude - SHANGHAI["longitude"]) < 1e-6 and row.accuracy_m == 15
             assert row.taken_at is not None
-            path = Path(app.config["UPLOAD_DIR"]) / row.path
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(get_storage().get("uploads/" + row.path))) as img:
                 assert max(img.size) <= 1920
     assert "位置 31.23042, 121.47370 ±15 m" in officer.locator("#task-form .capture-list").inner_text()
     fits(officer, "task-photos", output_dir)

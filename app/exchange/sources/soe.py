@@ -264,10 +264,9 @@ def visible_records(user, dataset: str):
 
 
 def save_attachment(user, record_no: str, filename: str, data: bytes) -> ExchangeRecord:
-    """An attachment of one of the caller's own inspection records, stored on disk by its digest."""
-    from pathlib import Path
-
-    from app.security.uploads import clean_filename, write_file
+    """An attachment of one of the caller's own inspection records, stored in app.storage by its digest."""
+    from app.security.uploads import clean_filename
+    from app.storage import files
 
     group = group_of(user)
     connector = GroupConnector(group, user)
@@ -283,9 +282,9 @@ def save_attachment(user, record_no: str, filename: str, data: bytes) -> Exchang
     if record is None:
         raise ValidationFailed("检查记录不存在或不属于本单位", errors={"record_no": "记录编号无效"})
     digest = hashlib.sha256(data).hexdigest()
-    path = Path(current_app.config["UPLOAD_DIR"]) / "exchange" / group.code / digest
-    if not path.exists():
-        write_file(path, data)
+    key = f"{files.UPLOADS}exchange/{group.code}/{digest}"
+    if not files.exists(key):
+        files.put_new(key, data)
     row = {
         "file_id": f"{record_no}:{digest[:16]}",
         "record_no": record_no,

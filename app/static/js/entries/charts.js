@@ -6,3 +6,5 @@ import "../efficiency.js";
 import "../stats_query.js";
 import "../bigscreen.js";
 import "../training_stats.js";
+import "../soe.js";
+import "../appraisal.js";

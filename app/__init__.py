@@ -126,6 +126,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     init_appraisal(app)  # 评议考核
     init_soe(app)  # 国有集团监督检查数据, 监管部门与国有集团交流
+    from app.cases import init_app as init_cases
+
+    init_cases(app)  # 案卷评查辅助: cases, review checklists, 评查 in the inbox, 行刑衔接
 
     from app.errors import register_error_handlers
 

@@ -42,6 +42,9 @@ AUDIT_OBJECTS = {
     "inspection": "检查",
     "appraisal": "评议考核",
     "soe": "国企交流",
+    "case": "案件",
+    "case_rules": "评查规则",
+    "case_review": "案卷评查",
 }
 AUDIT_VERBS = {
     "create": "新建",
@@ -206,6 +209,9 @@ OBJECT_TYPES = {
     "appraisal_round": "考核轮次",
     "appraisal_result": "考核结果",
     "soe_guidance": "监管指导建议",
+    "case": "案件",
+    "case_rule_set": "评查规则",
+    "case_review": "案卷评查",
 }
 # Registered service-task operators (app/engine/services.py): what the step does, for people.
 SERVICES = {
@@ -239,6 +245,10 @@ SERVICES = {
     "appraisal.objection_decided": "记录异议处理结果",
     "soe.guidance_step": "记录指导建议环节",
     "soe.guidance_closed": "办结指导建议",
+    "cases.assign": "登记评查人",
+    "cases.scored": "汇总评查得分",
+    "cases.sign": "评查结论生效",
+    "cases.send_back": "退回重评",
 }
 # Kinds of in-app notifications (app/inbox/notify.py and the modules that notify).
 NOTIFICATION_KINDS = {
@@ -317,6 +327,9 @@ DETAIL_KEYS = {
     "district": "所属区",
     "industry": "行业",
     "limit": "上限",
+    "source": "来源",
+    "case_type": "程序类型",
+    "rule_version": "评查规则版本",
 }
 MATCH_MODES = {"any": "含任一", "all": "含全部"}
 
@@ -584,6 +597,7 @@ class FieldLabels:
 
         self.titles: dict[str, str] = {}
         self.choices: dict[str, dict[str, str]] = {}
+        self.logins: set[str] = set()  # fields holding a login (JSON Schema "format": "login"): shown by name
         for text in (forms or {}).values():
             try:
                 schema = json.loads(text) if isinstance(text, str) else text
@@ -594,6 +608,8 @@ class FieldLabels:
                     continue
                 if spec.get("title"):
                     self.titles.setdefault(key, str(spec["title"]))
+                if spec.get("format") == "login":
+                    self.logins.add(key)
                 options = spec.get("oneOf") or spec.get("anyOf") or (spec.get("items") or {}).get("oneOf") or []
                 found = {
                     str(o["const"]): str(o.get("title") or o["const"])
@@ -620,6 +636,8 @@ class FieldLabels:
             return "、".join(self.value(key, v) for v in value)
         if isinstance(value, dict):
             return "；".join(f"{k}：{v}" for k, v in value.items())
+        if key in self.logins:
+            return user(str(value))
         return self.choices.get(key, {}).get(str(value), str(value))
 
 

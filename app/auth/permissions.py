@@ -37,4 +37,8 @@ PERMISSIONS: dict[str, str] = {
     "appraisal.admin": "评议考核管理（方案、发起、评议）",
     "soe.read": "国有集团监督检查数据查询",
     "soe.guide": "向国有集团发送监管指导建议",
+    "case.read": "案件与评查查阅",
+    "case.edit": "案件维护与报送",
+    "case.review": "发起与签发案卷评查",
+    "case.admin": "评查规则与设置管理",
 }

@@ -43,6 +43,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.mark",
             "appraisal.admin",
             "soe.read",
+            "case.read",
+            "case.review",
         ],
     ),
     "section_chief": (
@@ -66,6 +68,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "appraisal.admin",
             "soe.read",
             "soe.guide",
+            "case.read",
+            "case.review",
+            "case.admin",
         ],
     ),
     "city_officer": (
@@ -86,6 +91,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.mark",
             "soe.read",
             "soe.guide",
+            "case.read",
+            "case.edit",
         ],
     ),
     "district_leader": (
@@ -106,6 +113,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "training.use",
             "training.admin",
             "training.mark",
+            "case.read",
+            "case.edit",
         ],
     ),
     "district_officer": (
@@ -121,6 +130,8 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "knowledge.read",
             "knowledge.edit",
             "training.use",
+            "case.read",
+            "case.edit",
         ],
     ),
     "street_officer": (
@@ -134,12 +145,13 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
             "account.apply",
             "enterprise.read",
             "knowledge.read",
+            "case.read",
         ],
     ),
     "soe_officer": (
         "集团安全管理人员",
         "国有集团安全管理部门人员",
-        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit", "soe.read"],
+        ["inbox.use", "process.start", "account.apply", "enterprise.read", "exchange.submit", "soe.read", "case.read"],
     ),
     "data_admin": ("数据管理员", "管理数据交换、核验与数据质量", ["exchange.admin", "inbox.use", "enterprise.read"]),
 }

@@ -193,4 +193,7 @@ def seed_demo() -> dict[str, int]:
     from app.demo.appraisal import seed_appraisal_demo
 
     supervision |= seed_appraisal_demo()  # 评议考核 rounds and objections; SOE records and guidance threads
+    from app.demo.cases import seed_cases
+
+    supervision |= seed_cases()  # 案卷评查: cases, reviews in every state, 行刑衔接
     return {"organisations": len(orgs), "users_created": users, "enterprises_created": enterprises, **supervision}

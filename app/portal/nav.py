@@ -16,6 +16,7 @@ NAV = [
     ("指挥调度", "broadcast", "dispatch.screen", ("clue.dispatch", "enterprise.read")),
     ("预警中心", "bell", "alerts.index", ("inbox.use",)),
     ("知识智库", "book", "knowledge.index", ("knowledge.read",)),
+    ("案卷评查", "folder-check", "cases.index", ("case.read",)),
     ("账号申请", "person-plus", "accounts_apply.index", ("account.apply", "account.approve")),
     ("文书管理", "file-earmark-text", "reports.index", ("inbox.use", "report.signoff")),
     ("技能拉练", "mortarboard", "training.index", ("training.use", "training.mark", "training.admin")),

@@ -1,0 +1,96 @@
+"""XLSX import of cases (the city enforcement system's exchange records carry inspections, not cases:
+no case numbers, penalties or procedure dates, so cases come in by spreadsheet). Re-importing the same
+file updates the same cases (keyed by 案件编号); any bad row rolls the whole file back."""
+
+from __future__ import annotations
+
+import re
+
+from app.cases import services
+from app.cases.models import DOC_TYPES
+from app.errors import ValidationFailed
+from app.tabular.imports import ImportColumn, read_xlsx, run_rows
+
+COLUMNS = [
+    ImportColumn("案件编号", "number", required=True),
+    ImportColumn("案件名称", "title", required=True),
+    ImportColumn("程序类型", "case_type", required=True),
+    ImportColumn("办案单位", "org", required=True, aliases=("办案单位编码",)),
+    ImportColumn("主办人", "officer"),
+    ImportColumn("当事单位", "unit_name"),
+    ImportColumn("统一社会信用代码", "unit_code"),
+    ImportColumn("单位罚款（元）", "unit_penalty", aliases=("单位罚款",)),
+    ImportColumn("责任人", "person_name"),
+    ImportColumn("责任人职务", "person_position"),
+    ImportColumn("个人罚款（元）", "person_penalty", aliases=("个人罚款",)),
+    ImportColumn("违法行为编号", "violations"),
+    ImportColumn("发现日期", "discovered_on"),
+    ImportColumn("立案日期", "filed_on"),
+    ImportColumn("调查日期", "investigated_on"),
+    ImportColumn("告知日期", "notified_on"),
+    ImportColumn("决定日期", "decided_on"),
+    ImportColumn("送达日期", "served_on"),
+    ImportColumn("执行日期", "executed_on"),
+    ImportColumn("结案日期", "closed_on"),
+    ImportColumn("案卷文书", "documents"),
+    ImportColumn("案情摘要", "facts"),
+]
+EXAMPLE = [
+    "沪黄应急罚〔2026〕12号",
+    "某化工公司未按规定开展安全培训案",
+    "一般程序",
+    "310101",
+    "",
+    "上海某化工有限公司",
+    "91310101MA1234567X",
+    "30000",
+    "张某",
+    "总经理",
+    "10000",
+    "WF-01003",
+    "2026-03-02",
+    "2026-03-06",
+    "2026-03-10",
+    "2026-04-01",
+    "2026-04-20",
+    "2026-04-22",
+    "2026-05-10",
+    "2026-05-20",
+    "立案审批表、询问笔录、行政处罚告知书、行政处罚决定书、送达回证",
+    "",
+]
+
+
+def _doc_types(raw: str, errors: dict) -> list[str]:
+    by_name = {v: k for k, v in DOC_TYPES.items()}
+    names = [n for n in re.split(r"[,，、;；\s]+", raw or "") if n]
+    unknown = [n for n in names if n not in by_name and n not in DOC_TYPES]
+    if unknown:
+        errors["documents"] = "文书类型不认识：" + "、".join(unknown)
+    return [by_name.get(n, n) for n in names if n not in unknown]
+
+
+def import_cases(data: bytes, actor):
+    """Returns the tabular ImportReport; the caller commits only when `report.ok`."""
+    rows = read_xlsx(data, COLUMNS)
+    seen: dict[str, int] = {}
+
+    def handle(row: dict):
+        number = row["number"].strip()
+        if number in seen:
+            raise ValidationFailed(
+                f"案件编号与第 {seen[number]} 行重复", errors={"number": f"与第 {seen[number]} 行重复"}
+            )
+        seen[number] = row["_row"]
+        errors: dict = {}
+        docs = _doc_types(row.get("documents", ""), errors)
+        try:
+            values = services.clean(row, actor)
+        except ValidationFailed as exc:
+            errors = {**exc.errors, **errors}
+        if errors:  # every problem of the row at once, before anything is written
+            raise ValidationFailed("；".join(errors.values()), errors=errors)
+        case, _ = services.save_case(actor, row, source="xlsx", values=values)
+        services.register_documents(case, docs, actor)
+
+    return run_rows(rows, COLUMNS, handle)

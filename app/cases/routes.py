@@ -1,0 +1,248 @@
+"""案卷评查 pages: case list and detail, the case form, documents, 发起评查, the reviewer's scoring page,
+合格案卷报送 and a referral to public security from the case."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from app.cases import referrals, review, services
+from app.cases.models import (
+    ACCEPTANCE,
+    CASE_STATUSES,
+    CASE_TYPES,
+    CONCLUSIONS,
+    DOC_TYPES,
+    STEPS,
+    CaseDocument,
+    CaseReferral,
+)
+from app.errors import NotFound, ValidationFailed
+from app.extensions import db
+from app.portal.paging import paginate
+from app.security.access import permission_required
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+READ = ("case.read",)
+EDIT = ("case.edit", "case.admin")
+
+
+def _names() -> dict:
+    return {
+        "case_types": CASE_TYPES,
+        "case_statuses": CASE_STATUSES,
+        "doc_types": DOC_TYPES,
+        "steps": STEPS,
+        "conclusions": CONCLUSIONS,
+        "acceptance": ACCEPTANCE,
+    }
+
+
+@bp.get("/")
+@permission_required(*READ)
+def index():
+    q = (request.args.get("q") or "").strip()[:100]
+    case_type = request.args.get("type", "")
+    status = request.args.get("status", "")
+    org_id = request.args.get("org", "")
+    stmt = services.list_stmt(
+        current_user, q=q, case_type=case_type, status=status, org_id=int(org_id) if org_id.isdigit() else None
+    )
+    page = paginate(stmt, request.args.get("page"))
+    return render_template(
+        "cases/index.html",
+        page=page,
+        q=q,
+        case_type=case_type,
+        status=status,
+        org_id=org_id,
+        orgs=services.case_orgs(current_user),
+        **_names(),
+    )
+
+
+def _form() -> dict:
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(*EDIT)
+def new():
+    errors, values = {}, {"case_type": "general", "org": current_user.org.code}
+    if request.method == "POST":
+        values = _form()
+        try:
+            case, _ = services.save_case(current_user, values)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors or {"_": exc.message}
+        else:
+            db.session.commit()
+            flash("案件已保存", "success")
+            return redirect(url_for("cases.detail", case_id=case.id))
+    status = 422 if errors else 200
+    return render_template(
+        "cases/edit.html", case=None, values=values, errors=errors, orgs=services.case_orgs(current_user), **_names()
+    ), status
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@permission_required(*EDIT)
+def edit(case_id: int):
+    case = services.get_case(case_id, current_user)
+    services.check_edit(case, current_user)
+    errors, values = {}, services.form_values(case)
+    if request.method == "POST":
+        values = _form()
+        try:
+            services.save_case(current_user, values, case)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors or {"_": exc.message}
+        else:
+            db.session.commit()
+            flash("案件已保存", "success")
+            return redirect(url_for("cases.detail", case_id=case.id))
+    status = 422 if errors else 200
+    return render_template(
+        "cases/edit.html", case=case, values=values, errors=errors, orgs=services.case_orgs(current_user), **_names()
+    ), status
+
+
+@bp.get("/<int:case_id>")
+@permission_required(*READ)
+def detail(case_id: int):
+    case = services.get_case(case_id, current_user)
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        checks=review.check_case(case),
+        rule_set=review.published(case.case_type),
+        reviews=review.reviews_of(case),
+        signed=review.latest_signed(case),
+        referral_rows=referrals.list_rows(current_user, case_id=case.id),
+        **_names(),
+    )
+
+
+@bp.post("/<int:case_id>/documents")
+@permission_required(*EDIT)
+def upload(case_id: int):
+    case = services.get_case(case_id, current_user)
+    file = request.files.get("file")
+    try:
+        services.add_document(
+            case,
+            current_user,
+            doc_type=request.form.get("doc_type", ""),
+            filename=file.filename if file else "",
+            data=file.read() if file else b"",
+        )
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash("文书已上传", "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.get("/documents/<int:doc_id>")
+@permission_required(*READ)
+def document(doc_id: int):
+    doc = db.session.get(CaseDocument, doc_id)
+    if doc is None:
+        raise NotFound("文书不存在")
+    services.get_case(doc.case_id, current_user)
+    return send_file(services.document_path(doc), mimetype=doc.content_type, download_name=doc.filename)
+
+
+@bp.post("/<int:case_id>/review")
+@permission_required("case.review")
+def start_review(case_id: int):
+    case = services.get_case(case_id, current_user)
+    try:
+        review.start_review(case, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash("已发起评查，待分派评查人", "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/submit")
+@permission_required(*EDIT)
+def submit(case_id: int):
+    case = services.get_case(case_id, current_user)
+    try:
+        services.submit_qualified(case, current_user)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash("合格案卷已报送", "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.route("/reviews/<int:review_id>/score", methods=["GET", "POST"])
+@permission_required("inbox.use")
+def score(review_id: int):
+    item, _ = review.load_for_reviewer(review_id, current_user)
+    errors, form = {}, None
+    if request.method == "POST":
+        form = request.form
+        try:
+            review.save_scores(review_id, current_user, request.form)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors or {"_": exc.message}
+            item, _ = review.load_for_reviewer(review_id, current_user)
+        else:
+            db.session.commit()
+            flash("评查打分已提交，等待领导签发", "success")
+            return redirect(url_for("inbox.index"))
+    return render_template(
+        "cases/score.html",
+        review=item,
+        case=item.case,
+        form=form,
+        errors=errors,
+        suggested=review.suggested(item),
+        **_names(),
+    ), (422 if errors else 200)
+
+
+@bp.post("/<int:case_id>/referrals")
+@permission_required(*EDIT)
+def refer(case_id: int):
+    case = services.get_case(case_id, current_user)
+    try:
+        referrals.create(case, current_user, request.form)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash("已登记移送", "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/referrals/<int:referral_id>/answer")
+@permission_required(*EDIT)
+def answer(referral_id: int):
+    item = db.session.get(CaseReferral, referral_id)
+    if item is None:
+        raise NotFound("移送记录不存在")
+    services.get_case(item.case_id, current_user)
+    try:
+        referrals.answer(item, current_user, request.form)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash("已登记受理情况", "success")
+    return redirect(request.form.get("next") or url_for("cases.referral_list"))

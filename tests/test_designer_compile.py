@@ -238,6 +238,31 @@ def test_tree_with_every_node_kind_round_trips():
     assert kinds == {"approval", "task", "cc", "condition", "inclusive", "parallel", "delay", "trigger", "subprocess"}
 
 
+def test_instructions_for_the_end_user_round_trip_and_reach_the_task(ctx):
+    """办理说明 (spiffworkflow:instructionsForEndUser) is a field of the designer, not a refusal: processes
+    written elsewhere with it open in the simple designer, and the text reaches the task."""
+    tree = everything_tree()
+    task = next(n for n in _walk(tree["nodes"]) if n["type"] == "task")
+    task["props"]["instructions"] = "请核实现场照片后提交。"
+    xml = to_bpmn(tree)
+    assert "<spiffworkflow:instructionsForEndUser>请核实现场照片后提交。</spiffworkflow:instructionsForEndUser>" in xml
+    assert 'name="instructions"' not in xml  # its own element, not a property
+    assert parse_bpmn(xml) == tree and to_bpmn(parse_bpmn(xml)) == xml
+    opened = 0
+    for path in sorted((DATA.parent.parent / "workflows").glob("*.bpmn")):
+        text = path.read_text(encoding="utf-8")
+        if "instructionsForEndUser" not in text:
+            continue
+        try:
+            parsed = parse_bpmn(text)
+        except OutsideSubset as exc:  # outside the subset for another reason, never for the instructions
+            assert "instructionsForEndUser" not in str(exc), (path.name, str(exc))
+            continue
+        assert any("instructions" in n.get("props", {}) for n in _walk(parsed["nodes"])), path.name
+        opened += 1
+    print(f"shipped processes with instructions that open in the simple designer: {opened}")
+
+
 def _walk(nodes):
     for n in nodes:
         yield n

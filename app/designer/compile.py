@@ -183,7 +183,12 @@ class _Builder:
         ends = props.get("rejectPolicy") == "end" and node["type"] == "approval"
         if ends:
             props.pop("rejectPolicy")
-        task = _Node("userTask", node["id"], node["name"], "activity", node["id"], ext=[_properties(props)])
+        ext = [_properties({k: v for k, v in props.items() if k != "instructions"})]
+        if (props.get("instructions") or "").strip():  # 办理说明, shown above the task's form
+            note = etree.Element(_s("instructionsForEndUser"))
+            note.text = props["instructions"].strip()
+            ext.append(note)
+        task = _Node("userTask", node["id"], node["name"], "activity", node["id"], ext=ext)
         self.add(task)
         if not ends:
             return task.id, task.id

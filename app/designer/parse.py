@@ -57,6 +57,7 @@ _DURATION = re.compile(r"^P(?:T(\d+)([MH])|(\d+)D)$")
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
 _CC_PARAMS = {"users", "note"}
 _OUTSIDE = "不在简易设计器支持的范围内"
+INSTRUCTIONS = "instructions"  # the designer's prop for spiffworkflow:instructionsForEndUser
 _HTTP_PARAMS = {"url", "method", "fields", "timeout", "onError"}
 
 
@@ -324,7 +325,7 @@ class _Reader:
 
     def check_extensions(self, el: etree._Element) -> None:
         allowed = {
-            "userTask": {"properties"},
+            "userTask": {"properties", "instructionsForEndUser"},
             "serviceTask": {"serviceTaskOperator"},
         }.get(_local(el), set())
         for child in el:
@@ -340,6 +341,9 @@ class _Reader:
     # -- tasks --------------------------------------------------------------------------------
     def user_task(self, el: etree._Element) -> tuple[dict, etree._Element]:
         props = _properties(el)
+        note = el.find("bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS)
+        if note is not None and (note.text or "").strip():
+            props[INSTRUCTIONS] = note.text.strip()  # 办理说明: a prop in the designer, its own element in BPMN
         if not props.get("assignee") and el.get("id") in self.lanes:
             props["assignee"] = f"role:{self.lanes[el.get('id')]}"
         kind = props.pop("kind", None)

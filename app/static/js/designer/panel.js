@@ -118,6 +118,7 @@ export function peoplePanel(body, node) {
     selectBox(body, "审批人是发起人时", p.onInitiator || "self", ON_INITIATOR, function (v) { setProp(p, "onInitiator", v === "self" ? "" : v); }, { name: "onInitiator" });
     selectBox(body, "自动去重", p.autoPass || "never", AUTO_PASS, function (v) { setProp(p, "autoPass", v === "never" ? "" : v); }, { name: "autoPass" });
   }
+  input(body, "办理说明", p.instructions, function (v) { setProp(p, "instructions", v.trim()); }, { textarea: true, name: "instructions", help: "显示在任务表单上方，告诉办理人要做什么" });
   heading(body, "期限");
   input(body, "办理期限（工作日）", p.dueWorkingDays, function (v) { setProp(p, "dueWorkingDays", v); }, { type: "number", min: 1, name: "dueWorkingDays" });
   selectBox(body, "超时后", p.timeoutAction || "none", approval ? TIMEOUT : [TIMEOUT[0], TIMEOUT[3]], function (v) { setProp(p, "timeoutAction", v === "none" ? "" : v); }, { name: "timeoutAction" });
@@ -164,7 +165,7 @@ export function peoplePanel(body, node) {
     setProp(p, "signature", now.length ? "true" : "");
   }, "signature");
   var known = ["assignee", "method", "rejectPolicy", "onNoApprover", "onInitiator", "autoPass", "dueWorkingDays", "timeoutAction",
-    "formJsonSchemaFilename", "formUiSchemaFilename", "fieldPermissions", "orgField", "reasonRequired", "buttons", "signature"];
+    "formJsonSchemaFilename", "formUiSchemaFilename", "fieldPermissions", "orgField", "reasonRequired", "buttons", "signature", "instructions"];
   var others = Object.keys(p).filter(function (k) { return known.indexOf(k) < 0; });
   if (others.length) {
     heading(body, "其他属性（在 BPMN 编辑器中修改）");

@@ -13,6 +13,7 @@ function mount(textarea) {
   box.style.minHeight = "320px";
   box.style.overflow = "auto";
   box.setAttribute("data-dmn-for", textarea.id);
+  box.setAttribute("data-code", "");  // rule content (indicator codes the scorer reads), like the XML it edits
   textarea.parentNode.insertBefore(box, textarea);
   var toggle = document.createElement("button");
   toggle.type = "button";

@@ -284,6 +284,46 @@ def test_picker_suggests_top5_with_article_and_records_use_and_helpful(app, clie
     assert widgets.get("knowledge_refs") == "knowledge"
 
 
+def test_picker_on_the_inspection_record_and_its_use_recorded_when_saved(app, client_for):
+    """登记检查 (综合查一次) carries the picker; the entries picked are recorded as used by that inspection
+    when the form is saved (once each, only entries the officer may see), and the entry lists the use."""
+    from app.plans.models import Inspection
+    from tests.enterprise_fixtures import make_enterprise
+
+    with app.app_context():
+        from app.demo.knowledge import seed_knowledge
+        from tests.conftest import user
+
+        seed_knowledge(user("chief"))
+        ent = make_enterprise("310101", 7, "上海浦江仓储有限公司", grade="C")
+        db.session.commit()
+        ent_id, code = ent.id, ent.credit_code
+    officer = client_for("hp_officer")
+    page = officer.get("/checks/").get_data(as_text=True)
+    assert 'data-knowledge-context="inspection"' in page and 'name="knowledge_ids"' in page
+    items = officer.get("/knowledge/suggest?q=仓库与员工宿舍在同一建筑内，疏散通道被锁闭").get_json()["items"]
+    assert len(items) >= 2
+    picked = f"{items[0]['id']},{items[1]['id']},{items[0]['id']},999999,x"
+    resp = officer.post(
+        "/checks/inspections",
+        data={"enterprise": code, "note": "仓库与员工宿舍在同一建筑内", "knowledge_ids": picked},
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        inspection = db.session.scalar(select(Inspection).where(Inspection.enterprise_id == ent_id))
+        rows = db.session.scalars(select(KnowledgeUsage).order_by(KnowledgeUsage.id)).all()
+        assert [u.entry_id for u in rows] == [items[0]["id"], items[1]["id"]]
+        assert {u.context for u in rows} == {"inspection"}
+        assert rows[0].ref.startswith(f"检查记录 {inspection.id}：上海浦江仓储有限公司")
+        assert rows[0].url == f"/enterprises/{ent_id}"
+    entry_page = officer.get(f"/knowledge/entries/{items[0]['id']}").get_data(as_text=True)
+    assert "检查记录" in entry_page and f'href="/enterprises/{ent_id}"' in entry_page
+    # Without picks nothing is recorded.
+    officer.post("/checks/inspections", data={"enterprise": code, "note": "复查"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(KnowledgeUsage.id))) == 2
+
+
 def test_synonyms_are_for_administrators_and_act_at_once(app, client_for):
     officer = client_for("hp_officer")
     officer.post("/knowledge/entries/new?library=violation", data={**VIOLATION, "title": "有限空间作业未审批"})

@@ -100,3 +100,42 @@ def test_same_ranked_results_on_either_database(app, corpus):
         facets = search.search("有限空间", limit=5).facets
         assert facets["library"]["violation"] >= 42 and facets["library"]["case"] >= 1
         assert facets["industry"]["YXKJ"] >= 42
+
+
+def test_fast_rank_equals_the_full_score_on_every_entry(app, corpus):
+    """Ranking counts in the token string (textsearch.rank); the page's words come from textsearch.score: the
+    two give the same number for every entry and query, so the order is the one score() defines."""
+    from app.knowledge import textsearch as ts
+    from app.knowledge.models import KnowledgeSearch
+
+    with app.app_context():
+        heads = [h for (h,) in db.session.execute(db.select(KnowledgeSearch.head))]
+        queries = [q for q, _ in QUERIES] + ["qq", "q", "zy", "作业 zy", "安全 安全 安全"]
+        for q in queries:
+            query = search.parse(q)
+            for head in [*heads, "", ts.SEP, f"作业 zuoye zy {ts.SEP} 作业 作业 zuoye zy zy"]:
+                assert ts.rank(query, head) == ts.score(query, head)[0], (q, head[:80])
+
+
+def test_parsed_query_cached_until_the_synonyms_change(app, corpus):
+    from app.knowledge.models import KnowledgeSynonym
+
+    with app.app_context():
+        first = search.parse("密闭舱室作业")
+        assert search.parse("密闭舱室作业") is first
+        assert not any("船舱清洗" in g.variants for g in first.groups)
+        db.session.add(KnowledgeSynonym(words="密闭舱室作业，船舱清洗"))
+        db.session.flush()
+        again = search.parse("密闭舱室作业")
+        assert again is not first and any("船舱清洗" in g.variants for g in again.groups)
+
+
+def test_a_synonym_with_quotes_does_not_break_the_search(app, corpus):
+    from app.knowledge.models import KnowledgeSynonym
+
+    with app.app_context():
+        db.session.add(KnowledgeSynonym(words="""特种作业，it's"a\\b"""))
+        db.session.flush()
+        res = search.search("特种作业人员无证上岗", limit=5)
+        assert [h.entry.code for h in res.hits] == EXPECTED_TOP5
+        search.search("""it's"a\\b""")  # quoted into the tsquery / FTS5 expression: no database error

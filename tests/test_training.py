@@ -235,3 +235,74 @@ def test_rules_refuse_what_the_bank_cannot_supply(app, comp):
         with pytest.raises(ValidationFailed) as err:
             make_competition(marker_logins="nobody")
         assert err.value.errors["marker_logins"] == "未知的阅卷人：nobody"
+
+
+def test_option_shuffle_stored_per_paper_kept_on_resume_and_used_for_marking(app, comp, client_for):
+    """选项乱序: each paper has its own order of the 单选/多选 options, stored with the paper; the resumed paper
+    shows the same order; the candidate answers in the letters shown and scoring maps them back."""
+    from app.training.models import Competition
+
+    with app.app_context():
+        c = db.session.get(Competition, comp)
+        c.rules = {**c.rules, "counts": {**c.rules["counts"], "case": 0}, "shuffle_options": True}
+        db.session.commit()
+        orders = {}
+        for login in ("hp_officer", "xh_officer"):
+            me = user(login)
+            p = compete.start_or_resume(c, me, START)
+            objective = [a for a in p.answers if a.question.qtype in ("single", "multi")]
+            assert objective
+            assert all(sorted(a.option_order) == list("ABCDEF"[: len(a.question.options)]) for a in objective)
+            assert all(a.option_order is None for a in p.answers if a.question.qtype == "judge")
+            orders[login] = {a.question_id: a.option_order for a in objective}
+            if login == "hp_officer":  # every objective question answered right, in the letters shown
+                answers = {str(a.question_id): a.shown_answer() for a in objective}
+                compete.save_answers(p, me, answers, START + timedelta(minutes=1))
+                hp_paper = p.id
+        db.session.commit()
+        assert any(set(o.values()) - {"ABCD", "AB", "ABC"} for o in orders.values())  # not all in bank order
+        # Resumed: the same order, from the stored column (not drawn again).
+        again = compete.start_or_resume(c, user("hp_officer"), START + timedelta(minutes=2))
+        assert again.id == hp_paper
+        assert {a.question_id: a.option_order for a in again.answers if a.option_order} == orders["hp_officer"]
+        shown = {a.question_id: a.shown_options() for a in again.answers if a.option_order}
+    # The page shows the options in the paper's order.
+    with time_machine.travel(START + timedelta(minutes=3), tick=False):
+        page = client_for("hp_officer").get(f"/training/papers/{hp_paper}").get_data(as_text=True)
+    for qid, options in shown.items():
+        card = page[page.index(f'id="q-{qid}"') :]
+        card = card[: card.index("</div></div>")]
+        positions = [card.index(f"{letter}. {text}") for letter, text in options]
+        assert positions == sorted(positions), qid
+    with app.app_context():
+        p = db.session.get(Paper, hp_paper)
+        singles_multis = [a for a in p.answers if a.option_order]
+        compete.submit(p, user("hp_officer"), START + timedelta(minutes=4))
+        assert all(a.correct for a in singles_multis)
+        assert all(a.to_bank(a.response) == a.question.answer for a in singles_multis)
+
+
+def test_option_shuffle_is_a_rule_on_by_default_for_new_competitions(app, comp, client_for):
+    from app.training.models import Competition
+
+    c = client_for("leader")
+    page = c.get("/training/rules/competitions/new").get_data(as_text=True)
+    box = page[page.index('name="shuffle_options"') :][:80]
+    assert "checked" in box  # on by default for a new competition
+    form = {
+        "name": "黄浦区执法比武（乱序）",
+        "count_single": "2",
+        "score_single": "5",
+        "time_limit_minutes": "20",
+        "max_attempts": "1",
+        "starts_at": "2026-06-15T09:00",
+        "ends_at": "2026-06-15T12:00",
+    }
+    assert c.post("/training/rules/competitions/new", data={**form, "shuffle_options": "1"}).status_code == 303
+    assert c.post("/training/rules/competitions/new", data={**form, "name": "不乱序"}).status_code == 303
+    with app.app_context():
+        rows = {x.name: x.shuffle_options for x in db.session.scalars(select(Competition))}
+        assert rows == {"黄浦区执法比武（乱序）": True, "不乱序": False, db.session.get(Competition, comp).name: False}
+        cid = db.session.scalar(select(Competition.id).where(Competition.name == "不乱序"))
+    box = c.get(f"/training/rules/competitions/{cid}").get_data(as_text=True)
+    assert "checked" not in box[box.index('name="shuffle_options"') :][:80]

@@ -121,10 +121,20 @@ def record():
     kind = request.form.get("kind") if request.form.get("kind") in ("plan", "clue", "other") else "other"
     if services.year_count(ent.id, on.year)["over"]:
         filing = services.file_overlimit(ent, current_user, on=on, kind=kind, reason=request.form.get("reason", ""))
+        _record_knowledge(f"超限检查报备：{ent.name}（{on:%Y-%m-%d}）", ent)
         db.session.commit()
         flash(f"{ent.name}已达年度检查上限：超限检查报备已提交审批（{filing.status_label}），批准后登记检查", "warning")
     else:
-        services.record_inspection(ent, current_user, on=on, kind=kind, note=request.form.get("note"))
+        row = services.record_inspection(ent, current_user, on=on, kind=kind, note=request.form.get("note"))
+        _record_knowledge(f"检查记录 {row.id}：{ent.name}（{on:%Y-%m-%d}）", ent)
         db.session.commit()
         flash(f"已登记{ent.name}的检查", "success")
     return redirect(url_for("checklimit.index"))
+
+
+def _record_knowledge(ref: str, ent) -> None:
+    """The 知识智库 entries picked on the form: recorded as used by this inspection (the entry's 引用记录)."""
+    from app.knowledge import extras
+
+    url = url_for("enterprises.detail", enterprise_id=ent.id)
+    extras.record_picked(request.form.get("knowledge_ids"), current_user, context="inspection", ref=ref, url=url)

@@ -59,6 +59,31 @@ def record_usage(entry: KnowledgeEntry, actor, *, context: str, ref: str = "", u
     return usage
 
 
+PICKED_MAX = 10
+
+
+def record_picked(ids: str | None, actor, *, context: str, ref: str = "", url: str | None = None) -> list:
+    """The entries an officer picked on a form that is saved later (the inspection record): ``ids`` is the
+    form's comma-separated list; each entry the officer may see is recorded once, at most PICKED_MAX of them.
+    Unknown or hidden ids are passed over: the form was saved, the picks are only a record of use."""
+    from app.knowledge.services import get_entry
+
+    out, seen = [], set()
+    if not actor.can("knowledge.read"):
+        return out
+    for part in (ids or "").split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) in seen or len(seen) >= PICKED_MAX:
+            continue
+        seen.add(int(part))
+        try:
+            entry = get_entry(int(part), actor)
+        except (NotFound, PermissionDenied):
+            continue
+        out.append(record_usage(entry, actor, context=context, ref=ref, url=url))
+    return out
+
+
 def usages(entry: KnowledgeEntry, limit: int = 50) -> list[KnowledgeUsage]:
     return list(
         db.session.scalars(

@@ -173,4 +173,8 @@ class KnowledgeSynonym(db.Model):
 
     @property
     def word_list(self) -> list[str]:
-        return [w for w in (x.strip() for x in self.words.replace("，", ",").split(",")) if w]
+        return self.split(self.words)
+
+    @staticmethod
+    def split(words: str) -> list[str]:
+        return [w for w in (x.strip() for x in (words or "").replace("，", ",").split(",")) if w]

@@ -1,14 +1,19 @@
 """Search across the three libraries: the database finds candidates (PostgreSQL tsvector + GIN, SQLite
 FTS5, over the same token string), Python ranks them, so both databases give the same results in the
 same order. Required words first (AND); when that finds few, any word (OR). Facets count the candidates.
+
+Costs (bench/knowledge_search.py): the tsquery goes to PostgreSQL as a literal so every search gets a plan for
+its own words (see _match); ranking counts in the token strings (textsearch.rank) and only the page's entries
+are scored word by word for highlighting; segmented queries are kept per process until the synonyms change.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import String, and_, exists, func, literal_column, or_, select, text
 
 from app.extensions import db
 from app.knowledge import textsearch as ts
@@ -19,6 +24,9 @@ from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSea
 CANDIDATES = 1000
 OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
+PARSED_KEEP = 2000  # segmented queries kept per process
+_lock = threading.Lock()
+_cache: dict = {"parsed": OrderedDict()}
 
 
 @dataclass
@@ -80,22 +88,53 @@ class Result:
 
 
 def synonym_map() -> dict[str, list[str]]:
+    """Word -> its synonyms (normalised), built again only when the synonym table changed; the tokenizer learns
+    the words (jieba's dictionary is per process, so each process builds its own)."""
+    rows = tuple(db.session.execute(select(KnowledgeSynonym.id, KnowledgeSynonym.words).order_by(KnowledgeSynonym.id)))
+    with _lock:
+        if _cache.get("synonym_rows") == rows:
+            return _cache["synonyms"]
     out: dict[str, list[str]] = {}
     all_words = []
-    for row in db.session.scalars(select(KnowledgeSynonym).order_by(KnowledgeSynonym.id)):
-        group = row.word_list
+    for _, words in rows:
+        group = KnowledgeSynonym.split(words)
         all_words += group
         for w in group:
             out.setdefault(ts.normalize(w), [])
             out[ts.normalize(w)] += [ts.normalize(x) for x in group if x != w and x not in out[ts.normalize(w)]]
     ts.add_words(all_words)
+    with _lock:
+        _cache.update(synonym_rows=rows, synonyms=out, parsed=OrderedDict())
     return out
+
+
+def parse(q: str) -> ts.Query:
+    """The segmented query (jieba, typo correction, synonyms), kept per text until the synonyms change.
+    The Query returned is shared: read it, do not change it."""
+    synonyms = synonym_map()
+    key = q.strip()
+    with _lock:
+        parsed = _cache["parsed"]
+        if key in parsed:
+            parsed.move_to_end(key)
+            return parsed[key]
+    query = ts.parse(key, synonyms)
+    with _lock:
+        parsed[key] = query
+        while len(parsed) > PARSED_KEEP:
+            parsed.popitem(last=False)
+    return query
 
 
 def _match(groups: list[ts.Group]):
     """The condition that an entry's tokens match all groups (each group: any variant)."""
     if db.engine.dialect.name == "postgresql":
-        return text("knowledge_search.tsv @@ CAST(:kq AS tsquery)").bindparams(kq=ts.tsquery_expression(groups))
+        # The tsquery as a literal, not a parameter: with a parameter, the generic plan PostgreSQL adopts once
+        # psycopg prepares the statement (after 5 runs) cannot see how common the words are, and may walk the
+        # primary key backwards testing every row (seconds on 100,000 entries). With the literal each search is
+        # planned for its words: the GIN index for rare words, the newest rows first for common ones.
+        quoted = String().literal_processor(db.engine.dialect)(ts.tsquery_expression(groups))
+        return literal_column(f"knowledge_search.tsv @@ CAST({quoted} AS tsquery)")  # not parsed for binds
     match = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(
         kq=ts.fts5_expression(groups)
     )
@@ -124,7 +163,7 @@ def search(
     facets: bool = True,
 ) -> Result:
     filters = filters or Filters()
-    query = ts.parse(q, synonym_map())
+    query = parse(q)
     result = Result(query=query)
     if query.empty:
         return result
@@ -140,9 +179,9 @@ def search(
                 rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
     scored = []
     for entry_id, tokens in rows.items():
-        value, terms = ts.score(query, tokens)
+        value = ts.rank(query, tokens)
         if value > 0:
-            scored.append(Hit(entry_id, value, terms))
+            scored.append(Hit(entry_id, value, []))
     scored.sort(key=lambda h: (-h.score, h.entry_id))
     result.total = len(scored)
     if facets and scored and not fallback:
@@ -156,6 +195,7 @@ def search(
         entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
         for h in page:
             h.entry = entries[h.entry_id]
+            h.terms = ts.score(query, rows[h.entry_id])[1]  # the words to highlight
     result.hits = page
     return result
 

@@ -10,9 +10,9 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.tabular.export import Column
 from app.tabular.imports import ImportColumn
-from app.training.models import DIFFICULTY, QTYPES, Question
+from app.training.models import DIFFICULTY, OPTION_LETTERS, QTYPES, Question
 
-LETTERS = "ABCDEF"
+LETTERS = OPTION_LETTERS
 TYPE_BY_LABEL = {v: k for k, v in QTYPES.items()} | {"单选题": "single", "多选题": "multi", "判断题": "judge"}
 DIFFICULTY_BY_LABEL = {v: k for k, v in DIFFICULTY.items()} | {"1": 1, "2": 2, "3": 3, "容易": 1, "中等": 2, "困难": 3}
 JUDGE_VALUES = {

@@ -20,7 +20,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.training.bank import clean_choice
-from app.training.models import QTYPES, Competition, Paper, PaperAnswer, Question
+from app.training.models import OPTION_LETTERS, QTYPES, Competition, Paper, PaperAnswer, Question
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GRACE_SECONDS = 5  # an autosave in flight when the clock runs out still counts
@@ -134,7 +134,9 @@ def save_competition(actor, values: dict, comp: Competition | None = None) -> Co
         db.session.add(comp)
     else:
         comp.version += 1
-    comp.name, comp.laws, comp.rules = name, laws, {"counts": counts, "scores": scores}
+    shuffle = str(values.get("shuffle_options") or "").lower() in ("1", "on", "true", "y")
+    comp.name, comp.laws = name, laws
+    comp.rules = {"counts": counts, "scores": scores, "shuffle_options": shuffle}
     comp.time_limit_minutes, comp.max_attempts, comp.starts_at, comp.ends_at = minutes, attempts, starts, ends
     comp.eligible_org_ids, comp.marker_logins = sorted(set(org_ids)), markers
     db.session.flush()
@@ -211,8 +213,15 @@ def start_or_resume(comp: Competition, user, now: datetime) -> Paper:
     )
     db.session.add(paper)
     questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    shuffle = random.Random(f"{seed}:options") if comp.shuffle_options else None
     for pos, qid in enumerate(ids, start=1):
-        paper.answers.append(PaperAnswer(question_id=qid, position=pos, max_score=comp.score(questions[qid].qtype)))
+        q = questions[qid]
+        row = PaperAnswer(question_id=qid, position=pos, max_score=comp.score(q.qtype))
+        if shuffle and q.qtype in ("single", "multi") and len(q.options or []) > 1:
+            order = list(OPTION_LETTERS[: len(q.options)])
+            shuffle.shuffle(order)  # stored: a resumed paper shows the same order, and scoring reads it
+            row.option_order = "".join(order)
+        paper.answers.append(row)
     try:
         db.session.flush()
     except IntegrityError as exc:  # a second tab started the same attempt a moment earlier
@@ -318,7 +327,7 @@ def submit(paper: Paper, user, now: datetime, *, note: str = "手动交卷", exp
         if row.question.qtype == "case":
             has_case = True
             continue
-        row.correct, row.score = score_objective(row.question, row.response, row.max_score)
+        row.correct, row.score = score_objective(row.question, row.to_bank(row.response), row.max_score)
         auto += row.score
     paper.auto_score = round(auto, 2)
     if has_case:

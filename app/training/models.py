@@ -14,6 +14,7 @@ from app.orgs.models import Organisation
 
 QTYPES = {"single": "单选", "multi": "多选", "judge": "判断", "case": "案例分析"}
 DIFFICULTY = {1: "易", 2: "中", 3: "难"}
+OPTION_LETTERS = "ABCDEF"
 PAPER_STATUS = {"answering": "作答中", "marking": "待人工评分", "scored": "已评分"}
 
 
@@ -73,6 +74,11 @@ class Competition(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organisation] = relationship()
+
+    @property
+    def shuffle_options(self) -> bool:
+        """选项乱序: each paper shows the options of 单选/多选 questions in an order of its own."""
+        return bool(self.rules.get("shuffle_options"))
 
     def count(self, qtype: str) -> int:
         return int((self.rules.get("counts") or {}).get(qtype) or 0)
@@ -146,9 +152,39 @@ class PaperAnswer(db.Model):
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mark_comment: Mapped[str | None] = mapped_column(Text)
+    # The original option letters in the order shown ("CADB": the A shown is the question's C); None: as in the
+    # bank. `response` holds the letters the candidate ticked as shown; scoring maps them back.
+    option_order: Mapped[str | None] = mapped_column(String(8))
 
     paper: Mapped[Paper] = relationship(back_populates="answers")
     question: Mapped[Question] = relationship(lazy="joined")
+
+    def order(self, n_options: int) -> str:
+        """The stored order when it still fits the question (its options were not edited since), else A, B, …"""
+        plain = OPTION_LETTERS[:n_options]
+        return self.option_order if self.option_order and sorted(self.option_order) == list(plain) else plain
+
+    def shown_options(self) -> list[tuple[str, str]]:
+        """(letter shown, option text) in the paper's order."""
+        options = self.question.options or []
+        order = self.order(len(options))
+        return [(OPTION_LETTERS[i], options[OPTION_LETTERS.index(o)]) for i, o in enumerate(order)]
+
+    def to_bank(self, shown: str | None) -> str:
+        """Letters as shown -> the bank's letters (sorted), what the answer key is written in. Other types, and
+        letters past the options (they stay wrong), are kept as they are."""
+        if self.question.qtype not in ("single", "multi") or not shown:
+            return shown or ""
+        order = self.order(len(self.question.options or []))
+        return "".join(sorted(order[i] if 0 <= (i := OPTION_LETTERS.find(ch)) < len(order) else ch for ch in shown))
+
+    def shown_answer(self) -> str:
+        """The answer key in the letters shown on this paper."""
+        q = self.question
+        if q.qtype not in ("single", "multi"):
+            return q.answer_label
+        order = self.order(len(q.options or []))
+        return "".join(sorted(OPTION_LETTERS[order.index(ch)] for ch in q.answer if ch in order))
 
 
 class PracticeRecord(db.Model):

@@ -26,6 +26,21 @@ STATS = ("training.admin", "stats.read")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _save_form(save, message, back: str):
+    """The POST of an administration form: save, commit, flash and go back to `back` (303); on a validation
+    error roll back, flash the reason and return the field errors (the caller shows the form again, 422).
+    Returns (errors, response or None)."""
+    try:
+        saved = save()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return exc.errors or {}, None
+    db.session.commit()
+    flash(message(saved), "success")
+    return {}, redirect(url_for(back), 303)
+
+
 def _date(name: str) -> date | None:
     raw = request.args.get(name) or ""
     try:
@@ -101,16 +116,13 @@ def register(bp) -> None:
         errors, values = {}, None
         if request.method == "POST":
             values = _question_values(request.form)
-            try:
-                saved = bank.save_question(current_user, values, q)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors or {}
-                flash(exc.message, "danger")
-            else:
-                db.session.commit()
-                flash(f"已保存题目（编号 {saved.id}）", "success")
-                return redirect(url_for("training.questions"), 303)
+            errors, done = _save_form(
+                lambda: bank.save_question(current_user, values, q),
+                lambda saved: f"已保存题目（编号 {saved.id}）",
+                "training.questions",
+            )
+            if done:
+                return done
         return render_template(
             "training/question_form.html",
             q=q,
@@ -194,16 +206,13 @@ def register(bp) -> None:
                 "laws": request.form.getlist("laws"),
                 "eligible_org_ids": request.form.getlist("eligible_org_ids"),
             }
-            try:
-                saved = compete.save_competition(current_user, values, comp)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors or {}
-                flash(exc.message, "danger")
-            else:
-                db.session.commit()
-                flash(f"已保存比武「{saved.name}」的规则（第 {saved.version} 版）", "success")
-                return redirect(url_for("training.rules"), 303)
+            errors, done = _save_form(
+                lambda: compete.save_competition(current_user, values, comp),
+                lambda saved: f"已保存比武「{saved.name}」的规则（第 {saved.version} 版）",
+                "training.rules",
+            )
+            if done:
+                return done
         orgs = db.session.scalars(
             select(Organisation)
             .where(Organisation.kind.in_(("city", "section", "district")))

@@ -6,7 +6,13 @@
     field.dataset.pickerReady = "1";
     const box = document.getElementById(field.id + "-suggestions");
     const form = field.form;
-    const sources = form ? [...form.querySelectorAll("textarea")].filter((t) => t !== field) : [];
+    // The text read: the fields named by data-knowledge-sources, else the form's other long fields.
+    const picked = field.dataset.knowledgeSources;
+    const sources = !form ? [] : picked ? [...form.querySelectorAll(picked)]
+      : [...form.querySelectorAll("textarea")].filter((t) => t !== field);
+    // data-knowledge-ids names a hidden input: the form records the use when it is saved (the inspection);
+    // without it the use is recorded at the click (the clue 处理 task).
+    const ids = field.dataset.knowledgeIds && form ? form.querySelector("input[name=" + field.dataset.knowledgeIds + "]") : null;
     let timer = null;
     function text() { return sources.map((t) => t.value).join(" ").slice(-300); }
     function render(items) {
@@ -23,7 +29,14 @@
     function pick(it) {
       const line = it.title + (it.article ? "（" + it.article + "）" : "");
       if (!field.value.includes(line)) field.value = (field.value ? field.value + "\n" : "") + line;
-      const body = new URLSearchParams({ context: "clue_handle", ref: document.title, url: location.pathname });
+      if (ids) {
+        const list = ids.value ? ids.value.split(",") : [];
+        if (!list.includes(String(it.id))) list.push(String(it.id));
+        ids.value = list.join(",");
+        return;
+      }
+      const context = field.dataset.knowledgeContext || "clue_handle";
+      const body = new URLSearchParams({ context, ref: document.title, url: location.pathname });
       const token = form && form.querySelector("input[name=csrf_token]");
       if (token) body.set("csrf_token", token.value);
       fetch("/knowledge/entries/" + it.id + "/use", { method: "POST", body, credentials: "same-origin" });

@@ -1,7 +1,7 @@
 """training: the order of a question's options as shown on a paper (选项乱序)
 
 Revision ID: 7b3e91c4d2a8
-Revises: d15d732694cb
+Revises: 9bf8aecc2341
 Create Date: 2026-12-02 08:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7b3e91c4d2a8"
-down_revision = "d15d732694cb"
+down_revision = "9bf8aecc2341"
 branch_labels = None
 depends_on = None
 

@@ -248,3 +248,48 @@ def test_enrich_page_runs_a_background_job(app, fake, client_for):
         ent_id = db.session.scalar(select(Enterprise.id).where(Enterprise.name == "批量0"))
     facts = admin.get(f"/exchange/enterprises/{ent_id}/facts").get_data(as_text=True)
     assert "地理编码接口" in facts and "工商登记信息接口" in facts and "注册资本" in facts
+
+
+def test_qualified_case_files_are_pushed_once_in_the_ministry_format(app, ctx, fake):
+    """合格案卷: a case with a signed 合格/优秀 review whose file the unit submitted goes out; one reviewed as
+    不合格, or not yet submitted, does not."""
+    from datetime import date
+
+    from app.cases.models import Case, CaseParty, CaseReview, ReviewRuleSet
+    from app.exchange.sources import sjzl
+    from app.models_base import utcnow
+
+    rules = ReviewRuleSet(case_type="general", version=1, status="published", items=[], limits={})
+    db.session.add(rules)
+    db.session.flush()
+
+    def case(number: str, conclusion: str, submitted: bool) -> Case:
+        row = Case(
+            number=number, title=f"{number} 未按规定开展安全培训案", case_type="general", org_id=_org("310101").id,
+            filed_on=date(2026, 9, 1), closed_on=date(2026, 10, 20), submitted_at=utcnow() if submitted else None,
+        )  # fmt: skip
+        row.parties = [
+            CaseParty(kind="unit", name="上海某化工有限公司", id_code=credit_code(7), penalty_yuan=30000),
+            CaseParty(kind="person", name="张三", id_code="主要负责人", penalty_yuan=5000),
+        ]
+        db.session.add(row)
+        db.session.flush()
+        db.session.add(
+            CaseReview(case_id=row.id, rule_set_id=rules.id, status="signed", total_score=92.0,
+                       conclusion=conclusion, signed_at=utcnow())
+        )  # fmt: skip
+        return row
+
+    good = case("沪应急罚〔2026〕101号", "qualified", True)
+    case("沪应急罚〔2026〕102号", "unqualified", True)
+    case("沪应急罚〔2026〕103号", "excellent", False)
+    db.session.flush()
+    batches = sjzl.push("qualified_case")
+    db.session.commit()
+    assert [(b.status, b.size, b.accepted) for b in batches] == [("acked", 1, 1)]
+    item = db.session.scalar(select(PushItem).where(PushItem.dataset == "qualified_case"))
+    assert item.ref_id == str(good.id)
+    assert item.payload["AJBH"] == "沪应急罚〔2026〕101号" and item.payload["PCJL"] == "合格"
+    assert item.payload["FKJE"] == 35000 and item.payload["TYSHXYDM"] == credit_code(7)
+    assert sjzl.push("qualified_case") == []  # accepted: not sent again
+    assert fake.control()["pushed"][-1]["dataset"] == "qualified_case"

@@ -1,6 +1,7 @@
 """市应急管理局数据治理平台回送 (R2.6.3): enterprise data pulled into our enterprise base; our
-enforcement (inspections) and enterprise data pushed in the Ministry's field names, in batches that the
-platform acknowledges record by record. A failed batch is retried; rejected records can be resent."""
+enforcement (inspections), enterprise and qualified case-file (合格案卷: a case whose signed 评查 concluded
+合格 or 优秀 and whose unit has submitted the file) data pushed in the Ministry's field names, in batches
+that the platform acknowledges record by record. A failed batch is retried; rejected records can be resent."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.exchange.sync import RowRejected
 from app.extensions import db
 from app.models_base import utcnow
 
-PUSH_DATASETS = {"enterprise": "企业基础信息", "inspection": "执法检查记录"}
+PUSH_DATASETS = {"enterprise": "企业基础信息", "inspection": "执法检查记录", "qualified_case": "合格案卷"}
 BATCH_SIZE = 100
 
 
@@ -66,6 +67,24 @@ def ministry_payload(dataset: str, ref) -> dict:
             "XZQHDM": ref.district_code or "",
             "HYDM": ref.industry_code or "",
         }
+    if dataset == "qualified_case":
+        case, review = ref, _signed_review(ref)
+        units = [p for p in case.parties if p.kind == "unit"]
+        return {
+            "id": str(case.id),
+            "AJBH": case.number,
+            "AJMC": case.title,
+            "AJLX": case.type_label,
+            "BADW": case.org.name if case.org else "",
+            "LARQ": case.filed_on.isoformat() if case.filed_on else "",
+            "JARQ": case.closed_on.isoformat() if case.closed_on else "",
+            "DSR": "；".join(p.name for p in case.parties),
+            "TYSHXYDM": (units[0].id_code or "") if units else "",
+            "FKJE": sum(p.penalty_yuan or 0 for p in case.parties),
+            "PCJL": review.conclusion_label if review else "",
+            "PCDF": review.total_score if review else None,
+            "BSSJ": case.submitted_at.isoformat() if case.submitted_at else "",
+        }
     return {
         "id": str(ref.id),
         "TYSHXYDM": ref.enterprise.credit_code if getattr(ref, "enterprise", None) else "",
@@ -76,9 +95,30 @@ def ministry_payload(dataset: str, ref) -> dict:
     }
 
 
+def _signed_review(case):
+    from app.cases.models import CaseReview
+
+    return db.session.scalar(
+        select(CaseReview)
+        .where(CaseReview.case_id == case.id, CaseReview.signed_at.is_not(None))
+        .order_by(CaseReview.signed_at.desc(), CaseReview.id.desc())
+        .limit(1)
+    )
+
+
 def _rows(dataset: str, ids: list[int] | None = None):
     from app.plans.models import Inspection
 
+    if dataset == "qualified_case":
+        from app.cases.models import Case, CaseReview
+
+        qualified = select(CaseReview.case_id).where(
+            CaseReview.signed_at.is_not(None), CaseReview.conclusion.in_(("qualified", "excellent"))
+        )
+        stmt = select(Case).where(Case.id.in_(qualified), Case.submitted_at.is_not(None)).order_by(Case.id)
+        if ids is not None:
+            stmt = stmt.where(Case.id.in_(ids))
+        return db.session.scalars(stmt)
     model = Enterprise if dataset == "enterprise" else Inspection
     stmt = select(model).order_by(model.id)
     if ids is not None:

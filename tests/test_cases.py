@@ -432,6 +432,15 @@ def test_document_upload_checks_the_real_type(app, kb, deployed, client_for):
     assert download.data.startswith(b"%PDF")
     download.close()
     assert client_for("xh_officer").get(f"/cases/documents/{doc_id}").status_code == 403
+    # The file is in the object store (app/storage), under uploads/cases/<case>/; a lost object is a Chinese 404.
+    from app.storage import files, get_storage
+
+    with app.app_context():
+        key = files.UPLOADS + db.session.get(Case, case_id).documents[0].path
+        assert key.startswith("uploads/cases/") and get_storage().get(key).startswith(b"%PDF")
+        get_storage().delete(key)
+    gone = officer.get(f"/cases/documents/{doc_id}")
+    assert gone.status_code == 404 and "文书文件不存在或已被移除" in page_text(gone)
 
 
 def test_review_start_needs_a_published_rule_set_and_permission(app, kb, client_for):

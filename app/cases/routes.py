@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.cases import referrals, review, services
@@ -154,7 +154,7 @@ def document(doc_id: int):
     if doc is None:
         raise NotFound("文书不存在")
     services.get_case(doc.case_id, current_user)
-    return send_file(services.document_path(doc), mimetype=doc.content_type, download_name=doc.filename)
+    return services.send_document(doc)
 
 
 @bp.post("/<int:case_id>/review")

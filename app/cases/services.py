@@ -7,7 +7,6 @@ import itertools
 import re
 import secrets
 from datetime import date
-from pathlib import Path
 
 import filetype
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +32,7 @@ from app.models_base import utcnow
 from app.orgs.models import Organisation
 from app.security import uploads
 from app.security.scope import scope_for
+from app.storage import files
 
 SETTING_DEFAULTS = {"qualified_due_date": "", "remind_days_before": 3, "referral_answer_days": 3}
 ALLOWED = {
@@ -328,15 +328,15 @@ def add_document(case: Case, actor, *, doc_type: str, filename: str, data: bytes
         raise ValidationFailed("只能上传 PDF、Word 文档或图片", errors={"file": "文件类型不允许"})
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
-    root = Path(current_app.config["UPLOAD_DIR"])
-    stored = uploads.write_file(root / "cases" / str(case.id) / f"{secrets.token_hex(10)}{ALLOWED[mime]}", data)
+    relative = f"cases/{case.id}/{secrets.token_hex(10)}{ALLOWED[mime]}"
+    files.put_new(files.UPLOADS + relative, data, mime)  # app/storage: the file store or S3
     doc = CaseDocument(
         doc_type=doc_type,
         filename=uploads.clean_filename(filename),
         content_type=mime,
         size=len(data),
         sm3=digest.finalize().hex(),
-        path=str(stored.relative_to(root)),
+        path=relative,
         uploaded_by_id=actor.id,
     )
     case.documents.append(doc)
@@ -360,10 +360,16 @@ def register_documents(case: Case, doc_types: list[str], actor=None) -> None:
             )
 
 
-def document_path(doc: CaseDocument) -> Path:
+def send_document(doc: CaseDocument):
+    """The download of an uploaded document (through app/storage); the caller has checked access."""
     if not doc.path:
         raise NotFound("该文书为导入登记，原件保存在源系统")
-    return Path(current_app.config["UPLOAD_DIR"]) / doc.path
+    return files.send(
+        files.UPLOADS + doc.path,
+        mimetype=doc.content_type,
+        download_name=doc.filename,
+        missing="文书文件不存在或已被移除",
+    )
 
 
 def submit_qualified(case: Case, actor) -> None:

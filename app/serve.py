@@ -32,9 +32,14 @@ def main() -> int:
         env.setdefault("DUCHA_EXCHANGE_SCHEDULE", "1")  # scheduled pulls have someone to talk to
         fakes = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "fakes"], env=env)
     scheduler = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "scheduler"], env={**env, "DUCHA_SCHEDULER": "1"}
+        [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "scheduler"],
+        env={**env, "DUCHA_SCHEDULER": "1", "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-scheduler"},
     )
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker"], env=env)
+    # PGAPPNAME (libpq): pg_stat_activity and the server log tell the web workers, scheduler and job worker apart.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker"],
+        env={**env, "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-worker"},
+    )
     web = subprocess.Popen(
         [
             sys.executable,
@@ -52,7 +57,7 @@ def main() -> int:
             "--access-logfile",
             "-",
         ],
-        env={**env, "DUCHA_SCHEDULER": "0"},
+        env={**env, "DUCHA_SCHEDULER": "0", "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-web"},
     )
     print(f"Ducha 已启动: http://127.0.0.1:{port}  (Ctrl+C 停止)", flush=True)
 

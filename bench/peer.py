@@ -141,6 +141,15 @@ def count_statements(args, env: dict, name: str, keep: Path) -> dict:
                     calls += [f"list{step}", f"submit{step}"]
                 time.sleep(0.2)
             marks.append(("pid", mark_pid))
+            # Only the web workers' statements (app.serve names its processes' connections with PGAPPNAME):
+            # the job worker and the scheduler run at the same time and are not part of a call.
+            web = {
+                row[0]
+                for row in mark.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name LIKE %s",
+                    (name, "%-web"),
+                )
+            }
     finally:
         stop_server(proc)
         with _pg(args.database_url)[1] as admin:
@@ -171,7 +180,7 @@ def count_statements(args, env: dict, name: str, keep: Path) -> dict:
             else:
                 current = None
             continue
-        if current is not None:
+        if current is not None and (not web or pid in web):
             counts[current] = counts.get(current, 0) + 1
             samples.setdefault(current, []).append(sql[:140])
     (keep / "statements.json").write_text(json.dumps(samples, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -228,7 +237,7 @@ def main(argv=None) -> int:
         )
     if statements is not None:
         print(
-            f"SQL statements per call (server log, pre-pings and transaction control included): start "
+            f"SQL statements per call (server log, web workers only, pre-pings and transaction control included): start "
             f"{statements['start']}, ready list {statements['list']}, submit {statements['submit']}, "
             f"{statements['per_instance']} per instance"
         )

@@ -237,8 +237,8 @@ def main(argv=None) -> int:
         )
     if statements is not None:
         print(
-            f"SQL statements per call (server log, web workers only, pre-pings and transaction control included): start "
-            f"{statements['start']}, ready list {statements['list']}, submit {statements['submit']}, "
+            "SQL statements per call (server log, web workers only, pre-pings and transaction control included): "
+            f"start {statements['start']}, ready list {statements['list']}, submit {statements['submit']}, "
             f"{statements['per_instance']} per instance"
         )
     return 0

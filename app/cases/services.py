@@ -8,9 +8,6 @@ import re
 import secrets
 from datetime import date
 
-import filetype
-from cryptography.hazmat.primitives import hashes
-from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.audit import services as audit
@@ -315,19 +312,9 @@ def add_document(case: Case, actor, *, doc_type: str, filename: str, data: bytes
     check_edit(case, actor)
     if doc_type not in DOC_TYPES:
         raise ValidationFailed("请选择文书类型", errors={"doc_type": "文书类型无效"})
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
-    if not data:
-        raise ValidationFailed("上传的文件为空", errors={"file": "文件为空"})
-    if len(data) > limit:
-        raise ValidationFailed(f"文件超过 {limit // (1024 * 1024)} MB 的限制", errors={"file": "文件过大"})
-    kind = filetype.guess(data)
-    mime = kind.mime if kind else None
-    if mime == "application/zip":
-        mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    if mime not in ALLOWED:
-        raise ValidationFailed("只能上传 PDF、Word 文档或图片", errors={"file": "文件类型不允许"})
-    digest = hashes.Hash(hashes.SM3())
-    digest.update(data)
+    from app.knowledge.extras import check_document
+
+    mime, sm3 = check_document(data, ALLOWED)  # one check of uploaded documents (real type, size, SM3)
     relative = f"cases/{case.id}/{secrets.token_hex(10)}{ALLOWED[mime]}"
     files.put_new(files.UPLOADS + relative, data, mime)  # app/storage: the file store or S3
     doc = CaseDocument(
@@ -335,7 +322,7 @@ def add_document(case: Case, actor, *, doc_type: str, filename: str, data: bytes
         filename=uploads.clean_filename(filename),
         content_type=mime,
         size=len(data),
-        sm3=digest.finalize().hex(),
+        sm3=sm3,
         path=relative,
         uploaded_by_id=actor.id,
     )

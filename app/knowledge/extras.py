@@ -99,9 +99,9 @@ def usages(entry: KnowledgeEntry, limit: int = 50) -> list[KnowledgeUsage]:
 # attachments
 
 
-def store_attachment(entry: KnowledgeEntry, actor, *, filename: str, data: bytes) -> KnowledgeAttachment:
-    """PDF, Word and images only; the real type is sniffed from the bytes, not taken from the name."""
-    check_edit(entry, actor)
+def check_document(data: bytes, allowed: dict[str, str] = ALLOWED) -> tuple[str, str]:
+    """An uploaded document's real type (sniffed from the bytes, not the name) and SM3 digest, or a Chinese
+    ValidationFailed: empty, over UPLOAD_MAX_BYTES, or a type outside `allowed` (mime -> extension)."""
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     if not data:
         raise ValidationFailed("上传的文件为空", errors={"file": "文件为空"})
@@ -111,10 +111,17 @@ def store_attachment(entry: KnowledgeEntry, actor, *, filename: str, data: bytes
     mime = kind.mime if kind else None
     if mime == "application/zip" and _is_docx(data):
         mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    if mime not in ALLOWED:
+    if mime not in allowed:
         raise ValidationFailed("只能上传 PDF、Word 文档或图片", errors={"file": "文件类型不允许"})
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
+    return mime, digest.finalize().hex()
+
+
+def store_attachment(entry: KnowledgeEntry, actor, *, filename: str, data: bytes) -> KnowledgeAttachment:
+    """PDF, Word and images only; the real type is sniffed from the bytes, not taken from the name."""
+    check_edit(entry, actor)
+    mime, sm3 = check_document(data)
     relative = f"knowledge/{entry.id}/{secrets.token_hex(10)}{ALLOWED[mime]}"
     files.put_new(files.UPLOADS + relative, data, mime)
     item = KnowledgeAttachment(
@@ -122,7 +129,7 @@ def store_attachment(entry: KnowledgeEntry, actor, *, filename: str, data: bytes
         filename=uploads.clean_filename(filename),
         content_type=mime,
         size=len(data),
-        sm3=digest.finalize().hex(),
+        sm3=sm3,
         path=relative,
         uploaded_by_id=actor.id,
     )

@@ -63,6 +63,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOBS_LEASE_SECONDS": float(_env("JOBS_LEASE_SECONDS", "30") or 30),
         "JOBS_BACKOFF_SECONDS": float(_env("JOBS_BACKOFF_SECONDS", "2") or 2),
         "JOBS_MAX_ATTEMPTS": _int("JOBS_MAX_ATTEMPTS", 3),
+        # The job worker recycles itself (finishes its running jobs, exits; serve / systemd / compose start
+        # a fresh one) after this many jobs or once its resident memory is above this many MiB; 0 = never.
+        "JOBS_WORKER_MAX_JOBS": _int("JOBS_WORKER_MAX_JOBS", 500),
+        "JOBS_WORKER_MAX_RSS_MB": _int("JOBS_WORKER_MAX_RSS_MB", 512),
         # Password policy (MLPS level 2 assessor practice; configurable).
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),
         "PASSWORD_MAX_AGE_DAYS": _int("PASSWORD_MAX_AGE_DAYS", 90),

@@ -1,5 +1,6 @@
 """Serve the app as production would: gunicorn web workers, exactly one scheduler process and the job
-worker process (PDFs, reports, exports: app/reports/worker.py), all three stopped together."""
+worker process (PDFs, reports, exports: app/reports/worker.py), all three stopped together. The job worker
+recycles itself (JOBS_WORKER_MAX_JOBS / JOBS_WORKER_MAX_RSS_MB) and is started again here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 
 def _redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
@@ -17,6 +19,40 @@ def _redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+class Restarting:
+    """A child process that is started again whenever it exits while serve runs (at most once per
+    `pause` seconds, so a process that cannot start does not spin)."""
+
+    def __init__(self, argv: list[str], env: dict, *, pause: float = 2.0, **popen):
+        self.argv, self.env, self.pause, self.popen = argv, env, pause, popen
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.starts = 0
+        self.stopping = False
+
+    def start(self) -> None:
+        self.started_at, self.starts = time.monotonic(), self.starts + 1
+        self.proc = subprocess.Popen(self.argv, env=self.env, **self.popen)
+
+    def check(self) -> None:
+        """Start it again if it has exited (and serve is not stopping)."""
+        if self.stopping or self.proc is None or self.proc.poll() is None:
+            return
+        if time.monotonic() - self.started_at >= self.pause:
+            self.start()
+
+    def poll(self):
+        return self.proc.poll() if self.proc is not None else 0
+
+    def terminate(self) -> None:
+        self.stopping = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def wait(self, timeout: float | None = None):
+        return self.proc.wait(timeout=timeout) if self.proc is not None else 0
 
 
 def main() -> int:
@@ -36,10 +72,11 @@ def main() -> int:
         env={**env, "DUCHA_SCHEDULER": "1", "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-scheduler"},
     )
     # PGAPPNAME (libpq): pg_stat_activity and the server log tell the web workers, scheduler and job worker apart.
-    worker = subprocess.Popen(
+    worker = Restarting(
         [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker"],
-        env={**env, "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-worker"},
+        {**env, "PGAPPNAME": env.get("PGAPPNAME", "ducha") + "-worker"},
     )
+    worker.start()
     web = subprocess.Popen(
         [
             sys.executable,
@@ -62,12 +99,16 @@ def main() -> int:
     print(f"Ducha 已启动: http://127.0.0.1:{port}  (Ctrl+C 停止)", flush=True)
 
     def stop(*_):
-        for proc in (web, scheduler, worker, fakes):
+        worker.terminate()  # and no restart from now on
+        for proc in (web, scheduler, fakes):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    while web.poll() is None:
+        worker.check()  # a recycled job worker (it exits after N jobs or above its memory limit) starts again
+        time.sleep(0.5)
     code = web.wait()
     stop()
     scheduler.wait(timeout=20)

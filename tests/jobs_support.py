@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -35,3 +36,11 @@ def fails_until(report, marker_dir: str, good_from: int) -> dict:
 
 def invalid_data(report) -> dict:
     raise ValidationFailed("第 3 行统一社会信用代码格式错误")
+
+
+def record_once(report, code: str) -> dict:
+    """Adds one organisation named by `code` (a second run of the same job would add a second row)."""
+    report(50, "写入")
+    db.session.add(Organisation(code=code, name="回收测试", kind="street", path=f"/{code}/"))
+    db.session.flush()
+    return {"message": "已写入", "pid": os.getpid()}

@@ -141,6 +141,70 @@ def test_worker_process_killed_mid_job_loses_nothing(app, ctx, tmp_path, monkeyp
     assert _org_count(code) == 1
 
 
+def test_a_worker_over_its_memory_limit_exits_after_its_job_and_serve_starts_a_fresh_one(
+    app, ctx, tmp_path, monkeypatch
+):
+    """JOBS_WORKER_MAX_RSS_MB=1: every worker process retires after one job (exit status 0); serve's
+    supervisor starts the next; every job is done exactly once, each by a different process."""
+    from app.serve import Restarting
+
+    monkeypatch.setitem(app.config, "JOBS_RUNNER", "worker")
+    codes = [f"JOB-RECYCLE-{n}" for n in range(3)]
+    ids = []
+    for code in codes:
+        ids.append(jobs.start_job("import.test", jobs_support.record_once, code, user=user("hp_officer")).id)
+    db.session.commit()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+        "DUCHA_JOBS": "worker",
+        "DUCHA_JOBS_POLL_SECONDS": "0.1",
+        "DUCHA_JOBS_WORKER_MAX_RSS_MB": "1",
+    }
+    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker", "--threads", "1"]
+    log_path = tmp_path / "worker.log"
+    log = open(log_path, "ab")  # noqa: SIM115 (closed below)
+    worker = Restarting(cmd, env, pause=0.2, cwd=ROOT, stdout=log, stderr=log)
+    worker.start()
+    try:
+
+        def all_done():
+            worker.check()
+            return all(_status(job_id)[0] == "done" for job_id in ids)
+
+        _until(all_done, 240, log_path)
+        worker.proc.wait(60)  # the last one retires too, after its job
+        assert worker.proc.returncode == 0
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.proc.kill()
+            worker.proc.wait(10)
+        log.close()
+    db.session.expire_all()
+    rows = [db.session.get(Job, job_id) for job_id in ids]
+    assert [(r.status, r.attempts) for r in rows] == [("done", 1)] * 3
+    assert [_org_count(code) for code in codes] == [1, 1, 1]
+    assert worker.starts >= 3 and len({r.result["pid"] for r in rows}) == 3
+    assert log_path.read_text().count("job worker recycled: resident memory") >= 3
+
+
+def test_the_recycler_retires_after_max_jobs_or_never_with_zero(app, monkeypatch):
+    from app.reports.worker import Recycler
+
+    monkeypatch.setitem(app.config, "JOBS_WORKER_MAX_JOBS", 2)
+    monkeypatch.setitem(app.config, "JOBS_WORKER_MAX_RSS_MB", 0)
+    recycler = Recycler(app)
+    assert recycler.job_finished() is False and recycler.reason is None
+    assert recycler.job_finished() is True and recycler.reason.startswith("2 jobs done")
+    monkeypatch.setitem(app.config, "JOBS_WORKER_MAX_JOBS", 0)  # 0 = never
+    never = Recycler(app)
+    assert not any(never.job_finished() for _ in range(5))
+
+
 def _status(job_id: int) -> tuple[str, int]:
     row = db.session.execute(select(Job.status, Job.progress).where(Job.id == job_id)).one()
     db.session.rollback()  # end the read: on SQLite an open reader keeps the worker from committing

@@ -8,11 +8,22 @@ JOBS_POLL_SECONDS (0.25 s: one small indexed SELECT; a job that arrives waits th
 
 SIGTERM/SIGINT: stop taking jobs, finish the running ones, exit. SIGKILL: the running jobs' leases
 expire (JOBS_LEASE_SECONDS) and a worker takes them again; nothing they did was committed.
+
+Recycling: a long-lived process that renders PDFs and recomputes whole tables grows (the allocator keeps
+freed pages, libraries keep caches). After each job the worker collects garbage and hands free heap pages
+back to the system (glibc `malloc_trim`); after JOBS_WORKER_MAX_JOBS jobs, or once its resident memory is
+above JOBS_WORKER_MAX_RSS_MB, it stops taking jobs, finishes the running ones and exits with status 0.
+app/serve.py, systemd (Restart=always) and compose (restart: unless-stopped) start a fresh one.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
+import os
+import resource
 import signal
 import threading
 
@@ -26,8 +37,60 @@ from app.reports import jobs
 log = logging.getLogger(__name__)
 
 
-def run_worker(app: Flask, stop: threading.Event, threads: int | None = None) -> None:
-    """Run worker threads until `stop` is set; each finishes its current job first.
+def rss_mib() -> float:
+    """This process's resident memory in MiB (/proc on Linux; elsewhere the peak, from getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _load_malloc_trim():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_memory() -> None:
+    """After a job: free its cycles of objects and give the heap's free pages back to the system."""
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+class Recycler:
+    """Counts finished jobs and says when the worker should retire (JOBS_WORKER_MAX_JOBS / _MAX_RSS_MB)."""
+
+    def __init__(self, app: Flask):
+        self.max_jobs = int(app.config.get("JOBS_WORKER_MAX_JOBS", 0) or 0)
+        self.max_rss = float(app.config.get("JOBS_WORKER_MAX_RSS_MB", 0) or 0)
+        self.done = 0
+        self.reason: str | None = None
+        self._lock = threading.Lock()
+
+    def job_finished(self) -> bool:
+        """Count one job; True when the worker should take no more."""
+        release_memory()
+        with self._lock:
+            self.done += 1
+            if self.reason is None:
+                rss = rss_mib()
+                if self.max_jobs and self.done >= self.max_jobs:
+                    self.reason = f"{self.done} jobs done (JOBS_WORKER_MAX_JOBS={self.max_jobs})"
+                elif self.max_rss and rss > self.max_rss:
+                    self.reason = f"resident memory {rss:.0f} MiB (JOBS_WORKER_MAX_RSS_MB={self.max_rss:.0f})"
+            return self.reason is not None
+
+
+def run_worker(app: Flask, stop: threading.Event, threads: int | None = None) -> str | None:
+    """Run worker threads until `stop` is set or the worker should be recycled; each finishes its current
+    job first. Returns why it was recycled, None when stopped.
 
     The main thread looks for work with one cheap indexed query every JOBS_POLL_SECONDS and wakes the
     threads; a thread that finds nothing to claim sleeps until woken (or 5 s), so an idle worker costs
@@ -36,6 +99,7 @@ def run_worker(app: Flask, stop: threading.Event, threads: int | None = None) ->
     count = threads or int(app.config.get("JOBS_WORKER_THREADS", 2))
     poll = float(app.config.get("JOBS_POLL_SECONDS", 0.25))
     wake = threading.Event()
+    recycler = Recycler(app)
 
     def loop(n: int) -> None:
         me = f"{jobs.worker_id()}:{n}"
@@ -52,6 +116,8 @@ def run_worker(app: Flask, stop: threading.Event, threads: int | None = None) ->
                 wake.wait(5.0)
                 continue
             jobs.run_claimed(app, job_id, me)
+            if recycler.job_finished():
+                stop.set()  # the other threads finish the job they hold, then stop too
 
     workers = [threading.Thread(target=loop, args=(n,), name=f"ducha-worker-{n}") for n in range(count)]
     for t in workers:
@@ -68,6 +134,7 @@ def run_worker(app: Flask, stop: threading.Event, threads: int | None = None) ->
     wake.set()
     for t in workers:
         t.join()
+    return recycler.reason
 
 
 def register(group) -> None:
@@ -85,4 +152,6 @@ def register(group) -> None:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         click.echo("job worker started")
-        run_worker(app, stop, threads)
+        reason = run_worker(app, stop, threads)
+        if reason:
+            click.echo(f"job worker recycled: {reason}; exiting for a fresh process")

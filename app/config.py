@@ -65,6 +65,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOBS_MAX_ATTEMPTS": _int("JOBS_MAX_ATTEMPTS", 3),
         # The job worker recycles itself (finishes its running jobs, exits; serve / systemd / compose start
         # a fresh one) after this many jobs or once its resident memory is above this many MiB; 0 = never.
+        # 工作台 parts that may lag without harm (alerts in scope, unit totals, startable processes), per person.
+        "WORKBENCH_CACHE_SECONDS": float(_env("WORKBENCH_CACHE_SECONDS", "20") or 0),
         "JOBS_WORKER_MAX_JOBS": _int("JOBS_WORKER_MAX_JOBS", 500),
         "JOBS_WORKER_MAX_RSS_MB": _int("JOBS_WORKER_MAX_RSS_MB", 512),
         # Password policy (MLPS level 2 assessor practice; configurable).

@@ -129,8 +129,10 @@ def _clean_db(request):
     app = request.getfixturevalue("app")
     with app.app_context():
         from app.engine.deploy import forget_versions
+        from app.portal import workbench
 
         forget_versions()
+        workbench.forget()
         _empty_tables()
         seed_base()
         db.session.commit()

@@ -12,7 +12,7 @@ from app.audit import services as audit
 from app.audit.models import AuditEntry, AuditHead
 from app.extensions import db
 from app.portal.paging import paginate
-from tests.conftest import user
+from tests.conftest import TEST_PASSWORD, user
 
 
 class Statements:
@@ -196,3 +196,71 @@ def test_idle_connection_is_pinged_and_replaced_when_dead(app, monkeypatch):
         assert pings == []
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_login_is_seven_statements_and_reads_the_user_once(app):
+    """User with roles (one statement), second factor row, then the writes: last login, the single-session
+    end and the new session, the audit chain. Nothing is read again after the commit."""
+    with app.app_context():
+        engine = db.engine
+    c = app.test_client()
+    app.test_client().post("/login", data={"login": "xh_officer", "password": TEST_PASSWORD})  # the audit chain exists
+    with Statements(engine) as seen:
+        resp = c.post("/login", data={"login": "hp_officer", "password": TEST_PASSWORD})
+    assert resp.status_code == 302 and resp.location.endswith("/")
+    reads = [s for s in seen.sql if s.startswith("SELECT")]
+    assert sum("FROM users" in s for s in reads) == 1 and "roles" in reads[0], reads
+    assert not any(s.startswith("SELECT") and "FROM user_roles" in s for s in seen.sql)
+    own = [s for s in seen.sql if "audit_" not in s]  # the audit chain: 2 statements on PostgreSQL, 3 on SQLite
+    assert len(own) == 5, "\n".join(s[:150] for s in seen.sql)
+    if engine.dialect.name == "postgresql":
+        assert len(seen.sql) == 7, "\n".join(s[:150] for s in seen.sql)
+    # The session it started works, and the home page behind it answers.
+    assert c.get("/").status_code == 200
+
+
+def _home(c, engine) -> tuple[str, list[str]]:
+    with Statements(engine) as seen:
+        resp = c.get("/")
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True), seen.sql
+
+
+def test_the_home_page_is_eight_statements_then_five_and_never_reads_a_workflow_document(app, login_as):
+    from app.alerts.services import raise_alert
+    from app.inbox.models import HumanTask
+    from tests.test_workbench import _setup, _text
+
+    _setup(app)  # three open tasks for the Huangpu leader: one overdue, one due within a day, one later
+    with app.app_context():
+        engine = db.engine
+        raise_alert("test", org=user("hp_leader").org, title="首页预警一", notify_owner=False)
+        db.session.commit()
+    c = login_as("hp_leader")
+    page, first = _home(c, engine)
+    assert len(first) == 8, first  # a leader who may start processes: every part
+    assert not any("process_instances.state" in s for s in first), "the home page loads workflow documents"
+    # 待办 count, overdue, soon-due and the next three in one statement; the shell's badge is not counted again.
+    assert sum("FROM human_tasks" in s and "GROUP BY" not in s for s in first) == 1, first
+    assert ">3</span> 件" in page and "超期 1" in page and "即将到期 1" in page
+    assert page.count("大队审核") >= 3 and "仓库检查" in page
+    assert "范围内未处理 1 条" in page and "首页预警一" in page
+    # Within WORKBENCH_CACHE_SECONDS the alerts and the unit totals come from the cache; my 待办 does not.
+    with app.app_context():
+        raise_alert("test2", org=user("hp_leader").org, title="首页预警二", notify_owner=False)
+        open_rows = select(HumanTask.id).where(HumanTask.status == "open").order_by(HumanTask.id)
+        first_task = db.session.scalar(open_rows.limit(1))  # the overdue one (tests/test_workbench.py)
+        db.session.execute(HumanTask.__table__.update().where(HumanTask.id == first_task).values(status="done"))
+        db.session.commit()
+    page, again = _home(c, engine)
+    assert len(again) == 5, again
+    assert not any("FROM alerts" in s for s in again) and not any("GROUP BY organisations" in s for s in again)
+    assert "首页预警二" not in page
+    assert ">2</span> 件" in page and "超期 0" in page, _text(page, "wb-todo") + _text(page, "wb-overdue")
+    # With the cache off every part is fresh.
+    app.config["WORKBENCH_CACHE_SECONDS"] = 0
+    try:
+        page, fresh = _home(c, engine)
+    finally:
+        app.config["WORKBENCH_CACHE_SECONDS"] = 20
+    assert "范围内未处理 2 条" in page and "首页预警二" in page and len(fresh) == 8

@@ -27,18 +27,22 @@ def _establish(user: User, *, method: str = "password", notice: str | None = Non
     next_url = request.args.get("next")
     services.finish_login(user, ip=request.remote_addr, method=method)
     row, token = sessions.start(user, ip=request.remote_addr, user_agent=request.user_agent.string)
-    db.session.commit()
+    # Decided and the user marked logged in before the commit, while the rows are loaded: after it they
+    # are expired, and reading them again cost two more statements on every login.
+    if policy.password_change_required(user):
+        target = url_for("auth.change_password", next=next_url)
+    elif totp.enrolment_required(user):
+        target = url_for("security.totp_enrol", next=next_url)
+    else:
+        target = safe_next(next_url, url_for("portal.home"))
     session.clear()  # nothing from before the login survives into the new session
     login_user(user)
+    db.session.commit()
     g.new_session_token, g.user_session = token, row
     g.ducha_session_resolved, g.ducha_session_user = True, user
     if notice:
         flash(notice, "warning")
-    if policy.password_change_required(user):
-        return redirect(url_for("auth.change_password", next=next_url))
-    if totp.enrolment_required(user):
-        return redirect(url_for("security.totp_enrol", next=next_url))
-    return redirect(safe_next(next_url, url_for("portal.home")))
+    return redirect(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])

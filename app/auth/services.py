@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
 from app.auth import separation
@@ -73,7 +74,14 @@ def authenticate(login: str, password: str, *, ip: str | None = None, finish: bo
     With `finish=False` the login is not complete yet (a second factor follows): the failure count
     is kept, so guessing one-time codes cannot be reset by re-entering the password.
     """
-    user = db.session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
+    # The roles in the same statement: the login decides on them (second factor, password policy).
+    user = (
+        db.session.scalars(
+            select(User).options(joinedload(User.roles)).where(func.lower(User.login) == login.strip().lower())
+        )
+        .unique()
+        .one_or_none()
+    )
     now = utcnow()
     if user is None:
         # One key derivation, like a real check (a hash made once per setting), so timing does not

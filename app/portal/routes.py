@@ -18,8 +18,14 @@ def home():
     from app.inbox.notify import MATTERS
     from app.portal.workbench import build
 
+    wb = build(current_user)
     return render_template(
-        "portal/home.html", scope=scope_for(current_user), wb=build(current_user), matter_names=MATTERS
+        "portal/home.html",
+        scope=scope_for(current_user),
+        wb=wb,
+        matter_names=MATTERS,
+        # The shell's 待办 badge is the same count as the workbench's: not counted a second time.
+        inbox_count=wb.todo if current_user.can("inbox.use") else 0,
     )
 
 

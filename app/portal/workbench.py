@@ -1,19 +1,38 @@
-"""工作台: what a person should do next, in one query each: my 待办 with overdue / soon-due counts and the next
-three tasks, clues I follow, open alerts in my scope, the processes I may start, and for leaders the
-overdue tasks of the units in their scope."""
+"""工作台: what a person should do next: my 待办 with overdue / soon-due counts and the next three tasks (one
+statement), the notifications that matter, clues I follow, open alerts in my scope, the processes I may start,
+and for leaders the overdue tasks of the units in their scope.
+
+It is the first page after every login and one of the most visited, so it is cheap: the counts and the next
+tasks come from one windowed query that reads only the columns shown (never an instance's workflow
+document); the alert count and the first alerts are one statement; and what may lag a few seconds without
+harm (alerts in scope, per-unit totals, the processes one may start) is kept per person for
+WORKBENCH_CACHE_SECONDS in this process. My own 待办, notifications and followed clues are always fresh.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import case, func, select
+from flask import current_app
+from sqlalchemy import case, func, over, select
 
 from app.extensions import db
 from app.models_base import utcnow
 from app.security.scope import scope_for
 
 SOON = timedelta(days=1)
+CACHE_LIMIT = 4096  # entries (people x parts); expired entries are dropped when it is reached
+
+NextTask = namedtuple("NextTask", "id step_name due_at title")
+AlertLine = namedtuple("AlertLine", "id level title")
+Startable = namedtuple("Startable", "process_id name")
+
+_cache: dict[tuple, tuple[float, object]] = {}
+_cache_lock = threading.Lock()
 
 
 @dataclass
@@ -31,39 +50,77 @@ class Workbench:
 
 
 def build(user) -> Workbench:
-    from app.inbox.models import HumanTask
-    from app.inbox.queries import actionable_clause
-
     now = utcnow()
     wb = Workbench()
-    mine = select(HumanTask).join(HumanTask.instance).where(actionable_clause(user))
-    due = mine.with_only_columns(HumanTask.due_at).subquery().c.due_at
-    counts = db.session.execute(
-        select(
-            func.count(),
-            func.sum(case((due < now, 1), else_=0)),
-            func.sum(case(((due >= now) & (due < now + SOON), 1), else_=0)),
-        )
-    ).one()
-    wb.todo, wb.overdue, wb.soon = counts[0] or 0, counts[1] or 0, counts[2] or 0
-    wb.next_tasks = list(
-        db.session.scalars(
-            mine.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority, HumanTask.id).limit(3)
-        )
-    )
+    _todo(user, wb, now)
     if user.can("inbox.use"):
         from app.inbox.notify import matters
 
         wb.matters = matters(user.id)
         _clues(user, wb)
-        _alerts(user, wb)
+        wb.alert_count, wb.alerts = _cached(user, "alerts", lambda: _alerts(user))
         if user.can("process.start"):
-            from app.inbox.services import startable
-
-            wb.startable = startable(user)[:8]
+            wb.startable = _cached(user, "startable", lambda: _startable(user))
     if user.is_leader:
-        _units(user, wb, now)
+        wb.units = _cached(user, "units", lambda: _units(user, now))
     return wb
+
+
+def forget() -> None:
+    """Drop every cached part (tests; a process that changed what the cache holds)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cached(user, part: str, compute):
+    seconds = float(current_app.config.get("WORKBENCH_CACHE_SECONDS", 0) or 0)
+    if seconds <= 0:
+        return compute()
+    scope = scope_for(user)
+    key = (part, user.id, scope.all, scope.path, tuple(sorted(user.role_codes)))
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    with _cache_lock:
+        if len(_cache) >= CACHE_LIMIT:
+            for stale in [k for k, (until, _) in _cache.items() if until <= now] or list(_cache)[: CACHE_LIMIT // 2]:
+                _cache.pop(stale, None)
+        _cache[key] = (now + seconds, value)
+    return value
+
+
+def _todo(user, wb: Workbench, now) -> None:
+    """My open tasks: the count, overdue and soon-due counts and the next three, in one statement.
+
+    Window aggregates are computed over every actionable row before LIMIT, so the first row carries the
+    totals; no row means nothing to do."""
+    from app.engine.models import ProcessInstance
+    from app.inbox.models import HumanTask
+    from app.inbox.queries import actionable_clause
+
+    due = HumanTask.due_at
+    stmt = (
+        select(
+            HumanTask.id,
+            HumanTask.step_name,
+            due,
+            ProcessInstance.title,
+            over(func.count()),
+            over(func.sum(case((due < now, 1), else_=0))),
+            over(func.sum(case(((due >= now) & (due < now + SOON), 1), else_=0))),
+        )
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .where(actionable_clause(user))
+        .order_by(due.is_(None), due, HumanTask.priority, HumanTask.id)
+        .limit(3)
+    )
+    rows = db.session.execute(stmt).all()
+    if rows:
+        wb.todo, wb.overdue, wb.soon = (int(v or 0) for v in rows[0][4:])
+    wb.next_tasks = [NextTask(*row[:4]) for row in rows]
 
 
 def _clues(user, wb: Workbench) -> None:
@@ -80,15 +137,23 @@ def _clues(user, wb: Workbench) -> None:
     )
 
 
-def _alerts(user, wb: Workbench) -> None:
+def _alerts(user) -> tuple[int, list[AlertLine]]:
+    """The number of open alerts in scope and the newest three, in one statement."""
+    from app.alerts.models import Alert
     from app.alerts.services import visible_alerts
 
-    stmt = visible_alerts(user)
-    wb.alert_count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    wb.alerts = list(db.session.scalars(stmt.limit(3)))
+    stmt = visible_alerts(user).with_only_columns(Alert.id, Alert.level, Alert.title, over(func.count())).limit(3)
+    rows = db.session.execute(stmt).all()
+    return (int(rows[0][3]) if rows else 0), [AlertLine(*row[:3]) for row in rows]
 
 
-def _units(user, wb: Workbench, now) -> None:
+def _startable(user) -> list[Startable]:
+    from app.inbox.services import startable
+
+    return [Startable(m.process_id, m.name) for m in startable(user)[:8]]
+
+
+def _units(user, now) -> list[tuple[str, int, int]]:
     """Open and overdue tasks per organisation in the leader's scope, the most overdue first."""
     from app.inbox.models import HumanTask
     from app.orgs.models import Organisation
@@ -103,4 +168,4 @@ def _units(user, wb: Workbench, now) -> None:
         .limit(8)
     )
     stmt = scope_for(user).filter_org(stmt, HumanTask.org_id)
-    wb.units = [(name, total, late or 0) for name, total, late in db.session.execute(stmt)]
+    return [(name, total, late or 0) for name, total, late in db.session.execute(stmt)]

@@ -68,8 +68,8 @@ def main() -> None:
         ticks = statistics.median(r[2] for r in runs)
         cpu = statistics.median(r[3] for r in runs)
         print(
-            f"{name:26s} wall {wall * 1000:6.1f} ms, CPU {cpu * 1000:6.1f} ms   probe: longest gap {worst * 1000:6.1f} ms, "
-            f"{ticks:5.0f} wake-ups during the derivation"
+            f"{name:26s} wall {wall * 1000:6.1f} ms, CPU {cpu * 1000:6.1f} ms   "
+            f"probe: longest gap {worst * 1000:6.1f} ms, {ticks:5.0f} wake-ups during the derivation"
         )
 
 

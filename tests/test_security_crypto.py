@@ -171,3 +171,21 @@ def test_masking():
     assert mask_name("张三") == "张*"
     assert mask_name("欧阳娜娜") == "欧***"
     assert mask_id_number(None) == mask_phone("") == mask_name(None) == ""
+
+
+def test_the_password_kdf_lets_other_threads_run_and_matches_hashlib():
+    """A login's 300,000-iteration PBKDF2-HMAC-SM3 must not hold the GIL: a web worker's other threads
+    (4 per worker) go on while it runs. And hashlib's PBKDF2 gives the same bytes (stored hashes stay
+    valid whichever is used)."""
+    import hashlib
+    import os
+
+    from app.security.passwords import _derive, _peppered
+    from bench.kdf_gil import probe_while
+
+    salt = os.urandom(16)
+    ours = _derive("Secret@2026", salt, 2000, "pepper")
+    assert ours == hashlib.pbkdf2_hmac("sm3", _peppered("Secret@2026", "pepper"), salt, 2000, 32)
+    wall, longest_gap, wakeups, _ = probe_while(_derive, "Secret@2026", salt, 300_000, "pepper")
+    # Holding the GIL would leave the 1 ms probe asleep for the whole derivation (one gap as long as it).
+    assert wakeups >= 10 and longest_gap < wall / 2, (wall, longest_gap, wakeups)

@@ -104,15 +104,8 @@ def test_worker_process_killed_mid_job_loses_nothing(app, ctx, tmp_path, monkeyp
     job = jobs.start_job("import.test", jobs_support.slow_then_quick, str(tmp_path), code, user=user("hp_officer"))
     db.session.commit()
     job_id = job.id
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
-        "DUCHA_JOBS": "worker",
-        "DUCHA_JOBS_LEASE_SECONDS": "1.5",
-        "DUCHA_JOBS_POLL_SECONDS": "0.1",
-    }
-    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker", "--threads", "1"]
+    env = _worker_env(app, DUCHA_JOBS_LEASE_SECONDS="1.5")
+    cmd = WORKER_CMD
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 (closed below)
     first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
     second = None
@@ -154,18 +147,10 @@ def test_a_worker_over_its_memory_limit_exits_after_its_job_and_serve_starts_a_f
     for code in codes:
         ids.append(jobs.start_job("import.test", jobs_support.record_once, code, user=user("hp_officer")).id)
     db.session.commit()
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
-        "DUCHA_JOBS": "worker",
-        "DUCHA_JOBS_POLL_SECONDS": "0.1",
-        "DUCHA_JOBS_WORKER_MAX_RSS_MB": "1",
-    }
-    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker", "--threads", "1"]
+    env = _worker_env(app, DUCHA_JOBS_WORKER_MAX_RSS_MB="1")
     log_path = tmp_path / "worker.log"
     log = open(log_path, "ab")  # noqa: SIM115 (closed below)
-    worker = Restarting(cmd, env, pause=0.2, cwd=ROOT, stdout=log, stderr=log)
+    worker = Restarting(WORKER_CMD, env, pause=0.2, cwd=ROOT, stdout=log, stderr=log)
     worker.start()
     try:
 
@@ -203,6 +188,21 @@ def test_the_recycler_retires_after_max_jobs_or_never_with_zero(app, monkeypatch
     monkeypatch.setitem(app.config, "JOBS_WORKER_MAX_JOBS", 0)  # 0 = never
     never = Recycler(app)
     assert not any(never.job_finished() for _ in range(5))
+
+
+WORKER_CMD = [sys.executable, "-m", "flask", "--app", "wsgi", "ducha", "worker", "--threads", "1"]
+
+
+def _worker_env(app, **extra: str) -> dict:
+    """A real job worker process on the test database, polling often."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "DUCHA_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+        "DUCHA_JOBS": "worker",
+        "DUCHA_JOBS_POLL_SECONDS": "0.1",
+        **extra,
+    }
 
 
 def _status(job_id: int) -> tuple[str, int]:

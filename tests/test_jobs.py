@@ -177,6 +177,20 @@ def test_a_worker_over_its_memory_limit_exits_after_its_job_and_serve_starts_a_f
     assert log_path.read_text().count("job worker recycled: resident memory") >= 3
 
 
+def test_serve_restarts_an_exited_child_but_not_once_stopping():
+    from app.serve import Restarting
+
+    child = Restarting([sys.executable, "-c", "pass"], dict(os.environ), pause=0.0)
+    child.start()
+    child.wait(30)
+    child.check()  # it exited (as a recycled worker does): started again
+    assert child.starts == 2
+    child.wait(30)
+    child.terminate()  # serve is stopping: an exit now is final
+    child.check()
+    assert child.starts == 2 and child.poll() == 0
+
+
 def test_the_recycler_retires_after_max_jobs_or_never_with_zero(app, monkeypatch):
     from app.reports.worker import Recycler
 

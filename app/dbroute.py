@@ -30,20 +30,20 @@ class RoutingSession(FlaskSession):
     """Flask-SQLAlchemy's session, sending plain reads inside a replica scope to the replica engine."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        replica = ACTIVE_REPLICA.get()
-        if replica is not None and bind is None:
-            if clause is not None and _is_plain_read(clause) and not self.info.get(_WROTE):
-                if not (self.new or self.dirty or self.deleted):  # autoflush would write first
+        if bind is None:
+            # Autoflush runs before get_bind: pending changes were flushed, and after_flush marked the write.
+            if clause is None or not _is_plain_read(clause):
+                self.info[_WROTE] = True  # a write, a flush or a locking read: later reads need the primary
+            elif not self.info.get(_WROTE):
+                replica = ACTIVE_REPLICA.get()
+                if replica is not None:
                     return replica
-            else:  # a write, a flush or a locking read: the primary, and so are the reads after it
-                self.info[_WROTE] = True
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
 @event.listens_for(RoutingSession, "after_flush")
 def _after_flush(session, flush_context) -> None:
-    if ACTIVE_REPLICA.get() is not None:
-        session.info[_WROTE] = True
+    session.info[_WROTE] = True  # this transaction wrote (inside a replica scope or before it)
 
 
 @event.listens_for(RoutingSession, "after_transaction_end")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tarfile
 import tracemalloc
 
@@ -13,17 +12,9 @@ import pytest
 
 from app.ops import backup
 from app.storage import get_storage
+from tests.test_retention_backup import _needs_pg_tools
 
 BIG = 50 * 1024 * 1024  # 50 MB, 50 chunks
-
-
-def _needs_pg_tools(app) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and not (
-        shutil.which("pg_dump") and shutil.which("pg_restore")
-    ):
-        reason = "pg_dump/pg_restore not installed (Debian: postgresql-client)"
-        print(reason)
-        pytest.skip(reason)
 
 
 def _write_big(path) -> str:

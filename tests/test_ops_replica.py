@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
 from tests import bpmn_builder
-from tests.conftest import TEST_PASSWORD, seed_base
+from tests.conftest import TEST_PASSWORD, seed_base, test_config
 from tests.pg_pair import PgPair, missing_reason
 
 
@@ -44,18 +44,10 @@ def rapp(pair):
     tmp = Path(tempfile.mkdtemp(prefix="ducha-replica-"))
     app = create_app(
         {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": pair.url("primary"),
+            **test_config(tmp, pair.url("primary")),
             "DATABASE_REPLICA_URL": pair.url("replica"),
             "REPLICA_MAX_LAG_SECONDS": 3600,
             "REPLICA_RETRY_SECONDS": 0,
-            "INSTANCE_DIR": str(tmp),
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "PASSWORD_ITERATIONS": 1000,
-            "WTF_CSRF_ENABLED": False,
-            "SCHEDULER_ENABLED": False,
-            "TOTP_REQUIRED_PERMISSIONS": [],
-            "LOGIN_RATE_LIMIT": "10000 per minute",
         }
     )
     with app.app_context():

@@ -242,10 +242,9 @@ def _add_stream(tar: tarfile.TarFile, name: str, handle: BinaryIO, size: int) ->
 
 def _add_object(tar: tarfile.TarFile, store, key: str) -> str:
     with store.open_stream(key) as handle:
-        try:  # an open file's own size: the one that is read, even if the key is replaced meanwhile
-            size = os.fstat(handle.fileno()).st_size
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            size = store.size(key)
+        # A local file's own size (the one that is read, even if the key is replaced meanwhile); an S3 body's
+        # fileno() is its socket, so objects take the store's size.
+        size = os.fstat(handle.fileno()).st_size if isinstance(handle, io.BufferedReader) else store.size(key)
         return _add_stream(tar, f"files/{key}", handle, size)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
+S3_PART = 5 * CHUNK  # S3's smallest multipart part: a stream is uploaded one part in memory at a time
 _KEY = re.compile(r"^[A-Za-z0-9._\-/]{1,400}$")
 
 
@@ -211,13 +212,13 @@ class S3Storage:
         return self._upload_stream(key, data, content_type)
 
     def _upload_stream(self, key, data: BinaryIO, content_type: str) -> int:
-        """A stream of unknown length in parts of 8 MB, one at a time (a restore of a large file: bounded memory)."""
+        """A stream of unknown length in parts of S3_PART, one at a time (a restore of a large file: bounded memory)."""
         from boto3.exceptions import S3UploadFailedError
         from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
         counted = _Counting(data)
-        config = TransferConfig(multipart_threshold=8 * CHUNK, multipart_chunksize=8 * CHUNK, use_threads=False)
+        config = TransferConfig(multipart_threshold=S3_PART, multipart_chunksize=S3_PART, use_threads=False)
         try:
             self.client.upload_fileobj(
                 counted, self.bucket, check_key(key), ExtraArgs={"ContentType": content_type}, Config=config

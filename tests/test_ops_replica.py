@@ -145,6 +145,9 @@ def test_writes_and_reads_after_them_go_to_the_primary(pair, rapp):
             # A new transaction in the scope reads the replica again.
             assert db.session.scalar(select(func.count(ProcessInstance.id))) == 3
             db.session.commit()
+            # A locking read is the primary's (the replica could not lock, and it is behind).
+            assert len(db.session.scalars(select(ProcessInstance.id).with_for_update()).all()) == 4
+            db.session.commit()
     with pair.connect("primary") as p:
         assert p.execute("SELECT count(*) FROM stats_views WHERE name = '副本测试'").fetchone()[0] == 1
 

@@ -34,6 +34,7 @@ from prometheus_client import Counter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from app.dbpool import install_idle_ping
 from app.dbroute import ACTIVE_REPLICA
 from app.ops.metrics import REQUEST_REGISTRY
 
@@ -57,7 +58,7 @@ LAG_SQL = text(
 class Replica:
     """The replica engine of one app and its health (checked when a scope is entered)."""
 
-    def __init__(self, url: str, *, max_lag: float, retry: float, connect_timeout: int = 3):
+    def __init__(self, url: str, *, max_lag: float, retry: float, idle_ping: float = 10.0, connect_timeout: int = 3):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         self.engine = create_engine(
@@ -65,6 +66,7 @@ class Replica:
             pool_pre_ping=False,
             connect_args={"connect_timeout": connect_timeout, "application_name": "ducha-replica-reads"},
         )
+        install_idle_ping(self.engine, idle_ping)  # a standby restarted meanwhile: its idle connections are replaced
         self.max_lag, self.retry = max_lag, retry
         self._down_until = 0.0
         self._lock = threading.Lock()
@@ -106,7 +108,10 @@ def init_replica(app) -> None:
         log.warning("DATABASE_REPLICA_URL ignored: the primary is not PostgreSQL")
         return
     app.extensions[_EXT] = Replica(
-        url, max_lag=float(app.config["REPLICA_MAX_LAG_SECONDS"]), retry=float(app.config["REPLICA_RETRY_SECONDS"])
+        url,
+        max_lag=float(app.config["REPLICA_MAX_LAG_SECONDS"]),
+        retry=float(app.config["REPLICA_RETRY_SECONDS"]),
+        idle_ping=float(app.config["DB_PING_IDLE_SECONDS"]),
     )
 
 

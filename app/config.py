@@ -40,6 +40,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # No ping per checkout: app/dbpool.py pings only connections idle longer than this.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
         "DB_PING_IDLE_SECONDS": float(_env("DB_PING_IDLE_SECONDS", "10") or 10),
+        # Streaming replica for heavy read-only pages and jobs (app/ops/replica.py); empty: the primary reads all.
+        # Farther behind than REPLICA_MAX_LAG_SECONDS: the primary; after a failed connection the replica is
+        # not asked again for REPLICA_RETRY_SECONDS.
+        "DATABASE_REPLICA_URL": os.environ.get("DATABASE_REPLICA_URL", ""),
+        "REPLICA_MAX_LAG_SECONDS": float(_env("REPLICA_MAX_LAG_SECONDS", "30") or 30),
+        "REPLICA_RETRY_SECONDS": float(_env("REPLICA_RETRY_SECONDS", "10") or 0),
         "INSTANCE_DIR": str(instance),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(instance / "uploads")),
         "UPLOAD_MAX_BYTES": _int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024),

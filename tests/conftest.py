@@ -58,21 +58,31 @@ def _storage_config():
         yield s3_config(url, "ducha-test")
 
 
+def test_config(tmp: Path, database_url: str) -> dict:
+    """The settings every test app shares: a database, an instance folder, fast passwords, no scheduler."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_DIR": str(tmp),
+        "UPLOAD_DIR": str(tmp / "uploads"),
+        "PASSWORD_ITERATIONS": 1000,
+        "WTF_CSRF_ENABLED": False,
+        "SCHEDULER_ENABLED": False,
+        # Security tests switch these on themselves (tests/test_security_*.py).
+        "TOTP_REQUIRED_PERMISSIONS": [],
+        "LOGIN_RATE_LIMIT": "10000 per minute",
+    }
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
 @pytest.fixture(scope="session")
 def app(_storage_config):
     tmp = Path(tempfile.mkdtemp(prefix="ducha-test-"))
     app = create_app(
         {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": _database_url(tmp),
-            "INSTANCE_DIR": str(tmp),
-            "UPLOAD_DIR": str(tmp / "uploads"),
-            "PASSWORD_ITERATIONS": 1000,
-            "WTF_CSRF_ENABLED": False,
-            "SCHEDULER_ENABLED": False,
-            # Security tests switch these on themselves (tests/test_security_*.py).
-            "TOTP_REQUIRED_PERMISSIONS": [],
-            "LOGIN_RATE_LIMIT": "10000 per minute",
+            **test_config(tmp, _database_url(tmp)),
             # The checkpoint file follows every commit here (production: at most every 2 s + each round).
             "AUDIT_CHECKPOINT_INTERVAL": 0,
             "JOBS_BACKOFF_SECONDS": 0.05,

@@ -18,6 +18,7 @@ from app.appraisal.schemes import period_bounds
 from app.auth.models import User
 from app.extensions import db
 from app.models_base import utcnow
+from app.ops.replica import replica_reads
 from app.orgs.models import Organisation
 
 STAFF_ROLES = {
@@ -121,7 +122,9 @@ def compute_round(round_: AppraisalRound, report=None) -> int:
         r.user_id: r for r in db.session.scalars(select(AppraisalResult).where(AppraisalResult.round_id == round_.id))
     }
     reviews = reviewer_scores(round_.id)
-    values = evaluate(scheme, [u.id for u in people], round_.period, reviews, report)
+    list(scheme.items)  # the scheme as the primary has it; the data items' figures are pure reads (the replica)
+    with replica_reads():
+        values = evaluate(scheme, [u.id for u in people], round_.period, reviews, report)
     now = utcnow()
     reviewer_items = {str(i.id) for i in scheme.items if i.source == sources.REVIEWER}
     staff, leaders = [], []

@@ -11,6 +11,7 @@ from app.efficiency.models import EffModel, EffScore
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models_base import utcnow
+from app.ops.replica import replica_reads
 from app.orgs.models import Organisation
 from app.stats.services import month_bounds
 
@@ -69,7 +70,10 @@ def compute_month(model: EffModel, year: int, month: int) -> list[EffScore]:
         for s in db.session.scalars(select(EffScore).where(EffScore.model_id == model.id, EffScore.period == period))
     }
     scores = []
-    for uid, r in evaluate(model, year, month).items():
+    list(model.indicators)  # loaded on the primary: a model published a moment ago may not be on the replica yet
+    with replica_reads():  # the indicator figures are pure reads (app/ops/replica.py)
+        values = evaluate(model, year, month)
+    for uid, r in values.items():
         score = existing.get(uid)
         if score is None:
             score = EffScore(model_id=model.id, period=period, org_id=uid, level=r["level"])

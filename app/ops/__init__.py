@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     app.after_request(requestlog.end_request)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(health_bp)
+    from app.ops.replica import init_replica
+
+    init_replica(app)  # DATABASE_REPLICA_URL: heavy reads on the streaming replica
 
     from app.ops import retention
 

@@ -26,6 +26,11 @@ configured store and writes the archive's files there, whichever store the archi
 
 Restore first decrypts the keys and checks every digest; a wrong passphrase or a damaged archive stops
 it before anything is touched (a Chinese message, exit code 1).
+
+Both directions stream: the database dump and every file go through in chunks of CHUNK bytes (a backup of
+many GB is made and restored in bounded memory); only the manifest, the wrapped keys and the audit
+checkpoint files are held whole. A restore reads the archive twice: once to check every digest, once to
+restore. The format is unchanged (FORMAT 1): archives made before stream the same way.
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ import io
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -58,6 +67,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 FILE_PREFIXES = ("uploads/", "documents/")
 KDF_ITERATIONS = 600_000
+CHUNK = 1024 * 1024  # bytes copied at a time between the archive, the database dump and the store
 
 
 class BackupError(ValidationFailed):
@@ -161,30 +171,26 @@ def create_backup(app: Flask, out_dir: Path, passphrase: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     target = out_dir / f"ducha-backup-{stamp}.tar.gz"
-    members: dict[str, bytes | Path] = {}
     with tempfile.TemporaryDirectory(prefix="ducha-backup-") as tmp:
         dump = Path(tmp) / "db"
         name = _dump_database(uri, dump)
-        members[name] = dump
-        members["keys.enc"] = wrap(_tar_dir(places.keys), passphrase)
+        small: dict[str, bytes] = {"keys.enc": wrap(_tar_dir(places.keys), passphrase)}
         for label, path in (("checkpoint", places.checkpoint), ("checkpoint.log", places.checkpoint_log)):
             if path.is_file():
-                members[f"audit/{label}"] = path.read_bytes()
+                small[f"audit/{label}"] = path.read_bytes()
         files_mode = _files_mode(app)
         digests: dict[str, str] = {}
         partial = target.with_suffix(".partial")
-        with tarfile.open(partial, "w:gz") as tar:
-            for arcname, value in members.items():
-                data = value if isinstance(value, bytes) else value.read_bytes()
-                digests[arcname] = sm3(data).hex()
-                _add_bytes(tar, arcname, data)
-            if files_mode == "archive":  # one object at a time: the archive is written as it is read
+        with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+            with dump.open("rb") as handle:
+                digests[name] = _add_stream(tar, name, handle, dump.stat().st_size)
+            for arcname, data in small.items():
+                digests[arcname] = _add_stream(tar, arcname, io.BytesIO(data), len(data))
+            if files_mode == "archive":  # one object at a time, in chunks: the archive is written as it is read
                 store = get_storage()
                 for prefix in FILE_PREFIXES:
                     for key in store.iter_keys(prefix):
-                        data = store.get(key)
-                        digests[f"files/{key}"] = sm3(data).hex()
-                        _add_bytes(tar, f"files/{key}", data)
+                        digests[f"files/{key}"] = _add_object(tar, store, key)
             manifest = {
                 "format": FORMAT,
                 "created_at": utcnow().isoformat(),
@@ -194,7 +200,8 @@ def create_backup(app: Flask, out_dir: Path, passphrase: str) -> Path:
                 "files": "archive" if files_mode == "archive" else "object-store",
                 "digests": digests,
             }
-            _add_bytes(tar, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+            data = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+            _add_stream(tar, "manifest.json", io.BytesIO(data), len(data))
         os.chmod(partial, 0o600)
         partial.rename(target)  # a half-written archive never carries the final name
     return target
@@ -207,63 +214,103 @@ def _files_mode(app: Flask) -> str:
     return mode
 
 
-def _restore_files(members: dict[str, bytes]) -> None:
-    """Empty uploads/ and documents/ of the configured store (and the old folders), then put the archive's."""
-    store = get_storage()
-    for prefix in FILE_PREFIXES:
-        for key in list(store.iter_keys(prefix)):
-            store.delete(key)
-    for name, data in members.items():
-        if name.startswith("files/") and name[6:].startswith(FILE_PREFIXES):
-            try:
-                store.put(name[6:], data)
-            except BadKey:  # an old archive's file whose name is no valid key (it was never downloadable)
-                log.warning("restore: skipped %s (not a valid storage key)", name)
+class _Digesting:
+    """A reader that computes the SM3 digest of what passes through it."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.size = raw, 0
+        self._hash = hashes.Hash(hashes.SM3())
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n if n is not None and n >= 0 else CHUNK)
+        self._hash.update(data)
+        self.size += len(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._hash.finalize().hex()
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _add_stream(tar: tarfile.TarFile, name: str, handle: BinaryIO, size: int) -> str:
+    """Copy `size` bytes of `handle` into the archive in chunks; return their SM3 digest."""
     info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), 0o600, int(utcnow().timestamp())
-    tar.addfile(info, io.BytesIO(data))
+    info.size, info.mode, info.mtime = size, 0o600, int(utcnow().timestamp())
+    reader = _Digesting(handle)
+    tar.addfile(info, reader)
+    return reader.hexdigest()
+
+
+def _add_object(tar: tarfile.TarFile, store, key: str) -> str:
+    with store.open_stream(key) as handle:
+        # A local file's own size (the one that is read, even if the key is replaced meanwhile); an S3 body's
+        # fileno() is its socket, so objects take the store's size.
+        size = os.fstat(handle.fileno()).st_size if isinstance(handle, io.BufferedReader) else store.size(key)
+        return _add_stream(tar, f"files/{key}", handle, size)
+
+
+# Members held whole while an archive is read (small); everything else is streamed.
+SMALL_MEMBERS = ("manifest.json", "keys.enc", "audit/checkpoint", "audit/checkpoint.log")
+
+
+def _members(archive: Path) -> Iterator[tuple[tarfile.TarInfo, BinaryIO]]:
+    """Each member of the archive with a reader of its content, in order, in one sequential pass."""
+    try:
+        with tarfile.open(archive, "r|gz") as tar:
+            for info in tar:
+                if not info.isfile() or info.name.startswith("/") or ".." in Path(info.name).parts:
+                    raise BackupError(f"备份文件含有不允许的条目：{info.name}")
+                yield info, tar.extractfile(info)
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
+        raise BackupError("备份文件无法读取（不存在或已损坏）") from exc
 
 
 def read_archive(archive: Path, passphrase: str) -> tuple[dict, dict[str, bytes], bytes]:
-    """Load and check an archive: (manifest, members, the decrypted keys tar). Raises BackupError."""
+    """Check an archive in one streamed pass: (manifest, its small members, the decrypted keys tar).
+
+    Every member's SM3 digest is computed in chunks and compared with the manifest; raises BackupError."""
+    small: dict[str, bytes] = {}
+    digests: dict[str, str] = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            members = {}
-            for info in tar.getmembers():
-                if not info.isfile() or info.name.startswith("/") or ".." in Path(info.name).parts:
-                    raise BackupError(f"备份文件含有不允许的条目：{info.name}")
-                members[info.name] = tar.extractfile(info).read()
-    except (OSError, tarfile.TarError, EOFError) as exc:
+        for info, handle in _members(archive):
+            if info.name in digests:
+                raise BackupError(f"备份文件含有重复的条目：{info.name}")
+            if info.name in SMALL_MEMBERS:
+                small[info.name] = handle.read()
+                digests[info.name] = sm3(small[info.name]).hex()
+                continue
+            reader = _Digesting(handle)
+            while reader.read(CHUNK):
+                pass
+            digests[info.name] = reader.hexdigest()
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:  # cut off or damaged inside a member
         raise BackupError("备份文件无法读取（不存在或已损坏）") from exc
-    if "manifest.json" not in members:
+    if "manifest.json" not in small:
         raise BackupError("备份文件缺少清单 manifest.json")
-    manifest = json.loads(members.pop("manifest.json"))
-    if set(manifest.get("digests", {})) != set(members):
+    manifest = json.loads(small.pop("manifest.json"))
+    digests.pop("manifest.json")
+    if set(manifest.get("digests", {})) != set(digests) or "keys.enc" not in small:
         raise BackupError("备份文件的条目与清单不符")
-    for name, data in members.items():
-        if sm3(data).hex() != manifest["digests"][name]:
+    for name, digest in digests.items():
+        if digest != manifest["digests"][name]:
             raise BackupError(f"备份文件已损坏：{name} 的摘要不符")
-    keys = unwrap(members.pop("keys.enc"), passphrase)
-    return manifest, members, keys
+    keys = unwrap(small.pop("keys.enc"), passphrase)
+    return manifest, small, keys
 
 
-def restore_backup(app: Flask, archive: Path, passphrase: str) -> dict:
-    """Replace the database, files and keys with the archive's; return the manifest."""
-    manifest, members, keys = read_archive(archive, passphrase)
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    dialect = "postgresql" if uri.startswith("postgresql") else "sqlite"
-    if manifest["dialect"] != dialect:
-        raise BackupError(f"备份来自 {manifest['dialect']} 数据库，当前为 {dialect}，无法直接恢复")
-    places = layout(app)
-    db.session.remove()
-    db.engine.dispose()
+def _empty_store(store) -> None:
+    """Empty uploads/ and documents/ of the configured store (and the old folders)."""
+    for prefix in FILE_PREFIXES:
+        for key in list(store.iter_keys(prefix)):
+            store.delete(key)
+
+
+def _restore_database(uri: str, name: str, handle: BinaryIO) -> None:
+    """Copy the dump out of the archive in chunks and load it into the configured database."""
     with tempfile.TemporaryDirectory(prefix="ducha-restore-") as tmp:
-        if dialect == "postgresql":
-            dump = Path(tmp) / "database.dump"
-            dump.write_bytes(members["database.dump"])
+        copy = Path(tmp) / name
+        with copy.open("wb") as out:
+            shutil.copyfileobj(handle, out, CHUNK)
+        if name == "database.dump":
             done = subprocess.run(
                 [
                     "pg_restore",
@@ -274,29 +321,53 @@ def restore_backup(app: Flask, archive: Path, passphrase: str) -> dict:
                     "--single-transaction",
                     "--exit-on-error",
                     f"--dbname={_libpq_url(uri)}",
-                    str(dump),
+                    str(copy),
                 ],
                 capture_output=True,
                 text=True,
             )
             if done.returncode:
                 raise BackupError("数据库恢复失败：" + done.stderr.strip()[-500:])
-        else:
-            copy = Path(tmp) / "database.sqlite3"
-            copy.write_bytes(members["database.sqlite3"])
-            src, dst = sqlite3.connect(copy), sqlite3.connect(_sqlite_path(uri))
+            return
+        src, dst = sqlite3.connect(copy), sqlite3.connect(_sqlite_path(uri))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+
+
+def restore_backup(app: Flask, archive: Path, passphrase: str) -> dict:
+    """Replace the database, files and keys with the archive's; return the manifest."""
+    manifest, small, keys = read_archive(archive, passphrase)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    dialect = "postgresql" if uri.startswith("postgresql") else "sqlite"
+    if manifest["dialect"] != dialect:
+        raise BackupError(f"备份来自 {manifest['dialect']} 数据库，当前为 {dialect}，无法直接恢复")
+    places = layout(app)
+    db.session.remove()
+    db.engine.dispose()
+    with_files = manifest.get("files", "archive") == "archive"
+    store = get_storage() if with_files else None
+    emptied = False
+    for info, handle in _members(archive):  # the second pass: checked above, now restored in chunks
+        if info.name in ("database.dump", "database.sqlite3"):
+            _restore_database(uri, info.name, handle)
+        elif with_files and info.name.startswith("files/") and info.name[6:].startswith(FILE_PREFIXES):
+            if not emptied:
+                _empty_store(store)
+                emptied = True
             try:
-                src.backup(dst)
-            finally:
-                dst.close()
-                src.close()
-    if manifest.get("files", "archive") == "archive":
-        _restore_files(members)
+                store.put(info.name[6:], handle)
+            except BadKey:  # an old archive's file whose name is no valid key (it was never downloadable)
+                log.warning("restore: skipped %s (not a valid storage key)", info.name)
+    if with_files and not emptied:  # an archive without files: the store ends up as empty as it was then
+        _empty_store(store)
     places.keys.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(keys), mode="r") as tar:
         tar.extractall(places.keys, filter="data")
     for label, path in (("checkpoint", places.checkpoint), ("checkpoint.log", places.checkpoint_log)):
-        data = members.get(f"audit/{label}")
+        data = small.get(f"audit/{label}")
         if data is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

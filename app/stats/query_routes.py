@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.ops.replica import replica_reads
 from app.reports.jobs import start_job
 from app.security.access import permission_required
 from app.security.scope import scope_for
@@ -55,7 +56,8 @@ def query_page():
     error, result, q = None, None, None
     try:
         q = query.parse(_args(), _today())
-        result = query.run(scope_for(current_user), q)
+        with replica_reads():
+            result = query.run(scope_for(current_user), q)
     except ValidationFailed as exc:
         error = exc
     return render_template(
@@ -78,14 +80,16 @@ def query_page():
 @permission_required("stats.read")
 def query_json():
     q = query.parse(_args(), _today())
-    return jsonify(query.run(scope_for(current_user), q))
+    with replica_reads():
+        return jsonify(query.run(scope_for(current_user), q))
 
 
 @bp.get("/query.xlsx")
 @permission_required("stats.read")
 def query_xlsx():
     q = query.parse(_args(), _today())
-    result = query.run(scope_for(current_user), q)
+    with replica_reads():
+        result = query.run(scope_for(current_user), q)
     cols = [Column(f"统计{result['period_label']}", "bucket", width=12)]
     cols += [Column(label, (lambda r, i=i: r["groups"][i]), width=16) for i, label in enumerate(result["group_labels"])]
     cols += [Column(m["label"], m["code"], kind="number") for m in result["measures"]]

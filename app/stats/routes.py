@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from app.extensions import db
+from app.ops.replica import replica_reads, replica_view
 from app.portal import params
 from app.reports import jobs
 from app.reports.background import start_document_generation
@@ -21,9 +22,11 @@ bp = Blueprint("stats", __name__, url_prefix="/stats")
 def index():
     year, month = services.parse_month(request.args.get("month"))
     job = jobs.get_job(params.int_id(request.args.get("job"), "job"), current_user) if request.args.get("job") else None
+    with replica_reads():  # the figures; the job just queued is read on the primary
+        report = services.monthly(scope_for(current_user), year, month)
     return render_template(
         "stats/index.html",
-        report=services.monthly(scope_for(current_user), year, month),
+        report=report,
         month=f"{year}-{month:02d}",
         job=job,
     )
@@ -31,6 +34,7 @@ def index():
 
 @bp.get("/trend.json")
 @permission_required("stats.read")
+@replica_view
 def trend():
     months = min(max(request.args.get("months", 12, type=int), 1), 36)
     return jsonify(services.trend(scope_for(current_user), months))
@@ -41,7 +45,8 @@ def trend():
 def monthly_report():
     year, month = services.parse_month(request.form.get("month"))
     scope = scope_for(current_user)
-    report = services.monthly(scope, year, month)
+    with replica_reads():
+        report = services.monthly(scope, year, month)
     job = start_document_generation(
         user=current_user,
         kind="monthly_report",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.efficiency.models import Topic
 from app.errors import NotFound, PermissionDenied
 from app.extensions import db
+from app.ops.replica import replica_view
 from app.security.access import permission_required
 from app.security.scope import scope_for
 from app.stats.screen_data import PANELS, TOPIC_SUBJECTS, everything
@@ -39,6 +40,7 @@ def index():
 
 @bp.get("/data.json")
 @permission_required("stats.read")
+@replica_view
 def data():
     return jsonify(everything(scope_for(current_user)))
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
+S3_PART = 5 * CHUNK  # S3's smallest multipart part: a stream is uploaded one part in memory at a time
 _KEY = re.compile(r"^[A-Za-z0-9._\-/]{1,400}$")
 
 
@@ -152,6 +153,18 @@ class FileStorage:
                 yield str(path.relative_to(self.root))
 
 
+class _Counting:
+    """A reader that counts the bytes read through it."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.size = raw, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.size += len(data)
+        return data
+
+
 class S3Storage:
     """An S3-compatible bucket through boto3 (MinIO, Ceph, a cloud's object storage)."""
 
@@ -193,9 +206,26 @@ class S3Storage:
             self.client.create_bucket(Bucket=self.bucket)
 
     def put(self, key, data, content_type="application/octet-stream") -> int:
-        body = data if isinstance(data, bytes | bytearray) else data.read()
-        self._call(self.client.put_object, key, Body=bytes(body), ContentType=content_type)
-        return len(body)
+        if isinstance(data, bytes | bytearray):
+            self._call(self.client.put_object, key, Body=bytes(data), ContentType=content_type)
+            return len(data)
+        return self._upload_stream(key, data, content_type)
+
+    def _upload_stream(self, key, data: BinaryIO, content_type: str) -> int:
+        """A stream of unknown length in parts of S3_PART, one at a time (a restore of a large file: bounded memory)."""
+        from boto3.exceptions import S3UploadFailedError
+        from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        counted = _Counting(data)
+        config = TransferConfig(multipart_threshold=S3_PART, multipart_chunksize=S3_PART, use_threads=False)
+        try:
+            self.client.upload_fileobj(
+                counted, self.bucket, check_key(key), ExtraArgs={"ContentType": content_type}, Config=config
+            )
+        except (S3UploadFailedError, BotoCoreError, ClientError) as exc:
+            raise StorageError(f"对象存储出错（{type(exc).__name__}）") from exc
+        return counted.size
 
     def get(self, key) -> bytes:
         return self._call(self.client.get_object, key)["Body"].read()

@@ -9,4 +9,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pg_basebackup -h "$PRIMARY_HOST" -U replicator -D "$PGDATA" -X stream -R -P
   chmod 700 "$PGDATA"
 fi
-exec postgres -D "$PGDATA" -c hot_standby=on
+# hot_standby_feedback: a long report query on the standby is not cancelled by the primary's vacuum.
+exec postgres -D "$PGDATA" -c hot_standby=on -c hot_standby_feedback=on

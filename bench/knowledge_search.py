@@ -265,6 +265,26 @@ def db_engine():
     return db.engine
 
 
+def set_caches(on: bool) -> None:
+    """Cold (off): every search segments its query and counts its facets; on: the per-process caches."""
+    from app.knowledge import search
+    from app.knowledge import textsearch as ts
+
+    search.PARSED_KEEP, search.FACETS_KEEP = (2000, 2000) if on else (0, 0)
+    with search._lock:
+        search._cache["parsed"].clear()
+        search._cache["facets"].clear()
+    ts._piece_words.cache_clear()
+
+
+def _pcts(times: list[float]) -> str:
+    times = sorted(times)
+    return (
+        f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {times[int(len(times) * 0.95) - 1] * 1000:.0f} ms, "
+        f"max {times[-1] * 1000:.0f} ms"
+    )
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     options = {"pool_pre_ping": False, "pool_size": args.searchers + 2} if args.database_url else {}
@@ -277,6 +297,10 @@ def main(argv=None) -> None:
         if not args.reuse:
             prepare_database(reset=args.reset)
             built = build(args, rng)
+        else:  # a database left by an older version of the benchmark gets the newer migrations
+            from flask_migrate import upgrade
+
+            upgrade()
     if not args.reuse:
         _report_build(args, built)
     with app.app_context():
@@ -284,32 +308,34 @@ def main(argv=None) -> None:
         from app.knowledge import search
 
         search.search("预热")  # load the tokenizer before measuring
+    set_caches(False)
     cpu0, db0 = time.process_time(), meter.seconds()
     one = run_searchers(app, argparse.Namespace(searchers=1, searches=len(QUERIES)))
     app_ms = (time.process_time() - cpu0) * 1000 / len(one)
     db_ms = (meter.seconds() - db0) * 1000 / len(one)
-    one.sort()
-    print(
-        f"1 searcher, {len(one)} searches one after another: p50 {statistics.median(one) * 1000:.0f} ms, "
-        f"p95 {one[int(len(one) * 0.95) - 1] * 1000:.0f} ms, max {one[-1] * 1000:.0f} ms"
-    )
+    print(f"cold (caches off), 1 searcher, {len(one)} searches one after another: {_pcts(one)}")
     # CPU per search hardly depends on what else the machine runs, unlike the latencies
     per = app_ms + db_ms
     print(
-        f"CPU per search: app {app_ms:.1f} ms + database {db_ms:.1f} ms "
+        f"cold CPU per search: app {app_ms:.1f} ms + database {db_ms:.1f} ms "
         f"→ at most {os.cpu_count() * 1000 / per:.0f} searches/s on {os.cpu_count()} idle CPUs"
     )
-    t0 = time.perf_counter()
-    times = run_searchers(app, args)
-    wall = time.perf_counter() - t0
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1] * 1000
-    print(
-        f"{args.searchers} concurrent searchers, {len(times)} searches in {wall:.1f} s: "
-        f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95:.0f} ms, max {times[-1] * 1000:.0f} ms "
-        f"({len(times) / wall:.1f} searches/s)"
-    )
-    print("target p95 < 300 ms:", "met" if p95 < 300 else "NOT met")
+    figures = {}
+    for label, caches in (("cold (caches off)", False), ("mix (caches on, the 20 queries repeat)", True)):
+        set_caches(caches)
+        cpu0, db0 = time.process_time(), meter.seconds()
+        t0 = time.perf_counter()
+        times = run_searchers(app, args)
+        wall = time.perf_counter() - t0
+        cpu = (time.process_time() - cpu0 + meter.seconds() - db0) * 1000 / len(times)
+        times.sort()
+        figures[label] = p95 = times[int(len(times) * 0.95) - 1] * 1000
+        print(
+            f"{label}: {args.searchers} searchers (threads of this process), {len(times)} searches in {wall:.1f} s: "
+            f"{_pcts(times)} ({len(times) / wall:.1f} searches/s; CPU app + database {cpu:.1f} ms per search)"
+        )
+    for label, p95 in figures.items():
+        print(f"target p95 < 300 ms, {label}:", "met" if p95 < 300 else "NOT met")
 
 
 if __name__ == "__main__":

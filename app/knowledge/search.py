@@ -1,23 +1,36 @@
 """Search across the three libraries: the database finds candidates (PostgreSQL tsvector + GIN, SQLite
-FTS5, over the same token string), Python ranks them, so both databases give the same results in the
-same order. Required words first (AND); when that finds few, any word (OR). Facets count the candidates.
+FTS5, over the same token string) and both rank them by the same score (textsearch.rank), so both databases
+give the same results in the same order. Required words first (AND); when that finds few, any word (OR).
+Facets count every entry holding all the words.
 
-Costs (bench/knowledge_search.py): the tsquery goes to PostgreSQL as a literal so every search gets a plan for
-its own words (see _match); ranking counts in the token strings (textsearch.rank) and only the page's entries
-are scored word by word for highlighting; segmented queries are kept per process until the synonyms change.
+Costs (bench/knowledge_search.py, docs/performance.md "Knowledge search, fourth round"): the tsquery goes to
+PostgreSQL as a literal so every search gets a plan for its own words (see _match); ranking counts in the token
+strings (textsearch.rank) and only the page's entries are scored word by word for highlighting. Facets are one
+GROUP BY over the match, kept per process under the index state token (KnowledgeIndexState, written anew by
+every change to the entries or synonyms); segmented queries are kept per process until the synonyms change.
+Ranking in SQL with string functions was measured and is slower than in Python (see the performance doc).
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import String, and_, event, exists, func, inspect, literal_column, or_, select, text
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.knowledge import textsearch as ts
-from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch, KnowledgeSynonym
+from app.knowledge.models import (
+    KnowledgeEntry,
+    KnowledgeIndexState,
+    KnowledgeIndustry,
+    KnowledgeSearch,
+    KnowledgeSynonym,
+)
 
 # Candidates ranked per search: when more entries hold every word, the newest CANDIDATES are ranked (the same
 # cut on both databases). Ranking reads `knowledge_search.head`: the title and the start of the body.
@@ -25,8 +38,12 @@ CANDIDATES = 1000
 OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
 PARSED_KEEP = 2000  # segmented queries kept per process
+FACETS_KEEP = 2000  # facet counts kept per process (each under the index state token it was counted at)
 _lock = threading.Lock()
-_cache: dict = {"parsed": OrderedDict()}
+_cache: dict = {"parsed": OrderedDict(), "facets": OrderedDict()}
+# What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
+_INDEXED = (KnowledgeEntry, KnowledgeSearch, KnowledgeIndustry, KnowledgeSynonym)
+_ENTRY_FIELDS = ("library", "status", "year", "district_code", "industries", "org_id")
 
 
 @dataclass
@@ -141,6 +158,12 @@ def _match(groups: list[ts.Group]):
     return KnowledgeSearch.entry_id.in_(match)
 
 
+def _rank_in_python(query: ts.Query, heads: dict[int, str]) -> list[tuple[int, float]]:
+    """(entry id, score) of the candidates that score, best first, then by id."""
+    scored = [(entry_id, ts.rank(query, head)) for entry_id, head in heads.items()]
+    return sorted(((i, v) for i, v in scored if v > 0), key=lambda x: (-x[1], x[0]))
+
+
 def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
     stmt = (
         select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
@@ -171,53 +194,113 @@ def search(
     if libraries:
         where.append(KnowledgeEntry.library.in_(libraries))
     required = [g for g in query.groups if g.required]
-    rows = dict(_candidates(required, where))
-    fallback = len(rows) < FEW and len(query.groups) > 1
+    heads = dict(_candidates(required, where))
+    fallback = len(heads) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
-            if g.weight >= 1 and len(rows) < CANDIDATES:
-                rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
-    scored = []
-    for entry_id, tokens in rows.items():
-        value = ts.rank(query, tokens)
-        if value > 0:
-            scored.append(Hit(entry_id, value, []))
-    scored.sort(key=lambda h: (-h.score, h.entry_id))
+            if g.weight >= 1 and len(heads) < CANDIDATES:
+                heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
+    scored = [Hit(entry_id, value, []) for entry_id, value in _rank_in_python(query, heads)]
     result.total = len(scored)
-    if facets and scored and not fallback:
-        result.facets = _facets(required, where)
-        result.total = max(result.total, sum(result.facets["library"].values()))
     page = scored[offset : offset + limit]
-    if scored:
-        if facets:
-            result.facets = result.facets or _facets_of([h.entry_id for h in scored])
+    if facets and result.total and not fallback:
+        result.facets = facet_counts(required, where)
+        result.total = max(result.total, sum(result.facets["library"].values()))
+    elif facets and result.total:
+        result.facets = _facets_of([h.entry_id for h in scored])
+    if page:
         ids = [h.entry_id for h in page]
         entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
         for h in page:
             h.entry = entries[h.entry_id]
-            h.terms = ts.score(query, rows[h.entry_id])[1]  # the words to highlight
+            h.terms = ts.score(query, heads[h.entry_id])[1]  # the words to highlight
     result.hits = page
     return result
 
 
+def facet_counts(groups: list[ts.Group], where: list) -> dict[str, Counter]:
+    """The facets of every entry holding all the words, kept per process under the index state token: a
+    repeated search (popular queries repeat, the library changes rarely) reads one row instead of counting."""
+    token = index_token()
+    if token is None or FACETS_KEEP <= 0:
+        return _facets(groups, where)
+    clause = and_(*where).compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+    key = (ts.tsquery_expression(groups), str(clause))
+    with _lock:
+        kept = _cache["facets"].get(key)
+        if kept and kept[0] == token:
+            _cache["facets"].move_to_end(key)
+            return kept[1]
+    out = _facets(groups, where)
+    with _lock:
+        _cache["facets"][key] = (token, out)
+        _cache["facets"].move_to_end(key)
+        while len(_cache["facets"]) > FACETS_KEEP:
+            _cache["facets"].popitem(last=False)
+    return out
+
+
 def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
-    """Counts by library, industry, year and district of every entry holding all the words (GROUP BY in the
-    database over the index match, not capped by CANDIDATES)."""
+    """Counts by library, industry, year and district of every entry holding all the words: one GROUP BY over
+    the index match, not capped by CANDIDATES. Industries are read from the entry's own list
+    (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter uses;
+    a test holds the facets equal to a count over those rows), so the match is walked once."""
     out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
-    base = select().select_from(KnowledgeEntry).join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
-    base = base.where(_match(groups), *where)
-    cols = (KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code)
-    for library, year, district, n in db.session.execute(base.add_columns(*cols, func.count()).group_by(*cols)):
+    cols = (
+        KnowledgeEntry.library,
+        KnowledgeEntry.year,
+        KnowledgeEntry.district_code,
+        func.cast(KnowledgeEntry.industries, String).label("industries"),
+    )
+    stmt = (
+        select(*cols, func.count())
+        .select_from(KnowledgeEntry)
+        .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+        .where(_match(groups), *where)
+        .group_by(*cols)
+    )
+    for library, year, district, industries, n in db.session.execute(stmt):
         out["library"][library] += n
         if year:
             out["year"][year] += n
         if district:
             out["district"][district] += n
-    stmt = base.join(KnowledgeIndustry, KnowledgeIndustry.entry_id == KnowledgeEntry.id)
-    stmt = stmt.add_columns(KnowledgeIndustry.industry, func.count()).group_by(KnowledgeIndustry.industry)
-    for industry, n in db.session.execute(stmt):
-        out["industry"][industry] += n
+        for industry in set(json.loads(industries or "[]") or []):
+            out["industry"][industry] += n
     return out
+
+
+def index_token() -> str | None:
+    """The index state token now (None when the row is missing: nothing is kept then)."""
+    return db.session.scalar(select(KnowledgeIndexState.token).where(KnowledgeIndexState.id == 1))
+
+
+def mark_changed(session: Session, flush_context, instances) -> None:
+    """before_flush: a new index state token when an entry, its search row or industries, or a synonym is
+    added or deleted, or changed (an entry: a field a search filters or counts by), so that kept facets are
+    counted again. Helpful marks and usage counts leave it alone."""
+    changed = any(isinstance(o, _INDEXED) for group in (session.new, session.deleted) for o in group)
+    for obj in () if changed else session.dirty:
+        if isinstance(obj, KnowledgeEntry):
+            state = inspect(obj)
+            changed = any(state.attrs[a].history.has_changes() for a in _ENTRY_FIELDS)
+        elif isinstance(obj, _INDEXED):
+            changed = session.is_modified(obj)
+        if changed:
+            break
+    if not changed:
+        return
+    with session.no_autoflush:
+        row = session.get(KnowledgeIndexState, 1)
+    if row is None:
+        session.add(KnowledgeIndexState(id=1, token=uuid.uuid4().hex))
+    else:
+        row.token = uuid.uuid4().hex
+
+
+def install() -> None:
+    if not event.contains(Session, "before_flush", mark_changed):
+        event.listen(Session, "before_flush", mark_changed)
 
 
 def _facets_of(ids: list[int]) -> dict[str, Counter]:

@@ -266,14 +266,14 @@ def db_engine():
 
 
 def set_caches(on: bool) -> None:
-    """Cold (off): every search segments its query and counts its facets; on: the per-process caches."""
+    """Cold (off): every search segments its query, ranks and counts its facets; on: the per-process caches."""
     from app.knowledge import search
     from app.knowledge import textsearch as ts
 
-    search.PARSED_KEEP, search.FACETS_KEEP = (2000, 2000) if on else (0, 0)
+    search.PARSED_KEEP, search.RESULTS_KEEP = (2000, 500) if on else (0, 0)
     with search._lock:
         search._cache["parsed"].clear()
-        search._cache["facets"].clear()
+        search._cache["results"].clear()
     ts._piece_words.cache_clear()
 
 

@@ -5,9 +5,10 @@ Facets count every entry holding all the words.
 
 Costs (bench/knowledge_search.py, docs/performance.md "Knowledge search, fourth round"): the tsquery goes to
 PostgreSQL as a literal so every search gets a plan for its own words (see _match); ranking counts in the token
-strings (textsearch.rank) and only the page's entries are scored word by word for highlighting. Facets are one
-GROUP BY over the match, kept per process under the index state token (KnowledgeIndexState, written anew by
-every change to the entries or synonyms); segmented queries are kept per process until the synonyms change.
+strings (textsearch.rank) and only the page's entries are scored word by word for highlighting; facets are one
+GROUP BY over the match. The ranked ids and the facets of a search are kept per process under the index state
+token (KnowledgeIndexState, written anew by every change to the entries or synonyms), so a repeated search
+reads only its page; segmented queries are kept per process until the synonyms change.
 Ranking in SQL with string functions was measured and is slower than in Python (see the performance doc).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
@@ -38,9 +40,9 @@ CANDIDATES = 1000
 OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
 PARSED_KEEP = 2000  # segmented queries kept per process
-FACETS_KEEP = 2000  # facet counts kept per process (each under the index state token it was counted at)
+RESULTS_KEEP = 500  # ranked searches kept per process (each under the index state token it was ranked at)
 _lock = threading.Lock()
-_cache: dict = {"parsed": OrderedDict(), "facets": OrderedDict()}
+_cache: dict = {"parsed": OrderedDict(), "results": OrderedDict()}
 # What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
 _INDEXED = (KnowledgeEntry, KnowledgeSearch, KnowledgeIndustry, KnowledgeSynonym)
 _ENTRY_FIELDS = ("library", "status", "year", "district_code", "industries", "org_id")
@@ -175,6 +177,17 @@ def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]
     return list(db.session.execute(stmt))
 
 
+@dataclass
+class Ranked:
+    """The outcome of one search before its page: the entries that score, best first (ids and scores in arrays:
+    small to keep), whether the any-word fallback found them, and the facets once counted."""
+
+    ids: array
+    scores: array
+    fallback: bool
+    facets: dict[str, Counter] | None = None
+
+
 def search(
     q: str,
     filters: Filters | None = None,
@@ -194,50 +207,74 @@ def search(
     if libraries:
         where.append(KnowledgeEntry.library.in_(libraries))
     required = [g for g in query.groups if g.required]
+    key = (
+        tuple((tuple(g.variants), g.weight, g.required, g.prefix) for g in query.groups),
+        tuple(statuses),
+        tuple(libraries),
+        (filters.library, filters.industry, filters.year, filters.district),
+    )
+    token = index_token() if RESULTS_KEEP > 0 else None  # read before the rows it stands for
+    ranked = _kept(key, token)
+    if ranked is None:
+        ranked = _rank(query, required, where)
+        _keep(key, token, ranked)
+    result.total = len(ranked.ids)
+    if facets and result.total:
+        if ranked.facets is None:  # counted once per kept search (two threads may both count: the same result)
+            ranked.facets = _facets_of(list(ranked.ids)) if ranked.fallback else _facets(required, where)
+        result.facets = ranked.facets
+        if not ranked.fallback:
+            result.total = max(result.total, sum(result.facets["library"].values()))
+    window = slice(offset, offset + limit)
+    page = [Hit(i, v, []) for i, v in zip(ranked.ids[window], ranked.scores[window], strict=True)]
+    if page:
+        rows = db.session.execute(
+            select(KnowledgeEntry, KnowledgeSearch.head)
+            .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+            .where(KnowledgeEntry.id.in_([h.entry_id for h in page]))
+        )
+        entries = {e.id: (e, head) for e, head in rows}
+        for h in page:
+            h.entry, head = entries[h.entry_id]
+            h.terms = ts.score(query, head)[1]  # the words to highlight
+    result.hits = page
+    return result
+
+
+def _rank(query: ts.Query, required: list[ts.Group], where: list) -> Ranked:
+    """Candidates from the index (the newest CANDIDATES holding every required word; when fewer than FEW, also
+    those with any real word), ranked in Python by textsearch.rank."""
     heads = dict(_candidates(required, where))
     fallback = len(heads) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
             if g.weight >= 1 and len(heads) < CANDIDATES:
                 heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
-    scored = [Hit(entry_id, value, []) for entry_id, value in _rank_in_python(query, heads)]
-    result.total = len(scored)
-    page = scored[offset : offset + limit]
-    if facets and result.total and not fallback:
-        result.facets = facet_counts(required, where)
-        result.total = max(result.total, sum(result.facets["library"].values()))
-    elif facets and result.total:
-        result.facets = _facets_of([h.entry_id for h in scored])
-    if page:
-        ids = [h.entry_id for h in page]
-        entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
-        for h in page:
-            h.entry = entries[h.entry_id]
-            h.terms = ts.score(query, heads[h.entry_id])[1]  # the words to highlight
-    result.hits = page
-    return result
+    scored = _rank_in_python(query, heads)
+    return Ranked(array("q", (i for i, _ in scored)), array("d", (v for _, v in scored)), fallback)
 
 
-def facet_counts(groups: list[ts.Group], where: list) -> dict[str, Counter]:
-    """The facets of every entry holding all the words, kept per process under the index state token: a
-    repeated search (popular queries repeat, the library changes rarely) reads one row instead of counting."""
-    token = index_token()
-    if token is None or FACETS_KEEP <= 0:
-        return _facets(groups, where)
-    clause = and_(*where).compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
-    key = (ts.tsquery_expression(groups), str(clause))
+def _kept(key, token: str | None) -> Ranked | None:
+    if token is None:
+        return None
     with _lock:
-        kept = _cache["facets"].get(key)
-        if kept and kept[0] == token:
-            _cache["facets"].move_to_end(key)
-            return kept[1]
-    out = _facets(groups, where)
+        kept = _cache["results"].get(key)
+        if kept is None or kept[0] != token:
+            return None
+        _cache["results"].move_to_end(key)
+        return kept[1]
+
+
+def _keep(key, token: str | None, ranked: Ranked) -> None:
+    """Kept per process under the index state token: a repeated search (popular queries repeat, the library
+    changes rarely) reads the page's entries instead of ranking and counting again."""
+    if token is None:
+        return
     with _lock:
-        _cache["facets"][key] = (token, out)
-        _cache["facets"].move_to_end(key)
-        while len(_cache["facets"]) > FACETS_KEEP:
-            _cache["facets"].popitem(last=False)
-    return out
+        _cache["results"][key] = (token, ranked)
+        _cache["results"].move_to_end(key)
+        while len(_cache["results"]) > RESULTS_KEEP:
+            _cache["results"].popitem(last=False)
 
 
 def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:

@@ -21,7 +21,22 @@ from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, event, exists, func, inspect, literal_column, or_, select, text
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    event,
+    exists,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -162,7 +177,7 @@ def _match(groups: list[ts.Group]):
 
 def _rank_in_python(query: ts.Query, heads: dict[int, str]) -> list[tuple[int, float]]:
     """(entry id, score) of the candidates that score, best first, then by id."""
-    scored = [(entry_id, ts.rank(query, head)) for entry_id, head in heads.items()]
+    scored = zip(heads, ts.rank_many(query, heads.values()), strict=True)
     return sorted(((i, v) for i, v in scored if v > 0), key=lambda x: (-x[1], x[0]))
 
 
@@ -216,7 +231,7 @@ def search(
     token = index_token() if RESULTS_KEEP > 0 else None  # read before the rows it stands for
     ranked = _kept(key, token)
     if ranked is None:
-        ranked = _rank(query, required, where)
+        ranked = _rank(query, required, where, facets)
         _keep(key, token, ranked)
     result.total = len(ranked.ids)
     if facets and result.total:
@@ -241,17 +256,23 @@ def search(
     return result
 
 
-def _rank(query: ts.Query, required: list[ts.Group], where: list) -> Ranked:
+def _rank(query: ts.Query, required: list[ts.Group], where: list, facets: bool) -> Ranked:
     """Candidates from the index (the newest CANDIDATES holding every required word; when fewer than FEW, also
-    those with any real word), ranked in Python by textsearch.rank."""
-    heads = dict(_candidates(required, where))
+    those with any real word), ranked in Python by textsearch.rank; with `facets`, the candidates and the facets
+    come from one statement that walks the index match once."""
+    counted = None
+    if facets:
+        heads, counted = _candidates_and_facets(required, where)
+    else:
+        heads = dict(_candidates(required, where))
     fallback = len(heads) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
             if g.weight >= 1 and len(heads) < CANDIDATES:
                 heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
     scored = _rank_in_python(query, heads)
-    return Ranked(array("q", (i for i, _ in scored)), array("d", (v for _, v in scored)), fallback)
+    ids, scores = array("q", (i for i, _ in scored)), array("d", (v for _, v in scored))
+    return Ranked(ids, scores, fallback, None if fallback else counted)
 
 
 def _kept(key, token: str | None) -> Ranked | None:
@@ -277,34 +298,78 @@ def _keep(key, token: str | None, ranked: Ranked) -> None:
             _cache["results"].popitem(last=False)
 
 
-def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
-    """Counts by library, industry, year and district of every entry holding all the words: one GROUP BY over
-    the index match, not capped by CANDIDATES. Industries are read from the entry's own list
-    (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter uses;
-    a test holds the facets equal to a count over those rows), so the match is walked once."""
-    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
-    cols = (
-        KnowledgeEntry.library,
-        KnowledgeEntry.year,
-        KnowledgeEntry.district_code,
-        func.cast(KnowledgeEntry.industries, String).label("industries"),
-    )
-    stmt = (
-        select(*cols, func.count())
-        .select_from(KnowledgeEntry)
+def _matched(groups: list[ts.Group], where: list):
+    """The entries holding all the words, with what the facets count. Industries are read from the entry's own
+    list (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter
+    uses; a test holds the facets equal to a count over those rows), so the match is walked once."""
+    return (
+        select(
+            KnowledgeEntry.id.label("entry_id"),
+            KnowledgeEntry.library,
+            KnowledgeEntry.year,
+            KnowledgeEntry.district_code,
+            func.cast(KnowledgeEntry.industries, String).label("industries"),
+        )
         .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
         .where(_match(groups), *where)
-        .group_by(*cols)
     )
-    for library, year, district, industries, n in db.session.execute(stmt):
-        out["library"][library] += n
-        if year:
-            out["year"][year] += n
-        if district:
-            out["district"][district] += n
-        for industry in set(json.loads(industries or "[]") or []):
-            out["industry"][industry] += n
+
+
+def _facet_rows(m) -> Select:
+    return select(m.c.library, m.c.year, m.c.district_code, m.c.industries, func.count().label("n")).group_by(
+        m.c.library, m.c.year, m.c.district_code, m.c.industries
+    )
+
+
+def _add_facets(out: dict[str, Counter], library, year, district, industries, n) -> None:
+    out["library"][library] += n
+    if year:
+        out["year"][year] += n
+    if district:
+        out["district"][district] += n
+    for industry in set(json.loads(industries or "[]") or []):
+        out["industry"][industry] += n
+
+
+def _no_facets() -> dict[str, Counter]:
+    return {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+
+
+def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
+    """Counts by library, industry, year and district of every entry holding all the words: a GROUP BY over the
+    index match, not capped by CANDIDATES."""
+    out = _no_facets()
+    for row in db.session.execute(_facet_rows(_matched(groups, where).subquery("m"))):
+        _add_facets(out, *row)
     return out
+
+
+def _candidates_and_facets(groups: list[ts.Group], where: list) -> tuple[dict[int, str], dict[str, Counter]]:
+    """_candidates and _facets in one statement: the match (narrow rows) is walked once into a CTE, whose newest
+    CANDIDATES rows fetch their heads and whose GROUP BY gives the facets (rows told apart by `kind`)."""
+    m = _matched(groups, where).cte("m")
+    newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(CANDIDATES).subquery("newest")
+    none_s, none_i = literal(None, String), literal(None, Integer)
+    heads = select(
+        literal("c").label("kind"),
+        KnowledgeSearch.entry_id,
+        KnowledgeSearch.head,
+        none_s.label("library"),
+        none_i.label("year"),
+        none_s.label("district_code"),
+        none_s.label("industries"),
+        none_i.label("n"),
+    ).join(newest, newest.c.entry_id == KnowledgeSearch.entry_id)
+    f = _facet_rows(m).subquery("f")
+    counts = select(literal("f"), none_i, none_s, f.c.library, f.c.year, f.c.district_code, f.c.industries, f.c.n)
+    found: dict[int, str] = {}
+    out = _no_facets()
+    for kind, entry_id, head, *facet in db.session.execute(union_all(heads, counts)):
+        if kind == "c":
+            found[entry_id] = head
+        else:
+            _add_facets(out, *facet)
+    return found, out
 
 
 def index_token() -> str | None:

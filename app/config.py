@@ -63,6 +63,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOBS_LEASE_SECONDS": float(_env("JOBS_LEASE_SECONDS", "30") or 30),
         "JOBS_BACKOFF_SECONDS": float(_env("JOBS_BACKOFF_SECONDS", "2") or 2),
         "JOBS_MAX_ATTEMPTS": _int("JOBS_MAX_ATTEMPTS", 3),
+        # Knowledge searches (ranked ids, facets) kept per process until the library changes; 0: none kept.
+        "KNOWLEDGE_SEARCH_KEEP": _int("KNOWLEDGE_SEARCH_KEEP", 500),
         # Password policy (MLPS level 2 assessor practice; configurable).
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),
         "PASSWORD_MAX_AGE_DAYS": _int("PASSWORD_MAX_AGE_DAYS", 90),

@@ -248,7 +248,7 @@ def test_a_kept_search_gives_what_a_cold_one_gives(app, corpus, monkeypatch):
         ]
         kept = [outcome(q, f) for q, f in cases]
         again = [outcome(q, f) for q, f in cases]  # from the kept rankings
-        monkeypatch.setattr(search, "RESULTS_KEEP", 0)
+        monkeypatch.setitem(app.config, "KNOWLEDGE_SEARCH_KEEP", 0)
         cold = [outcome(q, f) for q, f in cases]
         assert kept == again == cold
         assert all(pages[0] for pages, _, _ in cold) and cold[1][0][0] != cold[0][0][0]

@@ -93,9 +93,9 @@ class KnowledgeSearch(db.Model):
 
 class KnowledgeIndexState(db.Model):
     """One row: a token written anew whenever an entry, its search row, its industries or a synonym is added,
-    changed or deleted (app/knowledge/search.py, `mark_changed`). Cached facets carry the token they were
-    counted under and are used only while it is the same, in every process. A random token, not a counter, so a
-    database emptied and filled again never meets a token it had before."""
+    changed or deleted (app/knowledge/search.py, `mark_changed`). Kept searches (ranked ids, facets) carry
+    the token they were computed under and are used only while it is the same, in every process. A random
+    token, not a counter, so a database emptied and filled again never meets a token it had before."""
 
     __tablename__ = "knowledge_index_state"
 

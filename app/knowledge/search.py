@@ -21,6 +21,7 @@ from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import (
     Integer,
     Select,
@@ -55,7 +56,6 @@ CANDIDATES = 1000
 OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
 PARSED_KEEP = 2000  # segmented queries kept per process
-RESULTS_KEEP = 500  # ranked searches kept per process (each under the index state token it was ranked at)
 _lock = threading.Lock()
 _cache: dict = {"parsed": OrderedDict(), "results": OrderedDict()}
 # What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
@@ -228,11 +228,12 @@ def search(
         tuple(libraries),
         (filters.library, filters.industry, filters.year, filters.district),
     )
-    token = index_token() if RESULTS_KEEP > 0 else None  # read before the rows it stands for
+    keep = current_app.config.get("KNOWLEDGE_SEARCH_KEEP", 500)  # ranked searches kept per process
+    token = index_token() if keep > 0 else None  # read before the rows it stands for
     ranked = _kept(key, token)
     if ranked is None:
         ranked = _rank(query, required, where, facets)
-        _keep(key, token, ranked)
+        _keep(key, token, ranked, keep)
     result.total = len(ranked.ids)
     if facets and result.total:
         if ranked.facets is None:  # counted once per kept search (two threads may both count: the same result)
@@ -286,7 +287,7 @@ def _kept(key, token: str | None) -> Ranked | None:
         return kept[1]
 
 
-def _keep(key, token: str | None, ranked: Ranked) -> None:
+def _keep(key, token: str | None, ranked: Ranked, keep: int) -> None:
     """Kept per process under the index state token: a repeated search (popular queries repeat, the library
     changes rarely) reads the page's entries instead of ranking and counting again."""
     if token is None:
@@ -294,7 +295,7 @@ def _keep(key, token: str | None, ranked: Ranked) -> None:
     with _lock:
         _cache["results"][key] = (token, ranked)
         _cache["results"].move_to_end(key)
-        while len(_cache["results"]) > RESULTS_KEEP:
+        while len(_cache["results"]) > keep:
             _cache["results"].popitem(last=False)
 
 

@@ -1,4 +1,4 @@
-"""knowledge search: the index state token that cached facets are keyed by
+"""knowledge search: the index state token that kept searches (ranking, facets) are keyed by
 
 Revision ID: kbs17f4c3d2e1
 Revises: 7b3e91c4d2a8

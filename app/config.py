@@ -63,8 +63,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOBS_LEASE_SECONDS": float(_env("JOBS_LEASE_SECONDS", "30") or 30),
         "JOBS_BACKOFF_SECONDS": float(_env("JOBS_BACKOFF_SECONDS", "2") or 2),
         "JOBS_MAX_ATTEMPTS": _int("JOBS_MAX_ATTEMPTS", 3),
-        # Knowledge searches (ranked ids, facets) kept per process until the library changes; 0: none kept.
-        "KNOWLEDGE_SEARCH_KEEP": _int("KNOWLEDGE_SEARCH_KEEP", 500),
         # Password policy (MLPS level 2 assessor practice; configurable).
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),
         "PASSWORD_MAX_AGE_DAYS": _int("PASSWORD_MAX_AGE_DAYS", 90),
@@ -75,6 +73,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW", 15),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 30),
         "AUDIT_KEY": _env("AUDIT_KEY", "ducha-development-audit-key"),
+        # Knowledge searches (ranked ids, facets) kept per process until the library changes; 0: none kept.
+        "KNOWLEDGE_SEARCH_KEEP": _int("KNOWLEDGE_SEARCH_KEEP", 500),
         # Audit chain checkpoint outside the database (default: <instance>/audit-checkpoint.json).
         "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
         # Seconds between checkpoint writes per process (0: after every commit); scheduler rounds catch up.

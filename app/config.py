@@ -85,6 +85,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": _int("LOGIN_FAILURE_WINDOW", 15),
         "LOGIN_LOCK_MINUTES": _int("LOGIN_LOCK_MINUTES", 30),
         "AUDIT_KEY": _env("AUDIT_KEY", "ducha-development-audit-key"),
+        # Knowledge searches (ranked ids, facets) kept per process until the library changes; 0: none kept.
+        "KNOWLEDGE_SEARCH_KEEP": _int("KNOWLEDGE_SEARCH_KEEP", 500),
         # Audit chain checkpoint outside the database (default: <instance>/audit-checkpoint.json).
         "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
         # Seconds between checkpoint writes per process (0: after every commit); scheduler rounds catch up.

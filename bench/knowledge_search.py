@@ -1,15 +1,30 @@
 """Knowledge base search benchmark (R2.1.1): prints figures.
 
     .venv/bin/python bench/knowledge_search.py --database-url postgresql+psycopg://postgres@127.0.0.1/ducha_x \
-        [--entries 100000] [--searchers 20] [--searches 40] [--reset]
+        [--entries 100000] [--searchers 20] [--searches 40] [--reset | --reuse]
 
 1. generates N published entries (violations, cases, guides) from the demo table of real articles crossed with
    industries, districts, years and phrases; the token strings are assembled from fragments segmented once by
    jieba (segmenting every entry is measured separately on a sample and extrapolated),
 2. bulk insert, then the search index build: the GIN index on PostgreSQL (FTS5 on SQLite) and its size,
-3. N searchers at once (threads, each with its own connection), each running its queries through
-   `app.knowledge.search.search` (candidates from the index, Python ranking, facets, page of 20): p50/p95/max.
+3. CPU per search (app + PostgreSQL backends) with one searcher, caches off,
+4. N searchers at once (threads, each with its own connection), each running its queries through
+   `app.knowledge.search.search` (candidates from the index, ranking, facets, page of 20): p50/p95/max and CPU
+   per search, twice: "cold" with the per-process caches off (every search segments its query, ranks its
+   candidates and counts its facets: the figure for queries never seen before) and "mix" with them on and the
+   20 queries repeating (every search after the first of its query reads the kept ranking: the best case of
+   popular queries, not a prediction; real traffic has a tail of new queries, which cost what "cold" costs).
 Target (issue 17): p95 < 300 ms on 100,000 entries with 20 concurrent searchers on PostgreSQL.
+
+Why threads and not HTTP through gunicorn: what decides whether the target can be met is the CPU one search
+costs, app + database, which the bench prints and which does not depend on how the searchers are driven. On 2
+cores, 20 closed-loop searchers without think time get p95 < 300 ms only when a search costs about 25 ms of CPU
+in all. The threads share one interpreter lock, so the app part of 20 searches runs on one core at a time where
+the deployed app (2 gunicorn workers x 4 threads) uses both: the threaded latencies are pessimistic for that
+part. They also leave out what HTTP adds (session, permission checks, template rendering, the client's own
+CPU on the same 2 cores), which makes them optimistic for the page. Read the latencies with that in mind, and
+the CPU per search as the figure; the load test through gunicorn (bench/load.py) is where the whole page is
+measured.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -82,6 +98,8 @@ def parse_args(argv=None):
     p.add_argument("--database-url", default=None)
     p.add_argument("--reset", action="store_true")
     p.add_argument("--reuse", action="store_true", help="search the entries a previous run left in the database")
+    p.add_argument("--http", action="store_true", help="also search through HTTP: the app under gunicorn as deployed")
+    p.add_argument("--port", type=int, default=7440, help="the port of the app for --http")
     return p.parse_args(argv)
 
 
@@ -265,6 +283,111 @@ def db_engine():
     return db.engine
 
 
+def set_caches(app, on: bool) -> None:
+    """Cold (off): every search segments its query, ranks and counts its facets; on: the per-process caches."""
+    from app.knowledge import search
+    from app.knowledge import textsearch as ts
+
+    search.PARSED_KEEP, app.config["KNOWLEDGE_SEARCH_KEEP"] = (2000, 500) if on else (0, 0)
+    with search._lock:
+        search._cache["parsed"].clear()
+        search._cache["results"].clear()
+    ts._piece_words.cache_clear()
+
+
+def _pcts(times: list[float]) -> str:
+    times = sorted(times)
+    return (
+        f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {times[int(len(times) * 0.95) - 1] * 1000:.0f} ms, "
+        f"max {times[-1] * 1000:.0f} ms"
+    )
+
+
+# --------------------------------------------------------------------------------------------- --http
+
+HTTP_PASSWORD = "Bench@Search2026"
+
+
+def http_users(app, n: int) -> list[str]:
+    """N officers who may read the knowledge base (created once in the bench database)."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.auth.services import create_user
+    from app.extensions import db
+    from app.orgs.models import Organisation
+
+    logins = [f"kbs_bench{i:02d}" for i in range(n)]
+    with app.app_context():
+        have = set(db.session.scalars(select(User.login).where(User.login.in_(logins))))
+        org = db.session.scalar(select(Organisation).where(Organisation.code == "SHYJ"))
+        for login in logins:
+            if login not in have:
+                create_user(
+                    login=login,
+                    name=f"检索{login[-2:]}",
+                    org=org,
+                    password=HTTP_PASSWORD,
+                    roles=["district_officer"],
+                    must_change_password=False,
+                )
+        db.session.commit()
+    return logins
+
+
+def run_http(args, logins: list[str], keep: int) -> tuple[list[float], int]:
+    """The search page /knowledge/?q= through `python -m app.serve` (2 gunicorn workers x 4 threads, as
+    deployed), one logged-in requests.Session per searcher thread; `keep` 0 = nothing kept (cold)."""
+    import re
+
+    import requests
+
+    from bench.training_load import start_server, wait_ready
+
+    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
+    os.environ["DUCHA_KNOWLEDGE_SEARCH_KEEP"] = str(keep)
+    log = Path(tempfile.mkdtemp(prefix="ducha-kbs-http-")) / "server.log"
+    server = start_server(argparse.Namespace(port=args.port, database_url=args.database_url, workers=2), log)
+    base = f"http://127.0.0.1:{args.port}"
+    times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(logins))
+
+    def worker(n: int, login: str):
+        s = requests.Session()
+        rng = random.Random(n)
+        try:
+            token = csrf.search(s.get(base + "/login").text).group(1)
+            s.post(base + "/login", data={"login": login, "password": HTTP_PASSWORD, "csrf_token": token})
+            for q in QUERIES[n % 3 :: 3][:2]:  # every worker process loads jieba before the clock starts
+                s.get(base + "/knowledge/", params={"q": q + " 预热"})
+        finally:
+            barrier.wait()
+        mine = []
+        for _ in range(args.searches):
+            t0 = time.perf_counter()
+            r = s.get(base + "/knowledge/", params={"q": rng.choice(QUERIES)}, allow_redirects=False)
+            mine.append(time.perf_counter() - t0)
+            if r.status_code != 200 or 'id="facets"' not in r.text:
+                errors.append(str(r.status_code))
+        with lock:
+            times.extend(mine)
+
+    try:
+        wait_ready(args.port, server)
+        threads = [threading.Thread(target=worker, args=(n, login)) for n, login in enumerate(logins)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        os.environ.pop("DUCHA_KNOWLEDGE_SEARCH_KEEP", None)
+    return times, len(errors)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     options = {"pool_pre_ping": False, "pool_size": args.searchers + 2} if args.database_url else {}
@@ -277,6 +400,10 @@ def main(argv=None) -> None:
         if not args.reuse:
             prepare_database(reset=args.reset)
             built = build(args, rng)
+        else:  # a database left by an older version of the benchmark gets the newer migrations
+            from flask_migrate import upgrade
+
+            upgrade()
     if not args.reuse:
         _report_build(args, built)
     with app.app_context():
@@ -284,32 +411,45 @@ def main(argv=None) -> None:
         from app.knowledge import search
 
         search.search("预热")  # load the tokenizer before measuring
+    set_caches(app, False)
     cpu0, db0 = time.process_time(), meter.seconds()
     one = run_searchers(app, argparse.Namespace(searchers=1, searches=len(QUERIES)))
     app_ms = (time.process_time() - cpu0) * 1000 / len(one)
     db_ms = (meter.seconds() - db0) * 1000 / len(one)
-    one.sort()
-    print(
-        f"1 searcher, {len(one)} searches one after another: p50 {statistics.median(one) * 1000:.0f} ms, "
-        f"p95 {one[int(len(one) * 0.95) - 1] * 1000:.0f} ms, max {one[-1] * 1000:.0f} ms"
-    )
+    print(f"cold (caches off), 1 searcher, {len(one)} searches one after another: {_pcts(one)}")
     # CPU per search hardly depends on what else the machine runs, unlike the latencies
     per = app_ms + db_ms
     print(
-        f"CPU per search: app {app_ms:.1f} ms + database {db_ms:.1f} ms "
+        f"cold CPU per search: app {app_ms:.1f} ms + database {db_ms:.1f} ms "
         f"→ at most {os.cpu_count() * 1000 / per:.0f} searches/s on {os.cpu_count()} idle CPUs"
     )
-    t0 = time.perf_counter()
-    times = run_searchers(app, args)
-    wall = time.perf_counter() - t0
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1] * 1000
-    print(
-        f"{args.searchers} concurrent searchers, {len(times)} searches in {wall:.1f} s: "
-        f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95:.0f} ms, max {times[-1] * 1000:.0f} ms "
-        f"({len(times) / wall:.1f} searches/s)"
-    )
-    print("target p95 < 300 ms:", "met" if p95 < 300 else "NOT met")
+    figures = {}
+    for label, caches in (("cold (caches off)", False), ("mix (caches on, the 20 queries repeat)", True)):
+        set_caches(app, caches)
+        cpu0, db0 = time.process_time(), meter.seconds()
+        t0 = time.perf_counter()
+        times = run_searchers(app, args)
+        wall = time.perf_counter() - t0
+        cpu = (time.process_time() - cpu0 + meter.seconds() - db0) * 1000 / len(times)
+        times.sort()
+        figures[label] = p95 = times[int(len(times) * 0.95) - 1] * 1000
+        print(
+            f"{label}: {args.searchers} searchers (threads of this process), {len(times)} searches in {wall:.1f} s: "
+            f"{_pcts(times)} ({len(times) / wall:.1f} searches/s; CPU app + database {cpu:.1f} ms per search)"
+        )
+    if args.http:
+        logins = http_users(app, args.searchers)
+        for label, keep in (("HTTP cold (nothing kept)", 0), ("HTTP mix (kept, the 20 queries repeat)", 500)):
+            t0 = time.perf_counter()
+            times, errors = run_http(args, logins, keep)
+            wall = time.perf_counter() - t0
+            figures[label] = sorted(times)[int(len(times) * 0.95) - 1] * 1000
+            print(
+                f"{label}: {args.searchers} searchers, gunicorn 2 workers x 4 threads, {len(times)} pages of "
+                f"/knowledge/?q=: {_pcts(times)}, {errors} errors ({wall:.0f} s with the server start)"
+            )
+    for label, p95 in figures.items():
+        print(f"target p95 < 300 ms, {label}:", "met" if p95 < 300 else "NOT met")
 
 
 if __name__ == "__main__":

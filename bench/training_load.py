@@ -172,6 +172,13 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 QUESTION = re.compile(r'name="q_(\d+)" (?:value="([A-Z])"|rows)')
 
 
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a requests error, short (e.g. ConnectionResetError, RemoteDisconnected)."""
+    while exc.__context__ is not None or exc.__cause__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__} {str(exc)[:80]}".strip()
+
+
 def candidate(login: str, plan: dict, samples: dict, errors: dict, t0: float) -> None:
     import gevent
     import requests
@@ -183,8 +190,8 @@ def candidate(login: str, plan: dict, samples: dict, errors: dict, t0: float) ->
         started = time.perf_counter()
         try:
             r = s.request(method, base + url, allow_redirects=False, timeout=60, **kw)
-        except requests.RequestException as exc:
-            errors.setdefault(op, []).append(type(exc).__name__)
+        except requests.RequestException as exc:  # the cause too: refused, reset, closed keep-alive, timeout
+            errors.setdefault(op, []).append(f"{type(exc).__name__}: {_cause(exc)}")
             return None
         samples.setdefault(op, []).append((time.perf_counter() - started) * 1000)
         if r.status_code not in ok:

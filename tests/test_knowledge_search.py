@@ -139,3 +139,116 @@ def test_a_synonym_with_quotes_does_not_break_the_search(app, corpus):
         res = search.search("特种作业人员无证上岗", limit=5)
         assert [h.entry.code for h in res.hits] == EXPECTED_TOP5
         search.search("""it's"a\\b""")  # quoted into the tsquery / FTS5 expression: no database error
+
+
+def test_facets_equal_a_count_over_the_entries_and_industry_rows(app, corpus):
+    """The facets come from one GROUP BY that reads each entry's own industry list; they must equal a
+    brute-force count over the entries found and their knowledge_industries rows (what the filter uses)."""
+    from collections import Counter
+
+    from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch
+
+    with app.app_context():
+        for q in ("有限空间", "作业", "应急预案 演练", "tzzy"):
+            query = search.parse(q)
+            groups = [g for g in query.groups if g.required]
+            where = [KnowledgeEntry.status.in_(("published",))]
+            found = (
+                db.select(KnowledgeEntry.id)
+                .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+                .where(search._match(groups), *where)
+            )
+            ids = list(db.session.scalars(found))
+            entries = db.session.scalars(db.select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids))).all()
+            rows = db.session.execute(
+                db.select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(ids))
+            ).scalars()
+            expected = {
+                "library": Counter(e.library for e in entries),
+                "year": Counter(e.year for e in entries if e.year),
+                "district": Counter(e.district_code for e in entries if e.district_code),
+                "industry": Counter(rows),
+            }
+            assert ids and search._facets(groups, where) == expected, q
+            if len(ids) >= search.FEW:  # fewer: the any-word fallback counts over its ranked candidates instead
+                assert search.search(q).facets == expected, q
+
+
+def test_kept_searches_are_ranked_again_after_a_change(app, corpus):
+    """Ranked ids and facets are kept per process under the index state token; publishing (any change to an
+    entry's library, status, year, district or industries) and a synonym change write a new token, so the next
+    search ranks and counts again."""
+    from app.knowledge.models import KnowledgeEntry, KnowledgeSynonym
+
+    with app.app_context():
+        first = search.search("有限空间").facets
+        token = search.index_token()
+        assert token and search.search("有限空间").facets is first  # kept: the same object, no GROUP BY
+        entry = db.session.scalar(db.select(KnowledgeEntry).where(KnowledgeEntry.library == "violation").limit(1))
+        entry.helpful_count += 1  # a helpful mark changes nothing that is searched
+        db.session.flush()
+        assert search.index_token() == token
+        # an entry about 有限空间 leaves the published list: counted again, one fewer
+        gone = db.session.scalar(
+            db.select(KnowledgeEntry).where(
+                KnowledgeEntry.title.contains("有限空间"), KnowledgeEntry.status == "published"
+            )
+        )
+        gone.status = "draft"
+        db.session.flush()
+        assert search.index_token() != token
+        again = search.search("有限空间").facets
+        assert again is not first
+        assert sum(again["library"].values()) == sum(first["library"].values()) - 1
+        token = search.index_token()
+        db.session.add(KnowledgeSynonym(words="有限空间，狭小空间"))
+        db.session.flush()
+        assert search.index_token() != token
+
+
+def test_one_search_on_the_database_takes_few_statements(app, corpus):
+    """Round trips of one search with facets: synonyms, index token, candidates and facets (one statement), the
+    page's entries and heads; a repeated search reads the kept ranking and facets: synonyms, index token, page."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        search.search("有限空间")  # warm: parsed query
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            search._cache["results"].clear()
+            search.search("有限空间")
+            cold = len(seen)
+            seen.clear()
+            search.search("有限空间")
+            warm = len(seen)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        print(f"\n{db.engine.dialect.name}: {cold} statements per search, {warm} when kept")
+        assert (cold, warm) == (4, 3), seen
+
+
+def test_a_kept_search_gives_what_a_cold_one_gives(app, corpus, monkeypatch):
+    """Every page, the total and the facets of a repeated (kept) search equal those of a search with nothing kept."""
+    with app.app_context():
+
+        def outcome(q, filters=None):
+            pages = [search.search(q, filters, limit=7, offset=o) for o in (0, 7, 14)]
+            return [[(h.entry.code, h.score, h.terms) for h in r.hits] for r in pages], pages[0].total, pages[0].facets
+
+        cases = [
+            ("作业", None),
+            ("有限空间", search.Filters(library="violation")),
+            ("应急预案 演练", None),
+            ("tzzy", None),
+        ]
+        kept = [outcome(q, f) for q, f in cases]
+        again = [outcome(q, f) for q, f in cases]  # from the kept rankings
+        monkeypatch.setitem(app.config, "KNOWLEDGE_SEARCH_KEEP", 0)
+        cold = [outcome(q, f) for q, f in cases]
+        assert kept == again == cold
+        assert all(pages[0] for pages, _, _ in cold) and cold[1][0][0] != cold[0][0][0]

@@ -9,8 +9,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.engine.services import register_services
-    from app.knowledge import review
+    from app.knowledge import review, search
     from app.knowledge.routes import bp
 
     app.register_blueprint(bp)
     register_services(review)
+    search.install()  # kept facets are counted again after a change (search.mark_changed)

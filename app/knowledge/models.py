@@ -91,6 +91,18 @@ class KnowledgeSearch(db.Model):
     head: Mapped[str] = mapped_column(String(1200), default="")
 
 
+class KnowledgeIndexState(db.Model):
+    """One row: a token written anew whenever an entry, its search row, its industries or a synonym is added,
+    changed or deleted (app/knowledge/search.py, `mark_changed`). Kept searches (ranked ids, facets) carry
+    the token they were computed under and are used only while it is the same, in every process. A random
+    token, not a counter, so a database emptied and filled again never meets a token it had before."""
+
+    __tablename__ = "knowledge_index_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class KnowledgeVersion(db.Model):
     __tablename__ = "knowledge_versions"
     __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_knowledge_versions_entry_number"),)

@@ -1,23 +1,54 @@
 """Search across the three libraries: the database finds candidates (PostgreSQL tsvector + GIN, SQLite
-FTS5, over the same token string), Python ranks them, so both databases give the same results in the
-same order. Required words first (AND); when that finds few, any word (OR). Facets count the candidates.
+FTS5, over the same token string) and both rank them by the same score (textsearch.rank), so both databases
+give the same results in the same order. Required words first (AND); when that finds few, any word (OR).
+Facets count every entry holding all the words.
 
-Costs (bench/knowledge_search.py): the tsquery goes to PostgreSQL as a literal so every search gets a plan for
-its own words (see _match); ranking counts in the token strings (textsearch.rank) and only the page's entries
-are scored word by word for highlighting; segmented queries are kept per process until the synonyms change.
+Costs (bench/knowledge_search.py, docs/performance.md "Knowledge search, fourth round"): the tsquery goes to
+PostgreSQL as a literal so every search gets a plan for its own words (see _match); ranking counts in the token
+strings (textsearch.rank) and only the page's entries are scored word by word for highlighting; facets are one
+GROUP BY over the match. The ranked ids and the facets of a search are kept per process under the index state
+token (KnowledgeIndexState, written anew by every change to the entries or synonyms), so a repeated search
+reads only its page; segmented queries are kept per process until the synonyms change.
+Ranking in SQL with string functions was measured and is slower than in Python (see the performance doc).
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
+from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, exists, func, literal_column, or_, select, text
+from flask import current_app
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    event,
+    exists,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.knowledge import textsearch as ts
-from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch, KnowledgeSynonym
+from app.knowledge.models import (
+    KnowledgeEntry,
+    KnowledgeIndexState,
+    KnowledgeIndustry,
+    KnowledgeSearch,
+    KnowledgeSynonym,
+)
 
 # Candidates ranked per search: when more entries hold every word, the newest CANDIDATES are ranked (the same
 # cut on both databases). Ranking reads `knowledge_search.head`: the title and the start of the body.
@@ -26,7 +57,10 @@ OR_CANDIDATES = 300  # per word when few entries hold every word
 FEW = 30
 PARSED_KEEP = 2000  # segmented queries kept per process
 _lock = threading.Lock()
-_cache: dict = {"parsed": OrderedDict()}
+_cache: dict = {"parsed": OrderedDict(), "results": OrderedDict()}
+# What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
+_INDEXED = (KnowledgeEntry, KnowledgeSearch, KnowledgeIndustry, KnowledgeSynonym)
+_ENTRY_FIELDS = ("library", "status", "year", "district_code", "industries", "org_id")
 
 
 @dataclass
@@ -141,6 +175,12 @@ def _match(groups: list[ts.Group]):
     return KnowledgeSearch.entry_id.in_(match)
 
 
+def _rank_in_python(query: ts.Query, heads: dict[int, str]) -> list[tuple[int, float]]:
+    """(entry id, score) of the candidates that score, best first, then by id."""
+    scored = zip(heads, ts.rank_many(query, heads.values()), strict=True)
+    return sorted(((i, v) for i, v in scored if v > 0), key=lambda x: (-x[1], x[0]))
+
+
 def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
     stmt = (
         select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
@@ -150,6 +190,17 @@ def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]
         .limit(limit)
     )
     return list(db.session.execute(stmt))
+
+
+@dataclass
+class Ranked:
+    """The outcome of one search before its page: the entries that score, best first (ids and scores in arrays:
+    small to keep), whether the any-word fallback found them, and the facets once counted."""
+
+    ids: array
+    scores: array
+    fallback: bool
+    facets: dict[str, Counter] | None = None
 
 
 def search(
@@ -171,53 +222,188 @@ def search(
     if libraries:
         where.append(KnowledgeEntry.library.in_(libraries))
     required = [g for g in query.groups if g.required]
-    rows = dict(_candidates(required, where))
-    fallback = len(rows) < FEW and len(query.groups) > 1
-    if fallback:  # few with every word: also those with any real word
-        for g in query.groups:
-            if g.weight >= 1 and len(rows) < CANDIDATES:
-                rows.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in rows})
-    scored = []
-    for entry_id, tokens in rows.items():
-        value = ts.rank(query, tokens)
-        if value > 0:
-            scored.append(Hit(entry_id, value, []))
-    scored.sort(key=lambda h: (-h.score, h.entry_id))
-    result.total = len(scored)
-    if facets and scored and not fallback:
-        result.facets = _facets(required, where)
-        result.total = max(result.total, sum(result.facets["library"].values()))
-    page = scored[offset : offset + limit]
-    if scored:
-        if facets:
-            result.facets = result.facets or _facets_of([h.entry_id for h in scored])
-        ids = [h.entry_id for h in page]
-        entries = {e.id: e for e in db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids)))}
+    key = (
+        tuple((tuple(g.variants), g.weight, g.required, g.prefix) for g in query.groups),
+        tuple(statuses),
+        tuple(libraries),
+        (filters.library, filters.industry, filters.year, filters.district),
+    )
+    keep = current_app.config.get("KNOWLEDGE_SEARCH_KEEP", 500)  # ranked searches kept per process
+    token = index_token() if keep > 0 else None  # read before the rows it stands for
+    ranked = _kept(key, token)
+    if ranked is None:
+        ranked = _rank(query, required, where, facets)
+        _keep(key, token, ranked, keep)
+    result.total = len(ranked.ids)
+    if facets and result.total:
+        if ranked.facets is None:  # counted once per kept search (two threads may both count: the same result)
+            ranked.facets = _facets_of(list(ranked.ids)) if ranked.fallback else _facets(required, where)
+        result.facets = ranked.facets
+        if not ranked.fallback:
+            result.total = max(result.total, sum(result.facets["library"].values()))
+    window = slice(offset, offset + limit)
+    page = [Hit(i, v, []) for i, v in zip(ranked.ids[window], ranked.scores[window], strict=True)]
+    if page:
+        rows = db.session.execute(
+            select(KnowledgeEntry, KnowledgeSearch.head)
+            .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+            .where(KnowledgeEntry.id.in_([h.entry_id for h in page]))
+        )
+        entries = {e.id: (e, head) for e, head in rows}
         for h in page:
-            h.entry = entries[h.entry_id]
-            h.terms = ts.score(query, rows[h.entry_id])[1]  # the words to highlight
+            h.entry, head = entries[h.entry_id]
+            h.terms = ts.score(query, head)[1]  # the words to highlight
     result.hits = page
     return result
 
 
-def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
-    """Counts by library, industry, year and district of every entry holding all the words (GROUP BY in the
-    database over the index match, not capped by CANDIDATES)."""
-    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
-    base = select().select_from(KnowledgeEntry).join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
-    base = base.where(_match(groups), *where)
-    cols = (KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code)
-    for library, year, district, n in db.session.execute(base.add_columns(*cols, func.count()).group_by(*cols)):
-        out["library"][library] += n
-        if year:
-            out["year"][year] += n
-        if district:
-            out["district"][district] += n
-    stmt = base.join(KnowledgeIndustry, KnowledgeIndustry.entry_id == KnowledgeEntry.id)
-    stmt = stmt.add_columns(KnowledgeIndustry.industry, func.count()).group_by(KnowledgeIndustry.industry)
-    for industry, n in db.session.execute(stmt):
+def _rank(query: ts.Query, required: list[ts.Group], where: list, facets: bool) -> Ranked:
+    """Candidates from the index (the newest CANDIDATES holding every required word; when fewer than FEW, also
+    those with any real word), ranked in Python by textsearch.rank; with `facets`, the candidates and the facets
+    come from one statement that walks the index match once."""
+    counted = None
+    if facets:
+        heads, counted = _candidates_and_facets(required, where)
+    else:
+        heads = dict(_candidates(required, where))
+    fallback = len(heads) < FEW and len(query.groups) > 1
+    if fallback:  # few with every word: also those with any real word
+        for g in query.groups:
+            if g.weight >= 1 and len(heads) < CANDIDATES:
+                heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
+    scored = _rank_in_python(query, heads)
+    ids, scores = array("q", (i for i, _ in scored)), array("d", (v for _, v in scored))
+    return Ranked(ids, scores, fallback, None if fallback else counted)
+
+
+def _kept(key, token: str | None) -> Ranked | None:
+    if token is None:
+        return None
+    with _lock:
+        kept = _cache["results"].get(key)
+        if kept is None or kept[0] != token:
+            return None
+        _cache["results"].move_to_end(key)
+        return kept[1]
+
+
+def _keep(key, token: str | None, ranked: Ranked, keep: int) -> None:
+    """Kept per process under the index state token: a repeated search (popular queries repeat, the library
+    changes rarely) reads the page's entries instead of ranking and counting again."""
+    if token is None:
+        return
+    with _lock:
+        _cache["results"][key] = (token, ranked)
+        _cache["results"].move_to_end(key)
+        while len(_cache["results"]) > keep:
+            _cache["results"].popitem(last=False)
+
+
+def _matched(groups: list[ts.Group], where: list):
+    """The entries holding all the words, with what the facets count. Industries are read from the entry's own
+    list (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter
+    uses; a test holds the facets equal to a count over those rows), so the match is walked once."""
+    return (
+        select(
+            KnowledgeEntry.id.label("entry_id"),
+            KnowledgeEntry.library,
+            KnowledgeEntry.year,
+            KnowledgeEntry.district_code,
+            func.cast(KnowledgeEntry.industries, String).label("industries"),
+        )
+        .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+        .where(_match(groups), *where)
+    )
+
+
+def _facet_rows(m) -> Select:
+    return select(m.c.library, m.c.year, m.c.district_code, m.c.industries, func.count().label("n")).group_by(
+        m.c.library, m.c.year, m.c.district_code, m.c.industries
+    )
+
+
+def _add_facets(out: dict[str, Counter], library, year, district, industries, n) -> None:
+    out["library"][library] += n
+    if year:
+        out["year"][year] += n
+    if district:
+        out["district"][district] += n
+    for industry in set(json.loads(industries or "[]") or []):
         out["industry"][industry] += n
+
+
+def _no_facets() -> dict[str, Counter]:
+    return {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+
+
+def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
+    """Counts by library, industry, year and district of every entry holding all the words: a GROUP BY over the
+    index match, not capped by CANDIDATES."""
+    out = _no_facets()
+    for row in db.session.execute(_facet_rows(_matched(groups, where).subquery("m"))):
+        _add_facets(out, *row)
     return out
+
+
+def _candidates_and_facets(groups: list[ts.Group], where: list) -> tuple[dict[int, str], dict[str, Counter]]:
+    """_candidates and _facets in one statement: the match (narrow rows) is walked once into a CTE, whose newest
+    CANDIDATES rows fetch their heads and whose GROUP BY gives the facets (rows told apart by `kind`)."""
+    m = _matched(groups, where).cte("m")
+    newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(CANDIDATES).subquery("newest")
+    none_s, none_i = literal(None, String), literal(None, Integer)
+    heads = select(
+        literal("c").label("kind"),
+        KnowledgeSearch.entry_id,
+        KnowledgeSearch.head,
+        none_s.label("library"),
+        none_i.label("year"),
+        none_s.label("district_code"),
+        none_s.label("industries"),
+        none_i.label("n"),
+    ).join(newest, newest.c.entry_id == KnowledgeSearch.entry_id)
+    f = _facet_rows(m).subquery("f")
+    counts = select(literal("f"), none_i, none_s, f.c.library, f.c.year, f.c.district_code, f.c.industries, f.c.n)
+    found: dict[int, str] = {}
+    out = _no_facets()
+    for kind, entry_id, head, *facet in db.session.execute(union_all(heads, counts)):
+        if kind == "c":
+            found[entry_id] = head
+        else:
+            _add_facets(out, *facet)
+    return found, out
+
+
+def index_token() -> str | None:
+    """The index state token now (None when the row is missing: nothing is kept then)."""
+    return db.session.scalar(select(KnowledgeIndexState.token).where(KnowledgeIndexState.id == 1))
+
+
+def mark_changed(session: Session, flush_context, instances) -> None:
+    """before_flush: a new index state token when an entry, its search row or industries, or a synonym is
+    added or deleted, or changed (an entry: a field a search filters or counts by), so that kept facets are
+    counted again. Helpful marks and usage counts leave it alone."""
+    changed = any(isinstance(o, _INDEXED) for group in (session.new, session.deleted) for o in group)
+    for obj in () if changed else session.dirty:
+        if isinstance(obj, KnowledgeEntry):
+            state = inspect(obj)
+            changed = any(state.attrs[a].history.has_changes() for a in _ENTRY_FIELDS)
+        elif isinstance(obj, _INDEXED):
+            changed = session.is_modified(obj)
+        if changed:
+            break
+    if not changed:
+        return
+    with session.no_autoflush:
+        row = session.get(KnowledgeIndexState, 1)
+    if row is None:
+        session.add(KnowledgeIndexState(id=1, token=uuid.uuid4().hex))
+    else:
+        row.token = uuid.uuid4().hex
+
+
+def install() -> None:
+    if not event.contains(Session, "before_flush", mark_changed):
+        event.listen(Session, "before_flush", mark_changed)
 
 
 def _facets_of(ids: list[int]) -> dict[str, Counter]:

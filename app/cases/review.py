@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.cases import rules
 from app.cases.models import CASE_TYPES, CONCLUSIONS, Case, CaseReview, ReviewRuleSet
 from app.cases.rules import local_today
-from app.engine.services import service
+from app.engine.services import Linked, last_actor, service
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models_base import utcnow
@@ -99,9 +99,11 @@ def parse_items(text: str) -> list[dict]:
     return items
 
 
-def items_text(rs: ReviewRuleSet) -> str:
+def items_text(rs: ReviewRuleSet | dict) -> str:
+    """The checklist of a version (or of a rules.DEFAULTS entry) as the edit form's lines."""
+    items = rs["items"] if isinstance(rs, dict) else rs.items
     return "\n".join(
-        f"{i['code']}｜{i['title']}｜{i['points']:g}｜{rules.CHECKS.get(i.get('check') or '', '')}" for i in rs.items
+        f"{i['code']}｜{i['title']}｜{i['points']:g}｜{rules.CHECKS.get(i.get('check') or '', '')}" for i in items
     )
 
 
@@ -245,11 +247,7 @@ def start_review(case: Case, actor) -> CaseReview:
     return review
 
 
-def _review(data: dict) -> CaseReview:
-    review = db.session.get(CaseReview, int(data.get("review_id") or 0))
-    if review is None:
-        raise NotFound("流程关联的评查记录不存在")
-    return review
+_review = Linked(CaseReview, "review_id", "评查记录", object_type="case_review")
 
 
 @service("cases.assign")
@@ -277,18 +275,14 @@ def scored(data: dict) -> float:
 
 @service("cases.sign")
 def sign(data: dict) -> str:
-    review = _review(data)
-    signer = db.session.scalar(select(User).where(User.login == data.get("last_actor")))
-    review.status, review.signed_at = "signed", utcnow()
-    review.signed_by_id = signer.id if signer else None
+    signer = last_actor(data)
+    _review.settle(data, "signed", stamp="signed_at", signed_by_id=signer.id if signer else None)
     return "signed"
 
 
 @service("cases.send_back")
 def send_back(data: dict) -> str:
-    review = _review(data)
-    review.status = "returned"
-    review.remark = (data.get("last_comment") or "签发退回")[:500]
+    _review.settle(data, "returned", remark=(data.get("last_comment") or "签发退回")[:500])
     return ""  # clears score_summary: the 评查打分 task can only be completed by scoring again
 
 

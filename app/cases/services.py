@@ -73,6 +73,21 @@ def case_orgs(actor) -> list[Organisation]:
     return list(db.session.scalars(scope_for(actor).filter_org(stmt, Organisation.id).order_by(Organisation.path)))
 
 
+def list_from_args(actor, args) -> tuple:
+    """The case list's filters from the query string (the page, its export and the API): (select, filters)."""
+    q = (args.get("q") or "").strip()[:100]
+    org = str(args.get("org") or "")
+    filters = {"q": q, "type": args.get("type") or "", "status": args.get("status") or "", "org": org}
+    stmt = list_stmt(
+        actor,
+        q=q,
+        case_type=filters["type"],
+        status=filters["status"],
+        org_id=int(org) if org.isdigit() else None,
+    )
+    return stmt, filters
+
+
 def list_stmt(actor, *, q: str = "", case_type: str = "", org_id: int | None = None, status: str = ""):
     stmt = scoped(select(Case), actor)
     if q:

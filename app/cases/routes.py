@@ -84,7 +84,21 @@ background.exporter("cases")(_cases_export)
 
 
 def _form() -> dict:
-    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+    """The case form as posted, with the violations picked from the 知识智库 added to the typed codes."""
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "_back")}
+    return services.add_picked_violations(values, current_user)
+
+
+def _save(values: dict, case=None):
+    """Save the case form; the 知识智库 entries picked on it are recorded as used by the case (引用记录)."""
+    from app.knowledge import extras
+
+    saved, _ = services.save_case(current_user, values, case)
+    url = url_for("cases.detail", case_id=saved.id)
+    extras.record_picked(
+        values.get("knowledge_ids"), current_user, context="manual", ref=f"案件 {saved.number}", url=url
+    )
+    return saved
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -93,7 +107,7 @@ def new():
     errors, values = {}, {"case_type": "general", "org": current_user.org.code}
     if request.method == "POST":
         values = _form()
-        saved, exc = attempt(lambda: services.save_case(current_user, values)[0], "案件已保存")
+        saved, exc = attempt(lambda: _save(values), "案件已保存")
         if exc is None:
             return redirect(url_for("cases.detail", case_id=saved.id))
         errors = field_errors(exc)
@@ -111,7 +125,7 @@ def edit(case_id: int):
     errors, values = {}, services.form_values(case)
     if request.method == "POST":
         values = _form()
-        _, exc = attempt(lambda: services.save_case(current_user, values, case), "案件已保存")
+        _, exc = attempt(lambda: _save(values, case), "案件已保存")
         if exc is None:
             return redirect(url_for("cases.detail", case_id=case.id))
         errors = field_errors(exc)

@@ -174,6 +174,29 @@ def _entries(value, errors: dict) -> list[KnowledgeEntry]:
     return [found[c] for c in dict.fromkeys(codes) if c in found]
 
 
+PICKED_MAX = 20
+
+
+def add_picked_violations(values: dict, actor) -> dict:
+    """The case form's violation codes plus those of the violations picked with the 知识智库 picker (the
+    form's ``knowledge_ids``: entries the actor may see; guides are only recorded as used, not added)."""
+    from app.knowledge.search import visible_clause
+
+    ids = [int(p) for p in str(values.get("knowledge_ids") or "").split(",") if p.strip().isdigit()][:PICKED_MAX]
+    if not ids:
+        return values
+    picked = db.session.scalars(
+        select(KnowledgeEntry.code).where(
+            KnowledgeEntry.id.in_(ids),
+            KnowledgeEntry.library == "violation",
+            KnowledgeEntry.code.is_not(None),
+            visible_clause(scope_for(actor)),
+        )
+    ).all()
+    codes = [c for c in re.split(r"[,，、;；\s]+", str(values.get("violations") or "")) if c]
+    return {**values, "violations": "、".join(dict.fromkeys([*codes, *sorted(picked)]))}
+
+
 def clean(data: dict, actor) -> dict:
     """Validate a case as typed (form or import row): a dict of clean values, or ValidationFailed with a
     Chinese message per field."""

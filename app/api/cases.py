@@ -10,9 +10,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.api import bp, query, schema
 from app.cases import io, review, services
-from app.cases.models import CaseDocument
 from app.cases.routes import EDIT, READ
-from app.errors import NotFound, ValidationFailed
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.portal.paging import paginate
 from app.security.access import permission_required
@@ -220,11 +219,7 @@ def case_document(doc_id: int):
             application/vnd.openxmlformats-officedocument.wordprocessingml.document:
               {schema: {type: string, format: binary}}
     """
-    doc = db.session.get(CaseDocument, doc_id)
-    if doc is None:
-        raise NotFound("文书不存在")
-    services.get_case(doc.case_id, current_user)
-    return services.send_document(doc)
+    return services.send_document(services.get_document(doc_id, current_user))
 
 
 @bp.post("/cases/import")

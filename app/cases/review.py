@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
+from app import versioning
 from app.audit import services as audit
 from app.auth.models import User
 from app.cases import rules
@@ -129,9 +130,7 @@ def save_draft(actor, case_type: str, items_raw: str, limits_raw: str, note: str
         select(ReviewRuleSet).where(ReviewRuleSet.case_type == case_type, ReviewRuleSet.status == "draft")
     )
     if draft is None:
-        number = (
-            db.session.scalar(select(func.max(ReviewRuleSet.version)).where(ReviewRuleSet.case_type == case_type)) or 0
-        ) + 1
+        number = versioning.next_version(ReviewRuleSet, ReviewRuleSet.case_type == case_type)
         draft = ReviewRuleSet(case_type=case_type, version=number, created_by_id=actor.id)
         db.session.add(draft)
     draft.items, draft.limits, draft.note = items, limits, (note or "")[:300]
@@ -140,20 +139,14 @@ def save_draft(actor, case_type: str, items_raw: str, limits_raw: str, note: str
 
 
 def publish(rs: ReviewRuleSet, actor=None) -> None:
-    if rs.status != "draft":
-        raise Conflict("只有草稿版本可以发布")
-    for old in db.session.scalars(
-        select(ReviewRuleSet).where(ReviewRuleSet.case_type == rs.case_type, ReviewRuleSet.status == "published")
-    ):
-        old.status = "retired"
-    rs.status, rs.published_at = "published", utcnow()
-    db.session.flush()
-    audit.record(
-        "case_rules.publish",
+    versioning.publish(
+        rs,
+        ReviewRuleSet.case_type == rs.case_type,
         actor=actor,
+        action="case_rules.publish",
         object_type="case_rule_set",
-        object_id=rs.id,
         detail={"case_type": rs.case_type, "version": rs.version},
+        refusal="只有草稿版本可以发布",
     )
 
 

@@ -14,7 +14,6 @@ from app.cases.models import (
     CONCLUSIONS,
     DOC_TYPES,
     STEPS,
-    CaseDocument,
     CaseReferral,
 )
 from app.errors import NotFound, act, attempt, field_errors
@@ -172,11 +171,7 @@ def upload(case_id: int):
 @bp.get("/documents/<int:doc_id>")
 @permission_required(*READ)
 def document(doc_id: int):
-    doc = db.session.get(CaseDocument, doc_id)
-    if doc is None:
-        raise NotFound("文书不存在")
-    services.get_case(doc.case_id, current_user)
-    return services.send_document(doc)
+    return services.send_document(services.get_document(doc_id, current_user))
 
 
 @bp.post("/<int:case_id>/review")

@@ -385,6 +385,15 @@ def register_documents(case: Case, doc_types: list[str], actor=None) -> None:
             )
 
 
+def get_document(doc_id: int, actor) -> CaseDocument:
+    """A case document whose case is in the actor's data scope (404 / 403 otherwise)."""
+    doc = db.session.get(CaseDocument, doc_id)
+    if doc is None:
+        raise NotFound("文书不存在")
+    get_case(doc.case_id, actor)
+    return doc
+
+
 def send_document(doc: CaseDocument):
     """The download of an uploaded document (through app/storage); the caller has checked access."""
     if not doc.path:

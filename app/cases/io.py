@@ -94,6 +94,19 @@ EXPORT_COLUMNS = [
 ]
 
 
+def export_stmt(stmt):
+    """The case list's select with what EXPORT_COLUMNS read loaded per chunk of rows (not per case)."""
+    from sqlalchemy.orm import selectinload
+
+    from app.cases.models import Case, CaseViolation
+
+    return stmt.options(
+        selectinload(Case.parties),
+        selectinload(Case.violations).selectinload(CaseViolation.entry),
+        selectinload(Case.documents),
+    )
+
+
 def _doc_types(raw: str, errors: dict) -> list[str]:
     by_name = {v: k for k, v in DOC_TYPES.items()}
     names = [n for n in re.split(r"[,，、;；\s]+", raw or "") if n]

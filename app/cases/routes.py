@@ -62,7 +62,7 @@ def export(fmt: str):
     stmt, filters = services.list_from_args(current_user, request.args)
     return background.send_or_start(
         "cases",
-        stmt,
+        io.export_stmt(stmt),
         io.EXPORT_COLUMNS,
         user=current_user,
         args=filters,
@@ -76,7 +76,7 @@ def export(fmt: str):
 def _cases_export(user, args: dict):
     """The background export of the case list (app/tabular/background.py), rebuilt in the user's scope."""
     stmt, _ = services.list_from_args(user, args)
-    return io.EXPORT_COLUMNS, stmt, background.count_rows(stmt), "案件", "案件"
+    return io.EXPORT_COLUMNS, io.export_stmt(stmt), background.count_rows(stmt), "案件", "案件"
 
 
 background.exporter("cases")(_cases_export)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
-from sqlalchemy import select
 
 from app.api import body, bp, query, schema
 from app.api.schemas import Input
+from app.engine.models import ProcessInstance
 from app.errors import Conflict
 from app.extensions import db
 from app.inbox import acts
 from app.inbox.models import HumanTask
 from app.inbox.queries import can_act
+from app.inbox.services import open_rows
 from app.portal.paging import paginate
 from app.security.access import permission_required
 from app.soe import guidance
@@ -112,14 +113,9 @@ class ReplyResult(Schema):
 
 def _my_task(g: Guidance) -> HumanTask | None:
     """The caller's open step of the thread's process (集团意见反馈 or 审阅反馈), if any."""
-    if g.instance_id is None:
-        return None
-    rows = db.session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == g.instance_id, HumanTask.status == "open")
-        .order_by(HumanTask.id)
-    ).all()
-    return next((r for r in rows if can_act(current_user, r)), None)
+    instance = db.session.get(ProcessInstance, g.instance_id) if g.instance_id else None
+    rows = open_rows(instance) if instance is not None else []
+    return next((r for r in rows if r.status == "open" and can_act(current_user, r)), None)
 
 
 def _detail(g: Guidance) -> dict:

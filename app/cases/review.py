@@ -280,17 +280,14 @@ def send_back(data: dict) -> str:
 
 
 def open_task(review: CaseReview, actor):
-    from app.inbox.models import HumanTask
+    """The actor's open 评查打分 task of the review's process, if any."""
+    from app.engine.models import ProcessInstance
     from app.inbox.queries import can_act
+    from app.inbox.services import open_rows
 
-    if review.instance_id is None:
-        return None
-    rows = db.session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == review.instance_id, HumanTask.status == "open")
-        .order_by(HumanTask.id)
-    ).all()
-    return next((r for r in rows if r.step == "score" and can_act(actor, r)), None)
+    instance = db.session.get(ProcessInstance, review.instance_id) if review.instance_id else None
+    rows = open_rows(instance) if instance is not None else []
+    return next((r for r in rows if r.status == "open" and r.step == "score" and can_act(actor, r)), None)
 
 
 def load_for_reviewer(review_id: int, actor) -> tuple[CaseReview, object]:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.api import bp, query, schema
+from app.api.paging import Paged, page_body
 from app.cases import io, review, services
 from app.cases.routes import EDIT, READ
 from app.errors import ValidationFailed
@@ -60,11 +61,8 @@ class CaseBrief(Schema):
     submitted_at = fields.DateTime(allow_none=True, metadata={"description": "合格案卷报送时间"})
 
 
-class CasePage(Schema):
+class CasePage(Paged):
     items = fields.List(fields.Nested(CaseBrief))
-    page = fields.Int()
-    pages = fields.Int()
-    total = fields.Int()
 
 
 class CasePartySchema(Schema):
@@ -162,7 +160,7 @@ def list_cases():
     args = query(schema(CaseQuery))
     stmt, _ = services.list_from_args(current_user, {**args, "org": args["org"] or ""})
     page = paginate(stmt, str(args["page"]))
-    return schema(CasePage).dump({"items": page.items, "page": page.page, "pages": page.pages, "total": page.total})
+    return schema(CasePage).dump(page_body(page))
 
 
 @bp.get("/cases/<int:case_id>")

@@ -8,6 +8,7 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.api import body, bp, query, schema
+from app.api.paging import Paged, page_body
 from app.api.schemas import Input
 from app.engine.models import ProcessInstance
 from app.errors import Conflict
@@ -71,11 +72,8 @@ class GuidanceBrief(Schema):
         return g["overdue"] if isinstance(g, dict) else g.overdue(guidance.today())
 
 
-class GuidancePage(Schema):
+class GuidancePage(Paged):
     items = fields.List(fields.Nested(GuidanceBrief))
-    page = fields.Int()
-    pages = fields.Int()
-    total = fields.Int()
 
 
 class GuidanceMessageSchema(Schema):
@@ -158,7 +156,7 @@ def list_guidance():
     elif args["status"]:
         stmt = stmt.where(Guidance.status == args["status"])
     page = paginate(stmt.order_by(Guidance.id.desc()), str(args["page"]))
-    return schema(GuidancePage).dump({"items": page.items, "page": page.page, "pages": page.pages, "total": page.total})
+    return schema(GuidancePage).dump(page_body(page))
 
 
 @bp.get("/soe/guidance/<int:guidance_id>")

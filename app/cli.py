@@ -23,13 +23,15 @@ def seed_demo_command():
 
 @ducha.command("seed-reference")
 def seed_reference_command():
-    """Load the roles and the organisation tree only (production install)."""
+    """Load the roles, the organisation tree and the default 案卷评查 checklists (production install)."""
+    from app.cases.review import ensure_defaults
     from app.demo.reference import seed_orgs, seed_roles
 
     seed_roles()
     orgs = seed_orgs()
+    checklists = ensure_defaults()
     db.session.commit()
-    click.echo(f"reference data: organisations={len(orgs)}")
+    click.echo(f"reference data: organisations={len(orgs)}, case checklists={len(checklists)}")
 
 
 @ducha.command("audit-verify")

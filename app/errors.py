@@ -238,3 +238,46 @@ def register_error_handlers(app: Flask) -> None:
         if app.config.get("PROPAGATE_UNEXPECTED"):
             raise exc
         return _respond(500, "internal_error", HTTP_MESSAGES[500])
+
+
+# ---------------------------------------------------------------------------------------------
+# the end of a form post on a page: commit and say so, or roll back and say why
+
+
+def done(message: str, to: str):
+    """A successful form post: commit, flash ``message`` and go to ``to``."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(to)
+
+
+def attempt(action, success=None):
+    """Run ``action()`` (a service call that flushes, never commits) for a page.
+
+    Returns ``(result, None)`` after a commit (and a flashed ``success``: a text, or a callable of the
+    result), or ``(None, exc)`` after a rollback when the service refused with ValidationFailed; the
+    caller shows ``exc`` on its form (``field_errors(exc)``) or flashes it (``act()``)."""
+    try:
+        result = action()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return None, exc
+    db.session.commit()
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return result, None
+
+
+def field_errors(exc: ValidationFailed | None) -> dict:
+    """The errors a form shows for a refusal: its field errors, or its message under "_"."""
+    if exc is None:
+        return {}
+    return exc.errors or {"_": exc.message}
+
+
+def act(action, success, to: str):
+    """A form post that goes back to a page either way: the service's refusal is flashed there."""
+    _, exc = attempt(action, success)
+    if exc is not None:
+        flash(exc.message, "danger")
+    return redirect(to)

@@ -54,7 +54,16 @@ def _seed_alerts():
             alert_services.raise_alert(kind, org=_org(code), title=f"{code} 预警 {kind}", notify_owner=False)
 
 
+def _seed_cases():
+    from app.cases.models import Case
+
+    for code, n in (("310101", 3), ("310104", 2)):
+        for i in range(n):
+            db.session.add(Case(number=f"{code}-案-{i}", title=f"{code} 案件 {i}", org_id=_org(code).id))
+
+
 LISTS = {
+    "cases": ("/cases/export.xlsx", "hp_officer", _seed_cases, "案件编号", "export.cases", "案件"),
     "clues": ("/clues/export.xlsx", "hp_officer", _seed_clues, "线索编号", "export.clues", "线索"),
     "plans": ("/plans/export.xlsx", "hp_officer", _seed_plans, "计划", "export.plans", "月度计划"),
     "alerts": ("/alerts/export.xlsx?tab=open", "hp_leader", _seed_alerts, "类型", "export.alerts", "异常预警"),

@@ -73,14 +73,17 @@ def export(fmt: str):
     from app.tabular import background
 
     status = "closed" if tab == "closed" else "open"
-    stmt = services.visible_alerts(current_user, status=status, kind=request.args.get("kind") or None)
-    if background.count_rows(stmt) > background.threshold():  # a large list: a background job with progress
-        args = {"tab": status, "kind": request.args.get("kind") or ""}
-        page = background.start("alerts", user=current_user, args=args, fmt=fmt, title=TABS[status])
-        db.session.commit()
-        return page
-    rows = db.session.scalars(stmt.limit(10000)).all()
-    return send(lists.ALERTS, rows, filename=TABS.get(tab, "预警"), fmt=fmt, sheet="预警")
+    return background.send_or_start(
+        "alerts",
+        services.visible_alerts(current_user, status=status, kind=request.args.get("kind") or None),
+        lists.ALERTS,
+        user=current_user,
+        args={"tab": status, "kind": request.args.get("kind") or ""},
+        fmt=fmt,
+        filename=TABS.get(tab, "预警"),
+        sheet="预警",
+        title=TABS[status],
+    )
 
 
 def _alerts_export(user, args: dict):

@@ -73,7 +73,7 @@ def body(schema: Schema) -> dict:
 
 
 def init_api(app) -> None:
-    from app.api import account, clues, instances, openapi, processes, tasks  # noqa: F401  (routes)
+    from app.api import account, cases, clues, instances, openapi, processes, soe, tasks  # noqa: F401  (routes)
     from app.exchange import api as exchange_api  # noqa: F401  (SOE reporting routes)
 
     app.register_blueprint(bp)

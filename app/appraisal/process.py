@@ -15,8 +15,8 @@ from app.audit import services as audit
 from app.auth.models import User
 from app.demo.reference import CITY_CODE
 from app.engine import runtime
-from app.engine.services import service
-from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.engine.services import Linked, service
+from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.inbox.notify import notify
 from app.models_base import utcnow
@@ -26,18 +26,8 @@ ENTRY = "appraisal_page"
 REVIEWER_PERMISSION = "appraisal.admin"
 
 
-def _round(data: dict) -> AppraisalRound:
-    r = db.session.get(AppraisalRound, int(data.get("round_id") or 0))
-    if r is None:
-        raise NotFound("流程关联的考核轮次不存在")
-    return r
-
-
-def _result(data: dict) -> AppraisalResult:
-    r = db.session.get(AppraisalResult, int(data.get("result_id") or 0))
-    if r is None:
-        raise NotFound("流程关联的考核结果不存在")
-    return r
+_round = Linked(AppraisalRound, "round_id", "考核轮次", object_type="appraisal_round")
+_result = Linked(AppraisalResult, "result_id", "考核结果", object_type="appraisal_result")
 
 
 def parse_reviewers(text: str | list | None) -> list[str]:
@@ -161,8 +151,7 @@ def scored(data: dict) -> str:
 
 @service("appraisal.returned")
 def returned(data: dict) -> str:
-    r = _round(data)
-    r.status, r.review_comment = "scoring", data.get("last_comment") or data.get("comment")
+    r = _round.settle(data, "scoring", review_comment=data.get("last_comment") or data.get("comment"))
     return r.review_comment or ""
 
 
@@ -190,9 +179,7 @@ def publish(data: dict) -> str:
 
 @service("appraisal.close")
 def close(data: dict) -> bool:
-    r = _round(data)
-    r.status, r.closed_at = "closed", utcnow()
-    audit.record("appraisal.close", object_type="appraisal_round", object_id=r.id)
+    _round.settle(data, "closed", stamp="closed_at", audit="appraisal.close")
     return True
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.cases import io, referrals, review, rules, services
 from app.cases.models import ACCEPTANCE, CASE_TYPES, DOC_TYPES, STEP_NAMES, ReviewRuleSet
 from app.cases.routes import EDIT, READ, bp
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed, act, attempt, done
 from app.extensions import db
 from app.security.access import permission_required
 from app.tabular.export import send
@@ -23,17 +23,27 @@ ADMIN = ("case.admin",)
 @bp.get("/rules")
 @permission_required(*ADMIN)
 def rules_index():
-    review.ensure_defaults(current_user)
-    db.session.commit()
+    """Read only: the default checklists are created by the seed (``ducha seed-reference``) or ``rules_defaults``."""
+    versions = {t: review.versions(t) for t in CASE_TYPES}
     return render_template(
         "cases/rules.html",
         case_types=CASE_TYPES,
-        versions={t: review.versions(t) for t in CASE_TYPES},
+        versions=versions,
+        missing=[label for t, label in CASE_TYPES.items() if not versions[t]],
         checks=rules.CHECKS,
         doc_types=DOC_TYPES,
         cfg=services.settings(),
         errors={},
     )
+
+
+@bp.post("/rules/defaults")
+@permission_required(*ADMIN)
+def rules_defaults():
+    """Publish version 1 of the default checklist of every case type that has none (an explicit admin act)."""
+    made = review.ensure_defaults(current_user)
+    message = "已发布默认评查规则：" + "、".join(rs.type_label for rs in made) if made else "各程序类型已有评查规则"
+    return done(message, url_for("cases.rules_index"))
 
 
 @bp.get("/rules/<int:rule_set_id>")
@@ -52,27 +62,27 @@ def rule_set(rule_set_id: int):
 def rules_edit(case_type: str):
     if case_type not in CASE_TYPES:
         raise NotFound("程序类型不存在")
-    review.ensure_defaults(current_user)
     base = next(iter(review.versions(case_type)), None)
+    start = base or rules.DEFAULTS[case_type]  # no version yet: the form starts from the defaults (nothing written)
     values = {
-        "items": review.items_text(base) if base else "",
-        "limits": json.dumps(base.limits if base else {}, ensure_ascii=False, indent=2),
+        "items": review.items_text(start),
+        "limits": json.dumps(base.limits if base else start["limits"], ensure_ascii=False, indent=2),
         "note": "",
     }
     errors = {}
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in ("items", "limits", "note")}
-        try:
+
+        def save():
             rs = review.save_draft(current_user, case_type, values["items"], values["limits"], values["note"])
             if request.form.get("publish"):
                 review.publish(rs, current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = {**(exc.errors or {}), "_": exc.message}
-        else:
-            db.session.commit()
-            flash(f"已保存第 {rs.version} 版（{rs.status_label}）", "success")
+            return rs
+
+        _, exc = attempt(save, lambda rs: f"已保存第 {rs.version} 版（{rs.status_label}）")
+        if exc is None:
             return redirect(url_for("cases.rules_index"))
+        errors = {**exc.errors, "_": exc.message}
     return render_template(
         "cases/rules_edit.html",
         case_type=case_type,
@@ -92,23 +102,13 @@ def rules_publish(rule_set_id: int):
     if rs is None:
         raise NotFound("评查规则版本不存在")
     review.publish(rs, current_user)
-    db.session.commit()
-    flash(f"{rs.type_label}评查规则第 {rs.version} 版已发布", "success")
-    return redirect(url_for("cases.rules_index"))
+    return done(f"{rs.type_label}评查规则第 {rs.version} 版已发布", url_for("cases.rules_index"))
 
 
 @bp.post("/settings")
 @permission_required(*ADMIN)
 def settings_save():
-    try:
-        services.save_settings(current_user, request.form)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("设置已保存", "success")
-    return redirect(url_for("cases.rules_index"))
+    return act(lambda: services.save_settings(current_user, request.form), "设置已保存", url_for("cases.rules_index"))
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -9,12 +9,13 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
+from app import versioning
 from app.audit import services as audit
 from app.auth.models import User
 from app.cases import rules
 from app.cases.models import CASE_TYPES, CONCLUSIONS, Case, CaseReview, ReviewRuleSet
 from app.cases.rules import local_today
-from app.engine.services import service
+from app.engine.services import Linked, last_actor, service
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models_base import utcnow
@@ -99,9 +100,11 @@ def parse_items(text: str) -> list[dict]:
     return items
 
 
-def items_text(rs: ReviewRuleSet) -> str:
+def items_text(rs: ReviewRuleSet | dict) -> str:
+    """The checklist of a version (or of a rules.DEFAULTS entry) as the edit form's lines."""
+    items = rs["items"] if isinstance(rs, dict) else rs.items
     return "\n".join(
-        f"{i['code']}｜{i['title']}｜{i['points']:g}｜{rules.CHECKS.get(i.get('check') or '', '')}" for i in rs.items
+        f"{i['code']}｜{i['title']}｜{i['points']:g}｜{rules.CHECKS.get(i.get('check') or '', '')}" for i in items
     )
 
 
@@ -127,9 +130,7 @@ def save_draft(actor, case_type: str, items_raw: str, limits_raw: str, note: str
         select(ReviewRuleSet).where(ReviewRuleSet.case_type == case_type, ReviewRuleSet.status == "draft")
     )
     if draft is None:
-        number = (
-            db.session.scalar(select(func.max(ReviewRuleSet.version)).where(ReviewRuleSet.case_type == case_type)) or 0
-        ) + 1
+        number = versioning.next_version(ReviewRuleSet, ReviewRuleSet.case_type == case_type)
         draft = ReviewRuleSet(case_type=case_type, version=number, created_by_id=actor.id)
         db.session.add(draft)
     draft.items, draft.limits, draft.note = items, limits, (note or "")[:300]
@@ -138,20 +139,14 @@ def save_draft(actor, case_type: str, items_raw: str, limits_raw: str, note: str
 
 
 def publish(rs: ReviewRuleSet, actor=None) -> None:
-    if rs.status != "draft":
-        raise Conflict("只有草稿版本可以发布")
-    for old in db.session.scalars(
-        select(ReviewRuleSet).where(ReviewRuleSet.case_type == rs.case_type, ReviewRuleSet.status == "published")
-    ):
-        old.status = "retired"
-    rs.status, rs.published_at = "published", utcnow()
-    db.session.flush()
-    audit.record(
-        "case_rules.publish",
+    versioning.publish(
+        rs,
+        ReviewRuleSet.case_type == rs.case_type,
         actor=actor,
+        action="case_rules.publish",
         object_type="case_rule_set",
-        object_id=rs.id,
         detail={"case_type": rs.case_type, "version": rs.version},
+        refusal="只有草稿版本可以发布",
     )
 
 
@@ -245,11 +240,7 @@ def start_review(case: Case, actor) -> CaseReview:
     return review
 
 
-def _review(data: dict) -> CaseReview:
-    review = db.session.get(CaseReview, int(data.get("review_id") or 0))
-    if review is None:
-        raise NotFound("流程关联的评查记录不存在")
-    return review
+_review = Linked(CaseReview, "review_id", "评查记录", object_type="case_review")
 
 
 @service("cases.assign")
@@ -277,33 +268,26 @@ def scored(data: dict) -> float:
 
 @service("cases.sign")
 def sign(data: dict) -> str:
-    review = _review(data)
-    signer = db.session.scalar(select(User).where(User.login == data.get("last_actor")))
-    review.status, review.signed_at = "signed", utcnow()
-    review.signed_by_id = signer.id if signer else None
+    signer = last_actor(data)
+    _review.settle(data, "signed", stamp="signed_at", signed_by_id=signer.id if signer else None)
     return "signed"
 
 
 @service("cases.send_back")
 def send_back(data: dict) -> str:
-    review = _review(data)
-    review.status = "returned"
-    review.remark = (data.get("last_comment") or "签发退回")[:500]
+    _review.settle(data, "returned", remark=(data.get("last_comment") or "签发退回")[:500])
     return ""  # clears score_summary: the 评查打分 task can only be completed by scoring again
 
 
 def open_task(review: CaseReview, actor):
-    from app.inbox.models import HumanTask
+    """The actor's open 评查打分 task of the review's process, if any."""
+    from app.engine.models import ProcessInstance
     from app.inbox.queries import can_act
+    from app.inbox.services import open_rows
 
-    if review.instance_id is None:
-        return None
-    rows = db.session.scalars(
-        select(HumanTask)
-        .where(HumanTask.instance_id == review.instance_id, HumanTask.status == "open")
-        .order_by(HumanTask.id)
-    ).all()
-    return next((r for r in rows if r.step == "score" and can_act(actor, r)), None)
+    instance = db.session.get(ProcessInstance, review.instance_id) if review.instance_id else None
+    rows = open_rows(instance) if instance is not None else []
+    return next((r for r in rows if r.status == "open" and r.step == "score" and can_act(actor, r)), None)
 
 
 def load_for_reviewer(review_id: int, actor) -> tuple[CaseReview, object]:

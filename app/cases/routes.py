@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.cases import referrals, review, services
+from app.cases import io, referrals, review, services
 from app.cases.models import (
     ACCEPTANCE,
     CASE_STATUSES,
@@ -14,13 +14,13 @@ from app.cases.models import (
     CONCLUSIONS,
     DOC_TYPES,
     STEPS,
-    CaseDocument,
     CaseReferral,
 )
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, act, attempt, field_errors
 from app.extensions import db
 from app.portal.paging import paginate
 from app.security.access import permission_required
+from app.tabular import background
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 READ = ("case.read",)
@@ -41,28 +41,63 @@ def _names() -> dict:
 @bp.get("/")
 @permission_required(*READ)
 def index():
-    q = (request.args.get("q") or "").strip()[:100]
-    case_type = request.args.get("type", "")
-    status = request.args.get("status", "")
-    org_id = request.args.get("org", "")
-    stmt = services.list_stmt(
-        current_user, q=q, case_type=case_type, status=status, org_id=int(org_id) if org_id.isdigit() else None
-    )
+    stmt, f = services.list_from_args(current_user, request.args)
     page = paginate(stmt, request.args.get("page"))
     return render_template(
         "cases/index.html",
         page=page,
-        q=q,
-        case_type=case_type,
-        status=status,
-        org_id=org_id,
+        q=f["q"],
+        case_type=f["type"],
+        status=f["status"],
+        org_id=f["org"],
         orgs=services.case_orgs(current_user),
         **_names(),
     )
 
 
+@bp.get("/export.<fmt>")
+@permission_required(*READ)
+def export(fmt: str):
+    """The case list with the page's filters, in the user's scope; a large list as a background job."""
+    stmt, filters = services.list_from_args(current_user, request.args)
+    return background.send_or_start(
+        "cases",
+        io.export_stmt(stmt),
+        io.EXPORT_COLUMNS,
+        user=current_user,
+        args=filters,
+        fmt=fmt,
+        filename="案件",
+        sheet="案件",
+        title="案件",
+    )
+
+
+def _cases_export(user, args: dict):
+    """The background export of the case list (app/tabular/background.py), rebuilt in the user's scope."""
+    stmt, _ = services.list_from_args(user, args)
+    return io.EXPORT_COLUMNS, io.export_stmt(stmt), background.count_rows(stmt), "案件", "案件"
+
+
+background.exporter("cases")(_cases_export)
+
+
 def _form() -> dict:
-    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+    """The case form as posted, with the violations picked from the 知识智库 added to the typed codes."""
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "_back")}
+    return services.add_picked_violations(values, current_user)
+
+
+def _save(values: dict, case=None):
+    """Save the case form; the 知识智库 entries picked on it are recorded as used by the case (引用记录)."""
+    from app.knowledge import extras
+
+    saved, _ = services.save_case(current_user, values, case)
+    url = url_for("cases.detail", case_id=saved.id)
+    extras.record_picked(
+        values.get("knowledge_ids"), current_user, context="manual", ref=f"案件 {saved.number}", url=url
+    )
+    return saved
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -71,15 +106,10 @@ def new():
     errors, values = {}, {"case_type": "general", "org": current_user.org.code}
     if request.method == "POST":
         values = _form()
-        try:
-            case, _ = services.save_case(current_user, values)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors or {"_": exc.message}
-        else:
-            db.session.commit()
-            flash("案件已保存", "success")
-            return redirect(url_for("cases.detail", case_id=case.id))
+        saved, exc = attempt(lambda: _save(values), "案件已保存")
+        if exc is None:
+            return redirect(url_for("cases.detail", case_id=saved.id))
+        errors = field_errors(exc)
     status = 422 if errors else 200
     return render_template(
         "cases/edit.html", case=None, values=values, errors=errors, orgs=services.case_orgs(current_user), **_names()
@@ -94,15 +124,10 @@ def edit(case_id: int):
     errors, values = {}, services.form_values(case)
     if request.method == "POST":
         values = _form()
-        try:
-            services.save_case(current_user, values, case)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors or {"_": exc.message}
-        else:
-            db.session.commit()
-            flash("案件已保存", "success")
+        _, exc = attempt(lambda: _save(values, case), "案件已保存")
+        if exc is None:
             return redirect(url_for("cases.detail", case_id=case.id))
+        errors = field_errors(exc)
     status = 422 if errors else 200
     return render_template(
         "cases/edit.html", case=case, values=values, errors=errors, orgs=services.case_orgs(current_user), **_names()
@@ -130,61 +155,45 @@ def detail(case_id: int):
 def upload(case_id: int):
     case = services.get_case(case_id, current_user)
     file = request.files.get("file")
-    try:
-        services.add_document(
+    return act(
+        lambda: services.add_document(
             case,
             current_user,
             doc_type=request.form.get("doc_type", ""),
             filename=file.filename if file else "",
             data=file.read() if file else b"",
-        )
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("文书已上传", "success")
-    return redirect(url_for("cases.detail", case_id=case.id))
+        ),
+        "文书已上传",
+        url_for("cases.detail", case_id=case.id),
+    )
 
 
 @bp.get("/documents/<int:doc_id>")
 @permission_required(*READ)
 def document(doc_id: int):
-    doc = db.session.get(CaseDocument, doc_id)
-    if doc is None:
-        raise NotFound("文书不存在")
-    services.get_case(doc.case_id, current_user)
-    return services.send_document(doc)
+    return services.send_document(services.get_document(doc_id, current_user))
 
 
 @bp.post("/<int:case_id>/review")
 @permission_required("case.review")
 def start_review(case_id: int):
     case = services.get_case(case_id, current_user)
-    try:
-        review.start_review(case, current_user)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("已发起评查，待分派评查人", "success")
-    return redirect(url_for("cases.detail", case_id=case.id))
+    return act(
+        lambda: review.start_review(case, current_user),
+        "已发起评查，待分派评查人",
+        url_for("cases.detail", case_id=case.id),
+    )
 
 
 @bp.post("/<int:case_id>/submit")
 @permission_required(*EDIT)
 def submit(case_id: int):
     case = services.get_case(case_id, current_user)
-    try:
-        services.submit_qualified(case, current_user)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("合格案卷已报送", "success")
-    return redirect(url_for("cases.detail", case_id=case.id))
+    return act(
+        lambda: services.submit_qualified(case, current_user),
+        "合格案卷已报送",
+        url_for("cases.detail", case_id=case.id),
+    )
 
 
 @bp.route("/reviews/<int:review_id>/score", methods=["GET", "POST"])
@@ -194,16 +203,13 @@ def score(review_id: int):
     errors, form = {}, None
     if request.method == "POST":
         form = request.form
-        try:
-            review.save_scores(review_id, current_user, request.form)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors or {"_": exc.message}
-            item, _ = review.load_for_reviewer(review_id, current_user)
-        else:
-            db.session.commit()
-            flash("评查打分已提交，等待领导签发", "success")
+        _, exc = attempt(
+            lambda: review.save_scores(review_id, current_user, request.form), "评查打分已提交，等待领导签发"
+        )
+        if exc is None:
             return redirect(url_for("inbox.index"))
+        errors = field_errors(exc)
+        item, _ = review.load_for_reviewer(review_id, current_user)
     return render_template(
         "cases/score.html",
         review=item,
@@ -219,15 +225,11 @@ def score(review_id: int):
 @permission_required(*EDIT)
 def refer(case_id: int):
     case = services.get_case(case_id, current_user)
-    try:
-        referrals.create(case, current_user, request.form)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("已登记移送", "success")
-    return redirect(url_for("cases.detail", case_id=case.id))
+    return act(
+        lambda: referrals.create(case, current_user, request.form),
+        "已登记移送",
+        url_for("cases.detail", case_id=case.id),
+    )
 
 
 @bp.post("/referrals/<int:referral_id>/answer")
@@ -237,12 +239,8 @@ def answer(referral_id: int):
     if item is None:
         raise NotFound("移送记录不存在")
     services.get_case(item.case_id, current_user)
-    try:
-        referrals.answer(item, current_user, request.form)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash("已登记受理情况", "success")
-    return redirect(request.form.get("next") or url_for("cases.referral_list"))
+    return act(
+        lambda: referrals.answer(item, current_user, request.form),
+        "已登记受理情况",
+        request.form.get("next") or url_for("cases.referral_list"),
+    )

@@ -9,6 +9,7 @@ import secrets
 from datetime import date
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.audit import services as audit
 from app.auth.models import User
@@ -73,6 +74,21 @@ def case_orgs(actor) -> list[Organisation]:
     return list(db.session.scalars(scope_for(actor).filter_org(stmt, Organisation.id).order_by(Organisation.path)))
 
 
+def list_from_args(actor, args) -> tuple:
+    """The case list's filters from the query string (the page, its export and the API): (select, filters)."""
+    q = (args.get("q") or "").strip()[:100]
+    org = str(args.get("org") or "")
+    filters = {"q": q, "type": args.get("type") or "", "status": args.get("status") or "", "org": org}
+    stmt = list_stmt(
+        actor,
+        q=q,
+        case_type=filters["type"],
+        status=filters["status"],
+        org_id=int(org) if org.isdigit() else None,
+    )
+    return stmt, filters
+
+
 def list_stmt(actor, *, q: str = "", case_type: str = "", org_id: int | None = None, status: str = ""):
     stmt = scoped(select(Case), actor)
     if q:
@@ -87,6 +103,8 @@ def list_stmt(actor, *, q: str = "", case_type: str = "", org_id: int | None = N
             stmt = stmt.where(Case.org_id.in_(select(Organisation.id).where(Organisation.path.startswith(org.path))))
     if status:
         stmt = stmt.where(Case.status == status)
+    # the unit and the 主办人 of a page's cases in one statement each (not one per case)
+    stmt = stmt.options(selectinload(Case.org), selectinload(Case.officer))
     return stmt.order_by(Case.filed_on.desc().nulls_last(), Case.id.desc())
 
 
@@ -157,6 +175,29 @@ def _entries(value, errors: dict) -> list[KnowledgeEntry]:
     if missing:
         errors["violations"] = "违法行为库中没有编号：" + "、".join(missing)
     return [found[c] for c in dict.fromkeys(codes) if c in found]
+
+
+PICKED_MAX = 20
+
+
+def add_picked_violations(values: dict, actor) -> dict:
+    """The case form's violation codes plus those of the violations picked with the 知识智库 picker (the
+    form's ``knowledge_ids``: entries the actor may see; guides are only recorded as used, not added)."""
+    from app.knowledge.search import visible_clause
+
+    ids = [int(p) for p in str(values.get("knowledge_ids") or "").split(",") if p.strip().isdigit()][:PICKED_MAX]
+    if not ids:
+        return values
+    picked = db.session.scalars(
+        select(KnowledgeEntry.code).where(
+            KnowledgeEntry.id.in_(ids),
+            KnowledgeEntry.library == "violation",
+            KnowledgeEntry.code.is_not(None),
+            visible_clause(scope_for(actor)),
+        )
+    ).all()
+    codes = [c for c in re.split(r"[,，、;；\s]+", str(values.get("violations") or "")) if c]
+    return {**values, "violations": "、".join(dict.fromkeys([*codes, *sorted(picked)]))}
 
 
 def clean(data: dict, actor) -> dict:
@@ -345,6 +386,15 @@ def register_documents(case: Case, doc_types: list[str], actor=None) -> None:
                     uploaded_by_id=getattr(actor, "id", None),
                 )
             )
+
+
+def get_document(doc_id: int, actor) -> CaseDocument:
+    """A case document whose case is in the actor's data scope (404 / 403 otherwise)."""
+    doc = db.session.get(CaseDocument, doc_id)
+    if doc is None:
+        raise NotFound("文书不存在")
+    get_case(doc.case_id, actor)
+    return doc
 
 
 def send_document(doc: CaseDocument):

@@ -17,11 +17,10 @@ from app.dispatch import gateway
 from app.dispatch.devices import holder_map, metres
 from app.dispatch.models import EVENT_KINDS, Device, DispatchRecord
 from app.engine import runtime
-from app.engine.services import service
+from app.engine.services import Linked, service
 from app.enterprises.models import Enterprise
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.models_base import utcnow
 from app.triggers.models import TriggerHit
 
 PROCESS_ID = "dispatch_task"
@@ -194,20 +193,15 @@ def records(scope=None, limit: int = 50) -> list[DispatchRecord]:
     return list(db.session.scalars(stmt))
 
 
-def _record(data: dict) -> DispatchRecord:
-    rec = db.session.get(DispatchRecord, int(data.get("dispatch_id") or 0))
-    if rec is None:
-        raise NotFound("流程关联的调度记录不存在")
-    return rec
+_record = Linked(DispatchRecord, "dispatch_id", "调度记录", object_type="dispatch")
 
 
 @service("dispatch.close")
 def close(data: dict) -> str:
     """办结: the outcome is stored on the record and the unit is free again."""
-    rec = _record(data)
-    rec.status, rec.closed_at = "closed", utcnow()
-    rec.outcome = (data.get("result") or "")[:2000]
+    rec = _record.settle(
+        data, "closed", stamp="closed_at", outcome=(data.get("result") or "")[:2000], audit="dispatch.close"
+    )
     if rec.device is not None:
         rec.device.busy = False
-    audit.record("dispatch.close", object_type="dispatch", object_id=rec.id)
     return "closed"

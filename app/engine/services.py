@@ -71,6 +71,48 @@ def linked(model, data: dict, key: str, what: str):
     return row
 
 
+class Linked:
+    """The business row of a process (``data[key]`` holds its id) and what a service task usually does to it.
+
+    One per process, in its module: ``PLAN = Linked(MonthlyPlan, "plan_id", "计划", object_type="plan")``;
+    ``PLAN(data)`` is ``linked()``; ``PLAN.settle(data, "published", stamp="published_at", audit="plan.publish")``
+    loads the row, sets its status, the ``stamp`` column(s) to now and any other ``fields``, records the audit
+    action (by the system) when one is named, and returns the row."""
+
+    def __init__(self, model, key: str, what: str, *, object_type: str | None = None):
+        self.model, self.key, self.what = model, key, what
+        self.object_type = object_type or model.__tablename__
+
+    def __call__(self, data: dict):
+        return linked(self.model, data, self.key, self.what)
+
+    def settle(
+        self,
+        data: dict,
+        status: str | None = None,
+        *,
+        stamp: str | tuple[str, ...] = (),
+        audit: str | None = None,
+        detail: dict | None = None,
+        **fields,
+    ):
+        from app.models_base import utcnow
+
+        row = self(data)
+        if status is not None:
+            row.status = status
+        now = utcnow()
+        for name in (stamp,) if isinstance(stamp, str) else stamp:
+            setattr(row, name, now)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        if audit:
+            from app.audit import services as audit_services
+
+            audit_services.record(audit, object_type=self.object_type, object_id=row.id, detail=detail)
+        return row
+
+
 def last_actor(data: dict):
     """The User who did the step before a service task (`last_actor` in the data), None for the system."""
     from sqlalchemy import select

@@ -17,8 +17,8 @@ from app.engine import runtime
 from app.engine.calendar import get_calendar
 from app.engine.cli import round_job
 from app.engine.scripting import working_deadline
-from app.engine.services import service
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.engine.services import Linked, service
+from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.inbox import lifecycle, notify
 from app.inbox.models import HumanTask
@@ -84,11 +84,7 @@ def submit(plan: MonthlyPlan, actor) -> MonthlyPlan:
     return plan
 
 
-def _plan(data: dict) -> MonthlyPlan:
-    plan = db.session.get(MonthlyPlan, int(data.get("plan_id") or 0))
-    if plan is None:
-        raise NotFound("流程关联的计划不存在")
-    return plan
+_plan = Linked(MonthlyPlan, "plan_id", "计划", object_type="plan")
 
 
 def _drafter(plan: MonthlyPlan) -> list[User]:
@@ -97,32 +93,27 @@ def _drafter(plan: MonthlyPlan) -> list[User]:
 
 @service("plan.step")
 def step(data: dict, note: str) -> str:
-    plan = _plan(data)
-    plan.status, plan.updated_at = "reviewing", utcnow()
+    _plan.settle(data, "reviewing", stamp="updated_at")
     return note
 
 
 @service("plan.returned")
 def returned(data: dict) -> str:
-    plan = _plan(data)
     reason = data.get("last_comment") or ""
-    plan.status, plan.return_reason, plan.updated_at = "returned", reason, utcnow()
+    _plan.settle(data, "returned", stamp="updated_at", return_reason=reason)
     return reason
 
 
 @service("plan.resubmitted")
 def resubmitted(data: dict) -> dict:
-    plan = _plan(data)
-    plan.status, plan.updated_at = "reviewing", utcnow()
-    return _info(plan)
+    return _info(_plan.settle(data, "reviewing", stamp="updated_at"))
 
 
 @service("plan.publicize")
 def publicize(data: dict) -> str:
     """公示: until N working days from now (the process's timer uses the same rule)."""
-    plan = _plan(data)
-    until = working_deadline(plan.publicity_days)
-    plan.status, plan.publicity_until, plan.updated_at = "publicity", datetime.fromisoformat(until), utcnow()
+    until = working_deadline(_plan(data).publicity_days)
+    plan = _plan.settle(data, "publicity", stamp="updated_at", publicity_until=datetime.fromisoformat(until))
     notify.notify(
         _drafter(plan), kind="done", title=f"{plan.title}已审核通过，公示至 {until[:10]}", url=f"/plans/{plan.id}"
     )
@@ -131,10 +122,8 @@ def publicize(data: dict) -> str:
 
 @service("plan.publish")
 def publish(data: dict) -> str:
-    plan = _plan(data)
-    plan.status, plan.published_at, plan.updated_at = "published", utcnow(), utcnow()
+    plan = _plan.settle(data, "published", stamp=("published_at", "updated_at"), audit="plan.publish")
     notify.notify(_drafter(plan), kind="done", title=f"{plan.title}公示期满，已正式发布", url=f"/plans/{plan.id}")
-    audit.record("plan.publish", object_type="plan", object_id=plan.id)
     return plan.published_at.isoformat()
 
 

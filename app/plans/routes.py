@@ -44,15 +44,18 @@ def index():
 def export(fmt: str):
     """The plans the user's scope shows; a large list as a background job with progress."""
     from app.tabular import background, lists
-    from app.tabular.export import send
 
-    stmt = services.visible(current_user)
-    if background.count_rows(stmt) > background.threshold():
-        page = background.start("plans", user=current_user, args={}, fmt=fmt, title="月度计划")
-        db.session.commit()
-        return page
-    rows = db.session.scalars(stmt.limit(10000)).unique().all()
-    return send(lists.PLANS, rows, filename="月度计划", fmt=fmt, sheet="月度计划")
+    return background.send_or_start(
+        "plans",
+        services.visible(current_user),
+        lists.PLANS,
+        user=current_user,
+        args={},
+        fmt=fmt,
+        filename="月度计划",
+        sheet="月度计划",
+        title="月度计划",
+    )
 
 
 def _plans_export(user, args: dict):

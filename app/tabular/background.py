@@ -58,6 +58,19 @@ def start(name: str, *, user, args: dict, fmt: str, title: str):
     return render_template("tabular/export_job.html", job=job, title=title)
 
 
+def send_or_start(name: str, stmt, columns, *, user, args: dict, fmt: str, filename: str, sheet: str, title: str):
+    """A list's export: the file at once, or (more than ``threshold()`` rows) the background job ``name`` with its
+    progress page. ``stmt`` is the list's scoped select; ``args`` let the registered exporter rebuild it."""
+    from app.tabular.export import send
+
+    if count_rows(stmt) > threshold():
+        page = start(name, user=user, args=args, fmt=fmt, title=title)
+        db.session.commit()
+        return page
+    rows = db.session.scalars(stmt.limit(10000)).unique().all()
+    return send(columns, rows, filename=filename, fmt=fmt, sheet=sheet)
+
+
 def export_job(report, *, name: str, user_id: int, args: dict, fmt: str) -> dict:
     """Job function: read the rows in chunks with progress, write the file, return its download URL."""
     from app.auth.models import User

@@ -8,11 +8,10 @@ from app.audit import services as audit
 from app.auth.models import Role, User
 from app.engine.calendar import get_calendar
 from app.engine.runtime import SHANGHAI
-from app.engine.services import service
+from app.engine.services import Linked, service
 from app.enterprises.flows import start_process
 from app.enterprises.models import Enterprise, EnterpriseRecord
 from app.enterprises.reference import district_org
-from app.errors import NotFound
 from app.extensions import db
 from app.inbox import notify
 from app.models_base import utcnow
@@ -60,11 +59,7 @@ def start_for(hit: TriggerHit):
     return instance
 
 
-def _hit(data: dict) -> TriggerHit:
-    hit = db.session.get(TriggerHit, int(data.get("hit_id") or 0))
-    if hit is None:
-        raise NotFound("流程关联的触发记录不存在")
-    return hit
+_hit = Linked(TriggerHit, "hit_id", "触发记录", object_type="trigger_hit")
 
 
 def _holders(org_id: int, role_code: str) -> list[User]:
@@ -77,8 +72,7 @@ def _holders(org_id: int, role_code: str) -> list[User]:
 
 @service("trigger.step")
 def step(data: dict, status: str) -> str:
-    hit = _hit(data)
-    hit.status = status
+    _hit.settle(data, status)
     if status == "handling":  # sent back: the reason goes to the handler's form
         return data.get("last_comment") or ""
     return OUTCOMES.get(data.get("handle_result") or "", "")
@@ -125,8 +119,7 @@ def close(data: dict) -> str:
     """办结: the outcome is stored, becomes a record on the enterprise and moves its score at once."""
     from app.grading.events import enterprise_changed
 
-    hit = _hit(data)
-    hit.status, hit.closed_at = "closed", utcnow()
+    hit = _hit.settle(data, "closed", stamp="closed_at")
     hit.outcome = data.get("handle_result") if data.get("handle_result") in OUTCOMES else "no_problem"
     hit.outcome_note = "\n".join(x for x in (data.get("findings"), data.get("measures")) if x)
     db.session.add(

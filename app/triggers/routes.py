@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.enterprises import access
 from app.enterprises.models import Enterprise, EnterpriseRecord
 from app.enterprises.params import form_row, parse_int
-from app.errors import NotFound
+from app.errors import NotFound, done
 from app.extensions import db
 from app.portal.paging import paginate
 from app.security.access import permission_required
@@ -70,9 +70,10 @@ def rules():
 def save_rule():
     rule = form_row(TriggerRule, request.form, label="规则")
     saved = services.save_rule(current_user, request.form.to_dict(), rule)
-    db.session.commit()
-    flash(f"规则 {saved.code} 第 {saved.version} 版已保存为草稿，请试运行后发布", "success")
-    return redirect(url_for("triggers.rule", rule_id=saved.id))
+    return done(
+        f"规则 {saved.code} 第 {saved.version} 版已保存为草稿，请试运行后发布",
+        url_for("triggers.rule", rule_id=saved.id),
+    )
 
 
 @bp.get("/rules/<int:rule_id>")
@@ -97,9 +98,7 @@ def publish_rule(rule_id: int):
     if row is None:
         raise NotFound("规则不存在")
     services.publish_rule(row, current_user)
-    db.session.commit()
-    flash(f"规则 {row.code} 第 {row.version} 版已发布", "success")
-    return redirect(url_for("triggers.rules"))
+    return done(f"规则 {row.code} 第 {row.version} 版已发布", url_for("triggers.rules"))
 
 
 @bp.post("/scenarios")
@@ -107,6 +106,4 @@ def publish_rule(rule_id: int):
 def save_scenario():
     scn = form_row(TriggerScenario, request.form, label="场景")
     saved = services.save_scenario(current_user, request.form.to_dict(), scn)
-    db.session.commit()
-    flash(f"已保存场景「{saved.name}」", "success")
-    return redirect(url_for("triggers.rules"))
+    return done(f"已保存场景「{saved.name}」", url_for("triggers.rules"))

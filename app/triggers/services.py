@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from app import versioning
 from app.audit import services as audit
 from app.enterprises.expressions import problems, safe_evaluate
 from app.enterprises.models import RECORD_KINDS, Enterprise, EnterpriseRecord
@@ -82,7 +83,7 @@ def save_rule(actor, data: dict, rule: TriggerRule | None = None) -> TriggerRule
     if rule is not None and rule.status != "draft":
         raise Conflict("已发布的规则不能修改，请新建版本")
     if rule is None:
-        version = (db.session.scalar(select(func.max(TriggerRule.version)).where(TriggerRule.code == code)) or 0) + 1
+        version = versioning.next_version(TriggerRule, TriggerRule.code == code)
         rule = TriggerRule(code=code, version=version, created_by_id=actor.id, status="draft")
         db.session.add(rule)
     rule.name, rule.record_kind, rule.condition = name, kind, condition
@@ -98,22 +99,15 @@ def save_rule(actor, data: dict, rule: TriggerRule | None = None) -> TriggerRule
 
 
 def publish_rule(rule: TriggerRule, actor) -> TriggerRule:
-    if rule.status != "draft":
-        raise Conflict("只能发布草稿")
-    for old in db.session.scalars(
-        select(TriggerRule).where(TriggerRule.code == rule.code, TriggerRule.status == "published")
-    ):
-        old.status = "retired"
-    rule.status, rule.published_at = "published", utcnow()
-    db.session.flush()
-    audit.record(
-        "trigger.rule.publish",
+    return versioning.publish(
+        rule,
+        TriggerRule.code == rule.code,
         actor=actor,
+        action="trigger.rule.publish",
         object_type="trigger_rule",
-        object_id=rule.id,
         detail={"code": rule.code, "version": rule.version},
+        refusal="只能发布草稿",
     )
-    return rule
 
 
 def test_bench(rule: TriggerRule, *, months: int, now: datetime | None = None, limit: int = 200) -> dict:

@@ -79,9 +79,9 @@ def test_violations_picked_on_the_case_form_are_added_and_recorded(app, client_f
         case = db.session.scalar(select(Case))
         assert sorted(v.entry.code for v in case.violations) == ["T-94", "T-97"]  # the guide is not a violation
         uses = db.session.scalars(select(KnowledgeUsage).order_by(KnowledgeUsage.entry_id)).all()
-        assert [(u.entry_id, u.ref, u.url) for u in uses] == [
-            (entries["T-94"], f"案件 {GOOD['number']}", f"/cases/{case.id}"),
-            (entries["guide"], f"案件 {GOOD['number']}", f"/cases/{case.id}"),
+        assert [(u.entry_id, u.context, u.ref, u.url) for u in uses] == [
+            (entries["T-94"], "case", f"案件 {GOOD['number']}", f"/cases/{case.id}"),
+            (entries["guide"], "case", f"案件 {GOOD['number']}", f"/cases/{case.id}"),
         ]  # the unknown id is passed over
     # A refused form keeps the picks and shows the merged codes; nothing is recorded for it.
     bad = officer.post(

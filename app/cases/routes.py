@@ -95,7 +95,7 @@ def _save(values: dict, case=None):
     saved, _ = services.save_case(current_user, values, case)
     url = url_for("cases.detail", case_id=saved.id)
     extras.record_picked(
-        values.get("knowledge_ids"), current_user, context="manual", ref=f"案件 {saved.number}", url=url
+        values.get("knowledge_ids"), current_user, context="case", ref=f"案件 {saved.number}", url=url
     )
     return saved
 

@@ -35,7 +35,7 @@ ALLOWED = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/msword": ".doc",
 }
-CONTEXTS = {"clue_handle": "线索处理", "inspection": "检查记录", "manual": "手工引用"}
+CONTEXTS = {"clue_handle": "线索处理", "inspection": "检查记录", "case": "案卷", "manual": "手工引用"}
 
 
 def mark_helpful(entry: KnowledgeEntry, actor) -> bool:

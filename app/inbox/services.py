@@ -345,6 +345,9 @@ def draft_data(row: HumanTask, form) -> dict:
 
 
 def my_open_task(instance: ProcessInstance, user) -> int | None:
+    started = getattr(instance, "started_rows", None)  # started in this request: its rows are in memory
+    if started is not None:
+        return next((r.id for r in started if r.status == "open" and r.assignee_id == user.id), None)
     return db.session.scalar(
         select(HumanTask.id)
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "open", HumanTask.assignee_id == user.id)

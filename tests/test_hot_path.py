@@ -115,8 +115,9 @@ def test_a_start_from_the_start_page_reads_the_process_once(app, client_for):
     assert sum("FROM process_models" in s for s in seen.sql) == 1
     assert not any(s.startswith("SELECT human_tasks.id") for s in seen.sql), seen.sql
     if engine.dialect.name == "postgresql":
-        # session, process, version, instance insert, its state, first task, audit entry with the history
-        assert len(seen.sql) == 7, "\n".join(s[:70] for s in seen.sql)
+        # session, process, version, its numbering (lock the process row, read the last number), instance
+        # insert, its state, first task, audit entry with the history event
+        assert len(seen.sql) == 9, "\n".join(s[:70] for s in seen.sql)
 
 
 def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
@@ -198,6 +199,27 @@ def test_history_events_wait_for_the_commit_and_the_transaction_still_sees_them(
         savepoint.rollback()
     db.session.commit()
     assert db.session.scalar(select(InstanceEvent).where(InstanceEvent.comment == "五")) is None
+
+
+def test_a_request_that_queued_history_and_did_not_commit_writes_nothing(app):
+    """A request ends with COMMIT only when its transaction wrote nothing and queued nothing: an event or an
+    audit entry waiting for a commit that never came is rolled back with the request (app/dbpool.py)."""
+    from app.engine import runtime
+    from app.engine.models import InstanceEvent
+    from app.inbox import actions
+    from tests.conftest import deploy_test_process
+
+    with app.app_context():
+        deploy_test_process("approval_demo")
+        instance_id = actions.start("approval_demo", actor=user("hp_officer")).id
+        db.session.commit()
+    with app.app_context():  # as a request: read, queue, end without commit
+        instance = db.session.get(runtime.ProcessInstance, instance_id)
+        runtime.add_event(instance, "comment", comment="未提交")
+        audit.record("test.uncommitted", actor=user("hp_officer"))
+    with app.app_context():
+        assert db.session.scalar(select(InstanceEvent).where(InstanceEvent.comment == "未提交")) is None
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "test.uncommitted")) is None
 
 
 def test_rolled_back_entries_never_reach_the_chain(ctx):

@@ -42,8 +42,8 @@ def take(session: Session) -> dict[Table, list[dict]]:
 
 def write(session: Session) -> None:
     """Insert the queued rows now (one statement per table)."""
-    for table, rows in take(session).items():
-        session.execute(insert(table).values(rows))
+    for table, rows in take(session).items():  # one row: a cached statement; several: one INSERT
+        session.execute(insert(table).values(**rows[0]) if len(rows) == 1 else insert(table).values(rows))
 
 
 def _write(session: Session) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
 
 KEY = "ducha.deferred_rows"
 
@@ -57,9 +58,8 @@ def _before_query(state) -> None:
         return
     tables = {table for table, _row in queued}
     named = {m.local_table for m in state.all_mappers}
-    stmt = state.statement
-    froms = getattr(stmt, "get_final_froms", None)
-    named.update(f for f in (froms() if froms is not None else [getattr(stmt, "table", None)]) if isinstance(f, Table))
+    if not named & tables:  # joins, subqueries, columns, UPDATE and DELETE targets
+        named.update(find_tables(state.statement, check_columns=True, include_joins=True, include_crud=True))
     if named & tables:
         write(state.session)
 

@@ -170,7 +170,7 @@ def test_an_append_after_another_process_moved_the_head_locks_and_reads_it(ctx):
 
 def test_history_events_wait_for_the_commit_and_the_transaction_still_sees_them(ctx):
     from app.engine import runtime
-    from app.engine.models import InstanceEvent
+    from app.engine.models import InstanceEvent, ProcessInstance
     from app.inbox import actions, services
     from tests.conftest import deploy_test_process
 
@@ -183,6 +183,14 @@ def test_history_events_wait_for_the_commit_and_the_transaction_still_sees_them(
         shown = [e.kind for e in services.history(instance)]  # a query of the history writes the queue first
     assert shown == [*kinds, "comment"]
     assert seen.sql[0].startswith("INSERT INTO instance_events")
+    runtime.add_event(instance, "comment", comment="一又")
+    joined = (
+        select(db.func.count())
+        .select_from(ProcessInstance)
+        .join(InstanceEvent, InstanceEvent.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.id == instance.id)
+    )
+    assert db.session.scalar(joined) == len(kinds) + 2  # a join names the table too
     runtime.add_event(instance, "comment", comment="二")
     db.session.rollback()  # the queued event goes with the rest of the work
     runtime.add_event(instance, "comment", comment="三")

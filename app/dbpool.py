@@ -73,6 +73,8 @@ def install_read_only_commit(app, db) -> None:
         session = db.session()
         if not session.in_transaction() or session.new or session.dirty or session.deleted:
             return
+        if _queued_for_commit(session):
+            return  # history or audit entries wait for a commit that did not come: rolled back, as before
         if session.connection().info.get(_WROTE):
             return  # wrote and did not commit: the session's ROLLBACK discards it, as before
         # The session is removed right after: keep what it loaded as it was (a rollback inside close() did
@@ -84,6 +86,13 @@ def install_read_only_commit(app, db) -> None:
             session.rollback()
         finally:
             session.expire_on_commit = expire
+
+
+def _queued_for_commit(session) -> bool:
+    from app import deferred
+    from app.audit.services import PENDING_KEY
+
+    return deferred.pending(session) or bool(session.info.get(PENDING_KEY))
 
 
 def _note_write(conn, cursor, statement, parameters, context, executemany) -> None:

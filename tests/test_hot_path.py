@@ -85,8 +85,39 @@ def test_a_task_submit_reads_its_rows_once(app, client_for):
     selects = [s[:90] for s in seen.sql if s.startswith("SELECT")]
     # the session, the rows, and who is told of the next task (a role in an organisation)
     assert len(selects) == 3 and selects[2].startswith("SELECT users.id FROM users"), selects
-    if engine.dialect.name == "postgresql":  # + event, instance, task, next task, its notice, audit head, entry
-        assert len(seen.sql) == 10, "\n".join(s[:70] for s in seen.sql)
+    if engine.dialect.name == "postgresql":
+        # + instance, task, next task, its notice, and one statement for the audit entry with the history
+        # event (the head was the one this process saw last: no lock-and-read first)
+        assert len(seen.sql) == 8, "\n".join(s[:70] for s in seen.sql)
+        seal = seen.sql[-1]
+        assert seal.startswith("WITH moved AS (UPDATE audit_head") and "INSERT INTO instance_events" in seal
+        assert not any(s.startswith("INSERT INTO instance_events") for s in seen.sql)
+
+
+def test_a_start_from_the_start_page_reads_the_process_once(app, client_for):
+    """The page's process row is the one the start uses (not read again), and the task the answer
+    redirects to is the one the start created (not queried)."""
+    from tests.api_helpers import deploy_flow
+
+    with app.app_context():
+        deploy_flow()
+        engine = db.engine
+    officer = client_for("hp_officer")
+    officer.post("/inbox/start/api_flow", data={"subject": "预热"})  # warm the process's caches
+    with Statements(engine) as seen:
+        resp = officer.post("/inbox/start/api_flow", data={"subject": "语句数"})
+    assert resp.status_code == 302 and "/inbox/tasks/" in resp.headers["Location"]
+    with app.app_context():
+        from app.inbox.models import HumanTask
+
+        task = db.session.get(HumanTask, int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
+        assert (task.step, task.assignee_id, task.instance.title) == ("fill", user("hp_officer").id, "语句数")
+    assert sum("FROM process_models" in s for s in seen.sql) == 1
+    assert not any(s.startswith("SELECT human_tasks.id") for s in seen.sql), seen.sql
+    if engine.dialect.name == "postgresql":
+        # session, process, version, its numbering (lock the process row, read the last number), instance
+        # insert, its state, first task, audit entry with the history event
+        assert len(seen.sql) == 9, "\n".join(s[:70] for s in seen.sql)
 
 
 def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
@@ -107,6 +138,96 @@ def test_audit_entries_are_chained_at_commit_in_record_order(ctx):
     # PostgreSQL: lock-and-read the head, then insert the entries and move the head in one statement.
     assert len(audit_sql) == (2 if db.engine.dialect.name == "postgresql" else 1 + 3 + 1), audit_sql
     assert audit.verify().ok
+
+
+def test_an_append_after_another_process_moved_the_head_locks_and_reads_it(ctx):
+    """One statement appends an entry when the head is still the one this process saw last; when another
+    process appended since, that statement writes nothing of the chain and the append locks and reads
+    the head as before: the chain never forks, and ids follow the chain's order."""
+    actor = user("hp_officer")
+    audit.record("test.first", actor=actor)
+    db.session.commit()
+    where = db.engine.url.render_as_string(hide_password=True)
+    audit._known_head[where] = "f" * 64  # as if another process had appended since this one last did
+    audit.record("test.second", actor=actor)
+    with Statements() as stale:
+        db.session.commit()
+    audit.record("test.third", actor=actor)
+    with Statements() as known:
+        db.session.commit()
+    first, second, third = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()[-3:]
+    assert [e.action for e in (first, second, third)] == ["test.first", "test.second", "test.third"]
+    assert (second.prev_mac, third.prev_mac) == (first.mac, second.mac)
+    head = db.session.get(AuditHead, 1)
+    assert (head.last_id, head.last_mac) == (third.id, third.mac)
+    if db.engine.dialect.name == "postgresql":
+        stale_sql = [s[:40] for s in stale.sql if "audit_" in s]
+        # the guarded append (no row), the lock-and-read, the insert with the head move
+        assert len(stale_sql) == 3 and stale_sql[0].startswith("WITH moved AS"), stale_sql
+        assert [s[:40] for s in known.sql if "audit_" in s] == [stale_sql[0]]
+    assert audit.verify(reset_checkpoint=True).ok
+
+
+def test_history_events_wait_for_the_commit_and_the_transaction_still_sees_them(ctx):
+    from app.engine import runtime
+    from app.engine.models import InstanceEvent, ProcessInstance
+    from app.inbox import actions, services
+    from tests.conftest import deploy_test_process
+
+    deploy_test_process("approval_demo")
+    instance = actions.start("approval_demo", actor=user("hp_officer"))
+    db.session.commit()
+    kinds = [e.kind for e in services.history(instance)]
+    runtime.add_event(instance, "comment", comment="一")
+    with Statements() as seen:
+        shown = [e.kind for e in services.history(instance)]  # a query of the history writes the queue first
+    assert shown == [*kinds, "comment"]
+    assert seen.sql[0].startswith("INSERT INTO instance_events")
+    runtime.add_event(instance, "comment", comment="一又")
+    joined = (
+        select(db.func.count())
+        .select_from(ProcessInstance)
+        .join(InstanceEvent, InstanceEvent.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.id == instance.id)
+    )
+    assert db.session.scalar(joined) == len(kinds) + 2  # a join names the table too
+    runtime.add_event(instance, "comment", comment="二")
+    db.session.rollback()  # the queued event goes with the rest of the work
+    runtime.add_event(instance, "comment", comment="三")
+    with db.session.begin_nested():  # inside a savepoint: written at once, taken back with the savepoint
+        runtime.add_event(instance, "comment", comment="四")
+        assert db.session.new or db.session.scalar(select(InstanceEvent).where(InstanceEvent.comment == "四"))
+    db.session.commit()
+    comments = db.session.scalars(
+        select(InstanceEvent.comment).where(InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "comment")
+    ).all()
+    assert sorted(comments) == ["三", "四"]
+    with db.session.begin_nested() as savepoint:
+        runtime.add_event(instance, "comment", comment="五")
+        savepoint.rollback()
+    db.session.commit()
+    assert db.session.scalar(select(InstanceEvent).where(InstanceEvent.comment == "五")) is None
+
+
+def test_a_request_that_queued_history_and_did_not_commit_writes_nothing(app):
+    """A request ends with COMMIT only when its transaction wrote nothing and queued nothing: an event or an
+    audit entry waiting for a commit that never came is rolled back with the request (app/dbpool.py)."""
+    from app.engine import runtime
+    from app.engine.models import InstanceEvent
+    from app.inbox import actions
+    from tests.conftest import deploy_test_process
+
+    with app.app_context():
+        deploy_test_process("approval_demo")
+        instance_id = actions.start("approval_demo", actor=user("hp_officer")).id
+        db.session.commit()
+    with app.app_context():  # as a request: read, queue, end without commit
+        instance = db.session.get(runtime.ProcessInstance, instance_id)
+        runtime.add_event(instance, "comment", comment="未提交")
+        audit.record("test.uncommitted", actor=user("hp_officer"))
+    with app.app_context():
+        assert db.session.scalar(select(InstanceEvent).where(InstanceEvent.comment == "未提交")) is None
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "test.uncommitted")) is None
 
 
 def test_rolled_back_entries_never_reach_the_chain(ctx):

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from flask import current_app
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import cast, event, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import deferred
 from app.audit import checkpoint
 from app.audit.models import AuditEntry, AuditHead
 from app.extensions import db
@@ -58,9 +59,11 @@ def record(
 
     The entry is chained and inserted by `_seal` in the session's `before_commit`: the head row is
     locked only for the last moment of the transaction (not from the first audited act to the commit,
-    which serialised every concurrent act), and the chain costs two statements per commit on
-    PostgreSQL (lock-and-read the head; insert the entries and move the head in one statement),
-    whatever the number of entries. A rollback drops the pending entries with the rest of the work.
+    which serialised every concurrent act). On PostgreSQL a commit with one entry costs one statement
+    when the head is still the one this process saw last (move the head only if it is, and insert the
+    entry only then), else two (lock-and-read the head; insert the entries and move the head in one
+    statement), whatever the number of entries; the instance history queued for commit (`app.deferred`)
+    is inserted in that statement too. A rollback drops the pending entries with the rest of the work.
     Entries recorded in one transaction are chained in the order they were recorded.
     """
     entry = AuditEntry(
@@ -105,35 +108,102 @@ def _lock_head(session: Session) -> tuple[int, str]:
     return row[0], row[1]
 
 
+# The chain head this process saw last, per database: the guess the one-statement append checks.
+_known_head: dict[str, str] = {}
+
+
 def _seal(session: Session) -> None:
     pending = session.info.pop(PENDING_KEY, None)
     if not pending:
         return
     key = current_app.config["AUDIT_KEY"]
+    bind = session.get_bind()
+    where = bind.url.render_as_string(hide_password=True)
+    if bind.dialect.name != "postgresql":
+        _, prev = _lock_head(session)
+        _chain(key, prev, pending)
+        entries, head = AuditEntry.__table__, AuditHead.__table__
+        ids = [session.execute(insert(entries).values(**_row(e)).returning(entries.c.id)).scalar_one() for e in pending]
+        session.execute(update(head).where(head.c.id == 1).values(last_id=ids[-1], last_mac=pending[-1].mac))
+        _sealed(session, pending, ids[-1])
+        return
+    # PostgreSQL: the rows queued for commit (the instance history) go into the chain's statement.
+    extra = deferred.take(session)
+    guess = _known_head.get(where)
+    if len(pending) == 1 and guess is not None:
+        _chain(key, guess, pending)
+        last_id = session.execute(_append_if_head_is(guess, pending[0], extra)).scalar()
+        extra = {}  # written by that statement whether or not the head had moved
+        if last_id is not None:
+            _known_head[where] = pending[0].mac
+            _sealed(session, pending, last_id)
+            return
+    # Another process appended since (or nothing is known yet): lock and read the head, then append.
     _, prev = _lock_head(session)
-    rows = []
+    _chain(key, prev, pending)
+    last_id = session.execute(_append_after_lock(pending, extra)).scalar_one()
+    _known_head[where] = pending[-1].mac
+    _sealed(session, pending, last_id)
+
+
+def _chain(key: str, prev: str, pending: list[AuditEntry]) -> None:
     for entry in pending:
         entry.prev_mac = prev
         entry.mac = prev = _mac(key, prev, entry)
-        rows.append({c: getattr(entry, c) for c in _COLUMNS})
-    entries, head = AuditEntry.__table__, AuditHead.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement: insert the entries, move the head to the last of them.
-        added = insert(entries).values(rows).returning(entries.c.id).cte("added")
-        stmt = (
-            update(head)
-            .where(head.c.id == 1)
-            .values(last_id=select(func.max(added.c.id)).scalar_subquery(), last_mac=prev)
-            .returning(head.c.last_id)
-            .add_cte(added)
-        )
-        last_id = session.execute(stmt).scalar_one()
-    else:
-        ids = [session.execute(insert(entries).values(**row).returning(entries.c.id)).scalar_one() for row in rows]
-        last_id = ids[-1]
-        session.execute(update(head).where(head.c.id == 1).values(last_id=last_id, last_mac=prev))
+
+
+def _row(entry: AuditEntry) -> dict:
+    return {c: getattr(entry, c) for c in _COLUMNS}
+
+
+def _sealed(session: Session, pending: list[AuditEntry], last_id: int) -> None:
     pending[-1].id = last_id
-    checkpoint.note_append(session, last_id, prev)
+    checkpoint.note_append(session, last_id, pending[-1].mac)
+
+
+def _values(table, rows: list[dict]):
+    """INSERT of `rows`: one row as a plain VALUES (SQLAlchemy caches its compiled form; a multi-row
+    VALUES has no cache key and is compiled again at every call, ~1-2 ms)."""
+    return insert(table).values(**rows[0]) if len(rows) == 1 else insert(table).values(rows)
+
+
+def _with_rows(stmt, extra: dict):
+    for n, (table, rows) in enumerate(extra.items()):
+        stmt = stmt.add_cte(_values(table, rows).cte(f"queued_{n}"))
+    return stmt
+
+
+def _append_after_lock(pending: list[AuditEntry], extra: dict):
+    """The head is locked: insert the entries and move the head to the last of them, one statement."""
+    entries, head = AuditEntry.__table__, AuditHead.__table__
+    added = _values(entries, [_row(e) for e in pending]).returning(entries.c.id).cte("added")
+    stmt = (
+        update(head)
+        .where(head.c.id == 1)
+        .values(last_id=select(func.max(added.c.id)).scalar_subquery(), last_mac=pending[-1].mac)
+        .returning(head.c.last_id)
+        .add_cte(added)
+    )
+    return _with_rows(stmt, extra)
+
+
+def _append_if_head_is(guess: str, entry: AuditEntry, extra: dict):
+    """One statement: move the head to the entry only if it is still `guess` (the update waits for a
+    concurrent append to commit, then sees its head), and insert the entry only then, with the id drawn
+    for the head. No row (the head had moved): nothing of the chain was written."""
+    entries, head = AuditEntry.__table__, AuditHead.__table__
+    next_id = func.nextval(func.pg_get_serial_sequence(entries.name, "id"))
+    moved = (
+        update(head)
+        .where(head.c.id == 1, head.c.last_mac == guess)
+        .values(last_id=next_id, last_mac=entry.mac)
+        .returning(head.c.last_id)
+        .cte("moved")
+    )
+    values = [cast(literal(getattr(entry, c), entries.c[c].type), entries.c[c].type) for c in _COLUMNS]
+    chosen = select(moved.c.last_id, *values)
+    stmt = insert(entries).from_select(["id", *_COLUMNS], chosen).returning(entries.c.id).add_cte(moved)
+    return _with_rows(stmt, extra)
 
 
 _COLUMNS = ("at", "actor_id", "actor_login", "ip", "action", "object_type", "object_id", "detail", "prev_mac", "mac")
@@ -150,7 +220,7 @@ def _on_transaction_end(session: Session, transaction) -> None:
 
 def _install() -> None:
     if not event.contains(Session, "before_commit", _seal):
-        event.listen(Session, "before_commit", _seal)
+        event.listen(Session, "before_commit", _seal, insert=True)  # before `deferred` writes its rows alone
         event.listen(Session, "after_rollback", _drop_pending)
         event.listen(Session, "after_transaction_end", _on_transaction_end)
 

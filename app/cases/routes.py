@@ -94,9 +94,7 @@ def _save(values: dict, case=None):
 
     saved, _ = services.save_case(current_user, values, case)
     url = url_for("cases.detail", case_id=saved.id)
-    extras.record_picked(
-        values.get("knowledge_ids"), current_user, context="case", ref=f"案件 {saved.number}", url=url
-    )
+    extras.record_picked(values.get("knowledge_ids"), current_user, context="case", ref=f"案件 {saved.number}", url=url)
     return saved
 
 

@@ -283,10 +283,13 @@ def task_info(version: ProcessVersion | VersionInfo) -> dict:
 _INFO: dict = {}
 
 
-def current_version(process_id: str) -> ProcessVersion:
+def current_version(process_id: str, *, model: ProcessModel | None = None) -> ProcessVersion:
+    """The version new instances of the process start on; `model`: the process's row when the caller has
+    read it already (the start page), not read again."""
     from app.errors import NotFound
 
-    model = db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id))
+    if model is None or model.process_id != process_id:
+        model = db.session.scalar(select(ProcessModel).where(ProcessModel.process_id == process_id))
     if model is None or model.current_version is None:
         raise NotFound(f"流程“{process_id}”未部署")
     if not model.enabled:

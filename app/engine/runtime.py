@@ -152,7 +152,8 @@ def start(
         task.data.update(data)
     state.run_engine(instance, wf)
     add_event(instance, "start", actor=actor, step_name="发起", data={"fields": sorted(data)})
-    _finish(instance, wf, open_rows=[], actor=actor, claim=True)
+    # The rows of the first steps, kept on the object for the caller's answer (no query for them).
+    instance.started_rows = _finish(instance, wf, open_rows=[], actor=actor, claim=True)
     audit.record(
         "process.start",
         actor=actor,

@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import deferred
 from app.engine import deploy, outcome, serializer, services
 from app.engine.errors import EngineError
 from app.engine.models import Incident, InstanceEvent, ProcessInstance, ProcessModel
@@ -296,8 +297,12 @@ def add_event(
     comment: str | None = None,
     data: dict | None = None,
 ) -> InstanceEvent:
+    """Append one history event. It is written at commit (`app.deferred`: on PostgreSQL in the audit
+    chain's statement), or at once inside a savepoint; queries of the history in the same transaction see
+    it. The returned object is not in the session."""
     event = InstanceEvent(
         instance_id=instance.id,
+        at=utcnow(),
         kind=kind,
         actor_id=getattr(actor, "id", None),
         actor_name=getattr(actor, "name", None),
@@ -306,8 +311,13 @@ def add_event(
         comment=comment,
         data=data or {},
     )
-    db.session.add(event)
+    row = {c: getattr(event, c) for c in _EVENT_COLUMNS}
+    if not deferred.defer(db.session(), InstanceEvent.__table__, row):
+        db.session.add(event)
     return event
+
+
+_EVENT_COLUMNS = ("instance_id", "at", "actor_id", "actor_name", "kind", "step", "step_name", "comment", "data")
 
 
 def get_instance(instance_id: int) -> ProcessInstance:

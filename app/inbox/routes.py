@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.engine import deploy
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
@@ -202,7 +203,8 @@ def start(process_id: str):
     if request.method == "POST":
         try:
             data = services.forms.check(schema, request.form) if schema else {}
-            inst = actions.start(process_id, actor=current_user, data=data)
+            version = deploy.current_version(process_id, model=model)
+            inst = actions.start(process_id, actor=current_user, data=data, version=version)
         except DomainError as exc:
             db.session.rollback()
             errors = dict(exc.errors) or {"_": exc.message}

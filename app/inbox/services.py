@@ -44,22 +44,29 @@ def load_task(task_id: int) -> HumanTask | None:
     what an act (`actions._group_and_open`) and the task page (`task_view`) read next, now without a
     query of their own. Kept on `g` for this request; rows loaded later in it are queried as before."""
     from flask import g, has_app_context
-    from sqlalchemy import and_, or_
+
+    rows = list(db.session.scalars(_task_rows(), {"task_id": task_id}).unique())
+    row = next((r for r in rows if r.id == task_id), None)
+    if row is not None and has_app_context():
+        g.setdefault(GROUP_KEY, {})[row.id] = rows
+    return row
+
+
+@lru_cache(maxsize=1)
+def _task_rows():
+    """`load_task`'s statement, built once per process (an alias proxies every column of the table: building
+    it per request cost more than compiling, which SQLAlchemy caches)."""
+    from sqlalchemy import and_, bindparam, or_
     from sqlalchemy.orm import aliased
 
-    me = aliased(HumanTask)
-    stmt = (
+    me, task_id = aliased(HumanTask), bindparam("task_id")
+    return (
         select(HumanTask)
         .join(me, and_(me.id == task_id, HumanTask.instance_id == me.instance_id))
         .where(
             or_(HumanTask.id == task_id, HumanTask.group_id == me.group_id, HumanTask.status.in_(("open", "pending")))
         )
     )
-    rows = list(db.session.scalars(stmt).unique())
-    row = next((r for r in rows if r.id == task_id), None)
-    if row is not None and has_app_context():
-        g.setdefault(GROUP_KEY, {})[row.id] = rows
-    return row
 
 
 def preloaded_rows(row: HumanTask) -> list[HumanTask] | None:
@@ -345,6 +352,9 @@ def draft_data(row: HumanTask, form) -> dict:
 
 
 def my_open_task(instance: ProcessInstance, user) -> int | None:
+    started = getattr(instance, "started_rows", None)  # started in this request: its rows are in memory
+    if started is not None:
+        return next((r.id for r in started if r.status == "open" and r.assignee_id == user.id), None)
     return db.session.scalar(
         select(HumanTask.id)
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "open", HumanTask.assignee_id == user.id)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -89,22 +90,24 @@ def _write_now(row: UserSession, **values) -> None:
         set_committed_value(row, key, value)
 
 
+@lru_cache(maxsize=1)
+def _lookup():
+    """`resolve`'s statement, built once per process (every request runs it)."""
+    return (
+        select(UserSession, User)
+        .outerjoin(User, User.id == UserSession.user_id)
+        .outerjoin(User.roles)
+        .options(contains_eager(User.roles))
+        .where(UserSession.token_hash == bindparam("token_hash"))
+        .order_by(Role.id)
+    )
+
+
 def resolve(token: str, *, now: datetime | None = None) -> tuple[UserSession | None, User | None, str | None]:
     """Look a cookie token up: (row, user, None) when valid, (row or None, None, end reason) when not."""
     # One statement for the session, its user, the user's organisation and roles: the request's only
     # lookup (one row per role; the roles collection is filled from the join, not by a second SELECT).
-    found = (
-        db.session.execute(
-            select(UserSession, User)
-            .outerjoin(User, User.id == UserSession.user_id)
-            .outerjoin(User.roles)
-            .options(contains_eager(User.roles))
-            .where(UserSession.token_hash == token_hash(token))
-            .order_by(Role.id)
-        )
-        .unique()
-        .first()
-    )
+    found = db.session.execute(_lookup(), {"token_hash": token_hash(token)}).unique().first()
     if found is None:
         return None, None, None
     row, user = found

@@ -113,7 +113,8 @@ def test_fast_rank_equals_the_full_score_on_every_entry(app, corpus):
         queries = [q for q, _ in QUERIES] + ["qq", "q", "zy", "作业 zy", "安全 安全 安全"]
         for q in queries:
             query = search.parse(q)
-            for head in [*heads, "", ts.SEP, f"作业 zuoye zy {ts.SEP} 作业 作业 zuoye zy zy"]:
+            adjacent = f"安全 安全 安全 作业 {ts.SEP} 作业 作业 作业 作业 zy"  # a token right after itself
+            for head in [*heads, "", ts.SEP, f"作业 zuoye zy {ts.SEP} 作业 作业 zuoye zy zy", adjacent]:
                 assert ts.rank(query, head) == ts.score(query, head)[0], (q, head[:80])
 
 

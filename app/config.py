@@ -87,6 +87,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "AUDIT_KEY": _env("AUDIT_KEY", "ducha-development-audit-key"),
         # Knowledge searches (ranked ids, facets) kept per process until the library changes; 0: none kept.
         "KNOWLEDGE_SEARCH_KEEP": _int("KNOWLEDGE_SEARCH_KEEP", 500),
+        # Knowledge search: the newest entries holding every word that are ranked (facets count them all).
+        "KNOWLEDGE_SEARCH_CANDIDATES": _int("KNOWLEDGE_SEARCH_CANDIDATES", 300),
         # Audit chain checkpoint outside the database (default: <instance>/audit-checkpoint.json).
         "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH"),
         # Seconds between checkpoint writes per process (0: after every commit); scheduler rounds catch up.

@@ -113,7 +113,8 @@ def test_fast_rank_equals_the_full_score_on_every_entry(app, corpus):
         queries = [q for q, _ in QUERIES] + ["qq", "q", "zy", "作业 zy", "安全 安全 安全"]
         for q in queries:
             query = search.parse(q)
-            for head in [*heads, "", ts.SEP, f"作业 zuoye zy {ts.SEP} 作业 作业 zuoye zy zy"]:
+            adjacent = f"安全 安全 安全 作业 {ts.SEP} 作业 作业 作业 作业 zy"  # a token right after itself
+            for head in [*heads, "", ts.SEP, f"作业 zuoye zy {ts.SEP} 作业 作业 zuoye zy zy", adjacent]:
                 assert ts.rank(query, head) == ts.score(query, head)[0], (q, head[:80])
 
 
@@ -252,3 +253,32 @@ def test_a_kept_search_gives_what_a_cold_one_gives(app, corpus, monkeypatch):
         cold = [outcome(q, f) for q, f in cases]
         assert kept == again == cold
         assert all(pages[0] for pages, _, _ in cold) and cold[1][0][0] != cold[0][0][0]
+
+
+def test_only_the_newest_candidates_are_ranked_and_the_total_counts_all(app, corpus, monkeypatch):
+    """KNOWLEDGE_SEARCH_CANDIDATES caps the entries ranked (the newest holding every word, on both databases);
+    the total and the facets still count every entry found, and a cap under FEW is raised to FEW (the any-word
+    fallback must not start because of the cap)."""
+    from app.knowledge.models import KnowledgeEntry, KnowledgeSearch
+
+    with app.app_context():
+        monkeypatch.setitem(app.config, "KNOWLEDGE_SEARCH_KEEP", 0)
+        query = search.parse("作业")
+        groups = [g for g in query.groups if g.required]
+        found = (
+            db.select(KnowledgeEntry.id)
+            .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
+            .where(search._match(groups), KnowledgeEntry.status == "published")
+        )
+        ids = sorted(db.session.scalars(found), reverse=True)
+        assert len(ids) > 3 * search.FEW
+        full = search.search("作业", limit=len(ids))
+        monkeypatch.setitem(app.config, "KNOWLEDGE_SEARCH_CANDIDATES", 1)  # raised to FEW
+        assert search.candidates() == search.FEW
+        capped = search.search("作业", limit=len(ids))
+        ranked = {h.entry_id for h in capped.hits}
+        assert ranked and ranked <= set(ids[: search.FEW])  # only the newest FEW
+        assert len(capped.hits) < len(full.hits)
+        assert capped.total == full.total == len(ids) and capped.facets == full.facets
+        # the capped ranking is the full ranking restricted to those candidates
+        assert [h.entry_id for h in full.hits if h.entry_id in ranked] == [h.entry_id for h in capped.hits]

@@ -51,9 +51,12 @@ from app.knowledge.models import (
 )
 
 # Candidates ranked per search: when more entries hold every word, the newest CANDIDATES are ranked (the same
-# cut on both databases). Ranking reads `knowledge_search.head`: the title and the start of the body.
-CANDIDATES = 1000
+# cut on both databases; the app's KNOWLEDGE_SEARCH_CANDIDATES, this when unset). Ranking reads
+# `knowledge_search.head`: the title and the start of the body. Fetching and ranking the heads is most of a cold
+# search's CPU, in proportion to their number (docs/performance.md "Knowledge search, fifth round").
+CANDIDATES = 300
 OR_CANDIDATES = 300  # per word when few entries hold every word
+OR_TOTAL = 1000  # at most, all words together
 FEW = 30
 PARSED_KEEP = 2000  # segmented queries kept per process
 _lock = threading.Lock()
@@ -181,7 +184,12 @@ def _rank_in_python(query: ts.Query, heads: dict[int, str]) -> list[tuple[int, f
     return sorted(((i, v) for i, v in scored if v > 0), key=lambda x: (-x[1], x[0]))
 
 
-def _candidates(groups, where, limit: int = CANDIDATES) -> list[tuple[int, str]]:
+def candidates() -> int:
+    """How many of the newest entries holding every word are ranked."""
+    return max(FEW, int(current_app.config.get("KNOWLEDGE_SEARCH_CANDIDATES", CANDIDATES)))
+
+
+def _candidates(groups, where, limit: int) -> list[tuple[int, str]]:
     stmt = (
         select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
         .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
@@ -262,14 +270,15 @@ def _rank(query: ts.Query, required: list[ts.Group], where: list, facets: bool) 
     those with any real word), ranked in Python by textsearch.rank; with `facets`, the candidates and the facets
     come from one statement that walks the index match once."""
     counted = None
+    limit = candidates()
     if facets:
-        heads, counted = _candidates_and_facets(required, where)
+        heads, counted = _candidates_and_facets(required, where, limit)
     else:
-        heads = dict(_candidates(required, where))
+        heads = dict(_candidates(required, where, limit))
     fallback = len(heads) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
-            if g.weight >= 1 and len(heads) < CANDIDATES:
+            if g.weight >= 1 and len(heads) < OR_TOTAL:
                 heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
     scored = _rank_in_python(query, heads)
     ids, scores = array("q", (i for i, _ in scored)), array("d", (v for _, v in scored))
@@ -345,11 +354,13 @@ def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
     return out
 
 
-def _candidates_and_facets(groups: list[ts.Group], where: list) -> tuple[dict[int, str], dict[str, Counter]]:
+def _candidates_and_facets(
+    groups: list[ts.Group], where: list, limit: int
+) -> tuple[dict[int, str], dict[str, Counter]]:
     """_candidates and _facets in one statement: the match (narrow rows) is walked once into a CTE, whose newest
     CANDIDATES rows fetch their heads and whose GROUP BY gives the facets (rows told apart by `kind`)."""
     m = _matched(groups, where).cte("m")
-    newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(CANDIDATES).subquery("newest")
+    newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(limit).subquery("newest")
     none_s, none_i = literal(None, String), literal(None, Integer)
     heads = select(
         literal("c").label("kind"),

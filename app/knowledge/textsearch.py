@@ -370,24 +370,30 @@ def rank(query: Query, tokens: str) -> float:
 
 def rank_many(query: Query, heads) -> list[float]:
     """score()'s number for each token string, by counting in the string instead of splitting it (several times
-    faster; ranking reads every candidate, score() only the page). Spaces are doubled so that every token stands
-    between spaces of its own: " t " counts token t, " p" the tokens starting with p (a test holds rank and score
-    equal). The patterns are built once for all the strings."""
+    faster; ranking reads every candidate, score() only the page): " t " counts token t, " p" the tokens
+    starting with p (a test holds rank and score equal). Counting " t " skips a token t right after another t
+    (the two share a space), so only when " t t " occurs is the string counted again with its spaces doubled,
+    where every token stands between spaces of its own. The patterns are built once for all the strings."""
     sep_pattern = f" {SEP} "
     groups = []
     for g in query.groups:
-        patterns = [(f" {v}" if g.prefix else f" {v} ", g.prefix and SEP.startswith(v)) for v in g.variants]
+        patterns = [
+            (f" {v}" if g.prefix else f" {v} ", g.prefix and SEP.startswith(v), None if g.prefix else f" {v} {v} ")
+            for v in g.variants
+        ]
         groups.append((patterns, g.weight, g.required))
     out = []
     for tokens in heads:
-        padded = " " + tokens.replace(" ", "  ") + " "
+        padded = " " + tokens + " "
         sep = padded.find(sep_pattern)
         title = padded if sep < 0 else padded[: sep + 1]
         total, all_required = 0.0, True
         for patterns, weight, required in groups:
             hits, in_title = 0, False
-            for pattern, minus_sep in patterns:
+            for pattern, minus_sep, twice in patterns:
                 n = padded.count(pattern)
+                if n and twice is not None and twice in padded:
+                    n = (" " + tokens.replace(" ", "  ") + " ").count(pattern)
                 if minus_sep and sep >= 0:
                     n -= padded.count(sep_pattern)
                 if n:

@@ -319,7 +319,7 @@ def test_idle_connection_is_pinged_and_replaced_when_dead(app, monkeypatch):
         db.engine.dispose()
 
 
-def test_a_login_is_seven_statements_and_reads_the_user_once(app):
+def test_a_login_is_six_statements_and_reads_the_user_once(app):
     """User with roles (one statement), second factor row, then the writes: last login, the single-session
     end and the new session, the audit chain. Nothing is read again after the commit."""
     with app.app_context():
@@ -332,10 +332,12 @@ def test_a_login_is_seven_statements_and_reads_the_user_once(app):
     reads = [s for s in seen.sql if s.startswith("SELECT")]
     assert sum("FROM users" in s for s in reads) == 1 and "roles" in reads[0], reads
     assert not any(s.startswith("SELECT") and "FROM user_roles" in s for s in seen.sql)
-    own = [s for s in seen.sql if "audit_" not in s]  # the audit chain: 2 statements on PostgreSQL, 3 on SQLite
+    own = [s for s in seen.sql if "audit_" not in s]
     assert len(own) == 5, "\n".join(s[:150] for s in seen.sql)
     if engine.dialect.name == "postgresql":
-        assert len(seen.sql) == 7, "\n".join(s[:150] for s in seen.sql)
+        # The audit chain is one statement: this process made the last append (the login above), so its guess of
+        # the head holds (audit._append_if_head_is).
+        assert len(seen.sql) == 6, "\n".join(s[:150] for s in seen.sql)
     # The session it started works, and the home page behind it answers.
     assert c.get("/").status_code == 200
 

@@ -122,7 +122,7 @@ def _clear_write(conn) -> None:
 _AUTOCOMMIT = "ducha.autocommit_reads"
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is imported only with PostgreSQL)
 _NOT_PLAIN = re.compile(
-    r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|advisory|nextval|setval|set_config|pg_notify|txid|xact",
+    r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|advisory|nextval|setval|set_config|notify\(|txid|xact",
     re.IGNORECASE,
 )
 

@@ -19,6 +19,7 @@ from app.api.schemas import (
     TaskQuery,
     UsersInput,
 )
+from app.dbpool import autocommit_reads
 from app.extensions import db
 from app.inbox import acts, queries, services
 from app.inbox.routes import filters_from
@@ -29,6 +30,7 @@ TASK_PARAM = [{"in": "path", "name": "task_id", "required": True, "schema": {"ty
 
 
 @bp.get("/tasks")
+@autocommit_reads
 @permission_required("inbox.use")
 def list_tasks():
     """Tasks of a tab.
@@ -55,6 +57,7 @@ def list_tasks():
 
 
 @bp.get("/tasks/<int:task_id>")
+@autocommit_reads
 @permission_required("inbox.use")
 def show_task(task_id: int):
     """One task.

@@ -25,12 +25,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import models  # noqa: F401  (register every table with the metadata)
 
     db.init_app(app)
-    from app.dbpool import install_autocommit_reads, install_idle_ping, install_read_only_commit
+    from app.dbpool import install_idle_ping, install_read_only_commit
 
     with app.app_context():  # pre-ping only connections that sat idle; reads end with COMMIT (app/dbpool.py)
         install_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
         install_read_only_commit(app, db)
-        install_autocommit_reads(app, db)  # opted-in GET views read without BEGIN/COMMIT
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

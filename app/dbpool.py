@@ -10,10 +10,8 @@ that fails later anyway is invalidated by SQLAlchemy's disconnect handling on fi
 
 from __future__ import annotations
 
-import re
 import time
 
-from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -104,75 +102,3 @@ def _note_write(conn, cursor, statement, parameters, context, executemany) -> No
 
 def _clear_write(conn) -> None:
     conn.info.pop(_WROTE, None)
-
-
-# ---------------------------------------------------------------------------------------------
-# Opted-in GET requests read without BEGIN/COMMIT (PostgreSQL), and open a transaction at the first write
-#
-# The ready list and the polled badge are a session lookup and one or two SELECTs; their BEGIN and COMMIT
-# were half of their statements. A view decorated `@autocommit_reads`, called with GET or HEAD, runs its
-# reads with the psycopg connection in autocommit mode (each SELECT is its own snapshot: what READ
-# COMMITTED gives a transaction's statements anyway). The first statement that is not a plain read (any
-# INSERT/UPDATE/DELETE, WITH, SAVEPOINT, a locking SELECT, a SELECT of a function with side effects or
-# locks) switches the connection back before it runs: psycopg sends BEGIN with that statement, and it and
-# everything after it are one transaction, committed or rolled back as before (a view that audits or marks
-# something keeps its atomicity). The connection leaves autocommit mode when it goes back to the pool.
-# SQLite needs nothing: its driver never sends BEGIN before a SELECT.
-
-_AUTOCOMMIT = "ducha.autocommit_reads"
-_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (psycopg is imported only with PostgreSQL)
-_NOT_PLAIN = re.compile(
-    r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b|advisory|nextval|setval|set_config|notify\(|txid|xact",
-    re.IGNORECASE,
-)
-
-
-def autocommit_reads(view):
-    """Mark a view: on GET/HEAD its reads run without a transaction (PostgreSQL; see above)."""
-    view._ducha_autocommit_reads = True
-    return view
-
-
-def _plain_read(statement: str) -> bool:
-    text = statement.lstrip()
-    return text[:6].upper() == "SELECT" and _NOT_PLAIN.search(text) is None
-
-
-def install_autocommit_reads(app, db) -> None:
-    """Opted-in GET views read in autocommit mode; the first write opens a transaction (PostgreSQL)."""
-    engine = db.engine
-    if engine.dialect.name != "postgresql" or event.contains(engine, "before_cursor_execute", _begin_before_write):
-        return
-    event.listen(engine, "before_cursor_execute", _begin_before_write)
-    event.listen(engine, "checkin", _leave_autocommit)
-
-    session_class = db.session.session_factory.class_
-    if not event.contains(session_class, "after_begin", _after_begin):
-        event.listen(session_class, "after_begin", _after_begin)
-
-
-def _after_begin(session, transaction, connection) -> None:
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
-        return
-    view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, "_ducha_autocommit_reads", False):
-        return
-    if not event.contains(connection.engine, "before_cursor_execute", _begin_before_write):
-        return  # another engine (the replica, SQLite): left as it is
-    dbapi = connection.connection.dbapi_connection
-    if dbapi is None or dbapi.autocommit or dbapi.info.transaction_status != _IDLE:
-        return  # already in a transaction (or another's autocommit connection): nothing to change
-    dbapi.autocommit = True
-    connection.info[_AUTOCOMMIT] = True
-
-
-def _begin_before_write(conn, cursor, statement, parameters, context, executemany) -> None:
-    if not conn.info.get(_AUTOCOMMIT) or _plain_read(statement):
-        return
-    conn.info.pop(_AUTOCOMMIT, None)
-    conn.connection.dbapi_connection.autocommit = False  # psycopg sends BEGIN with this statement
-
-
-def _leave_autocommit(dbapi_connection, record) -> None:
-    if record is not None and record.info.pop(_AUTOCOMMIT, None) and dbapi_connection is not None:
-        dbapi_connection.autocommit = False

@@ -7,14 +7,12 @@ from flask_login import current_user, login_required
 
 from app.api import bp
 from app.api.schemas import Counts, Me
-from app.dbpool import autocommit_reads
 from app.inbox import queries
 from app.security.access import permission_required
 from app.security.scope import scope_for
 
 
 @bp.get("/me")
-@autocommit_reads
 @login_required
 def me():
     """The caller.
@@ -44,7 +42,6 @@ def me():
 
 
 @bp.get("/counts")
-@autocommit_reads
 @permission_required("inbox.use")
 def counts():
     """Counters.

@@ -19,7 +19,6 @@ from app.api.schemas import (
     TaskQuery,
     UsersInput,
 )
-from app.dbpool import autocommit_reads
 from app.extensions import db
 from app.inbox import acts, queries, services
 from app.inbox.routes import filters_from
@@ -30,7 +29,6 @@ TASK_PARAM = [{"in": "path", "name": "task_id", "required": True, "schema": {"ty
 
 
 @bp.get("/tasks")
-@autocommit_reads
 @permission_required("inbox.use")
 def list_tasks():
     """Tasks of a tab.
@@ -57,7 +55,6 @@ def list_tasks():
 
 
 @bp.get("/tasks/<int:task_id>")
-@autocommit_reads
 @permission_required("inbox.use")
 def show_task(task_id: int):
     """One task.

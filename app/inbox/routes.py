@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.dbpool import autocommit_reads
 from app.engine import deploy
 from app.engine.models import INSTANCE_STATUS
 from app.errors import DomainError, ValidationFailed
@@ -244,7 +243,6 @@ def notifications_read():
 
 
 @bp.get("/badge")
-@autocommit_reads
 @permission_required("inbox.use")
 def badge():
     # Polled by every open page (~20 a second for 600 people): the session lookup and one count, no more.

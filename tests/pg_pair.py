@@ -106,9 +106,10 @@ class PgPair:
         self._run("pg_ctl", "-D", str(self.replica_dir), "-m", "fast", "-w", "stop")
 
     def wait_replayed(self, timeout: float = 20) -> None:
-        """Until the replica has replayed everything the primary wrote so far."""
+        """Until the replica has replayed everything the primary wrote so far (the insert position: with
+        synchronous_commit off a commit can be past the write position, not yet sent to the replica)."""
         with self.connect("primary", "postgres") as p:
-            target = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            target = p.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
         deadline = time.monotonic() + timeout
         with self.connect("replica", "postgres") as r:
             while time.monotonic() < deadline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 
 from app.config import PROJECT_ROOT, load_config
 from app.extensions import csrf, db, login_manager, migrate
@@ -221,6 +221,9 @@ def _register_template_helpers(app: Flask) -> None:
         return value.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime(fmt)
 
 
+FLASHES_KEPT = 5  # messages waiting in the cookie session for the next page
+
+
 def _register_security_headers(app: Flask) -> None:
     from app.security.headers import BASE_HEADERS
 
@@ -235,3 +238,12 @@ def _register_security_headers(app: Flask) -> None:
     @app.before_request
     def remember_ip():
         g.ip = request.remote_addr
+
+    @app.after_request
+    def cap_flashes(response):
+        # A client that never opens a page (scripts, the JSON API after a form start) never reads its
+        # messages: keep the newest few, so the signed cookie and its decoding per request stay small.
+        queued = session.get("_flashes")
+        if queued and len(queued) > FLASHES_KEPT:
+            session["_flashes"] = queued[-FLASHES_KEPT:]
+        return response

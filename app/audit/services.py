@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from flask import current_app
-from sqlalchemy import cast, event, func, insert, literal, select, update
+from sqlalchemy import bindparam, cast, event, func, insert, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,7 +132,7 @@ def _seal(session: Session) -> None:
     guess = _known_head.get(where)
     if len(pending) == 1 and guess is not None:
         _chain(key, guess, pending)
-        last_id = session.execute(_append_if_head_is(guess, pending[0], extra)).scalar()
+        last_id = session.execute(*_append_if_head_is(guess, pending[0], extra)).scalar()
         extra = {}  # written by that statement whether or not the head had moved
         if last_id is not None:
             _known_head[where] = pending[0].mac
@@ -141,7 +141,7 @@ def _seal(session: Session) -> None:
     # Another process appended since (or nothing is known yet): lock and read the head, then append.
     _, prev = _lock_head(session)
     _chain(key, prev, pending)
-    last_id = session.execute(_append_after_lock(pending, extra)).scalar_one()
+    last_id = session.execute(*_append_after_lock(pending, extra)).scalar_one()
     _known_head[where] = pending[-1].mac
     _sealed(session, pending, last_id)
 
@@ -162,9 +162,90 @@ def _sealed(session: Session, pending: list[AuditEntry], last_id: int) -> None:
 
 
 def _values(table, rows: list[dict]):
-    """INSERT of `rows`: one row as a plain VALUES (SQLAlchemy caches its compiled form; a multi-row
-    VALUES has no cache key and is compiled again at every call, ~1-2 ms)."""
+    """INSERT of `rows` with their values inline (the SQLite path and rows of differing columns)."""
     return insert(table).values(**rows[0]) if len(rows) == 1 else insert(table).values(rows)
+
+
+def _typed(name: str, column):
+    return cast(bindparam(name, type_=column.type), column.type)
+
+
+def _queued_insert(table, columns: tuple[str, ...], count: int, prefix: str):
+    """INSERT of `count` rows of `columns` as bound parameters `{prefix}{i}_{column}`. A multi-row VALUES
+    has no cache key (SQLAlchemy would compile it at every call); rows as a UNION ALL of typed SELECTs do."""
+    if count == 1:
+        return insert(table).values({c: bindparam(f"{prefix}0_{c}", type_=table.c[c].type) for c in columns})
+    rows = [select(*[_typed(f"{prefix}{i}_{c}", table.c[c]) for c in columns]) for i in range(count)]
+    return insert(table).from_select(list(columns), union_all(*rows))
+
+
+def _shape(extra: dict) -> tuple | None:
+    """The queued rows' shape (table, columns, count) per table; None when a table's rows differ in columns."""
+    shape = []
+    for table, rows in extra.items():
+        columns = tuple(rows[0])
+        if any(tuple(row) != columns for row in rows[1:]):
+            return None
+        shape.append((table, columns, len(rows)))
+    return tuple(shape)
+
+
+def _shape_params(extra: dict) -> dict:
+    return {
+        f"q{n}_{i}_{c}": value
+        for n, rows in enumerate(extra.values())
+        for i, row in enumerate(rows)
+        for c, value in row.items()
+    }
+
+
+def _entry_params(pending: list[AuditEntry]) -> dict:
+    return {f"e{i}_{c}": getattr(entry, c) for i, entry in enumerate(pending) for c in _COLUMNS}
+
+
+# The chain's statements, built once per process and shape with bound parameters: building one with its
+# values inline and letting SQLAlchemy find it in its cache cost ~1 ms per commit, compiling it more.
+_built: dict[tuple, object] = {}
+
+
+def _with_queued(stmt, shape: tuple):
+    for n, (table, columns, count) in enumerate(shape):
+        stmt = stmt.add_cte(_queued_insert(table, columns, count, f"q{n}_").cte(f"queued_{n}"))
+    return stmt
+
+
+def _append_after_lock(pending: list[AuditEntry], extra: dict):
+    """The head is locked: insert the entries and move the head to the last of them, one statement.
+    Returns (statement, parameters)."""
+    shape = _shape(extra)
+    if shape is None:  # rows of one table with differing columns: values inline, built for this call
+        stmt = _append_after_lock_stmt(len(pending))
+        return _with_rows(stmt, extra), _entry_params(pending)
+    key = ("after_lock", len(pending), shape)
+    stmt = _built.get(key)
+    if stmt is None:
+        stmt = _built[key] = _with_queued(_append_after_lock_stmt(len(pending)), shape)
+    return stmt, {**_entry_params(pending), **_shape_params(extra)}
+
+
+def _append_after_lock_stmt(count: int):
+    entries, head = AuditEntry.__table__, AuditHead.__table__
+    if count == 1:
+        added = insert(entries).values({c: bindparam(f"e0_{c}", type_=entries.c[c].type) for c in _COLUMNS})
+    else:
+        rows = [select(*[_typed(f"e{i}_{c}", entries.c[c]) for c in _COLUMNS]) for i in range(count)]
+        added = insert(entries).from_select(list(_COLUMNS), union_all(*rows))
+    added = added.returning(entries.c.id).cte("added")
+    return (
+        update(head)
+        .where(head.c.id == 1)
+        .values(
+            last_id=select(func.max(added.c.id)).scalar_subquery(),
+            last_mac=bindparam(f"e{count - 1}_mac", type_=head.c.last_mac.type),
+        )
+        .returning(head.c.last_id)
+        .add_cte(added)
+    )
 
 
 def _with_rows(stmt, extra: dict):
@@ -173,37 +254,34 @@ def _with_rows(stmt, extra: dict):
     return stmt
 
 
-def _append_after_lock(pending: list[AuditEntry], extra: dict):
-    """The head is locked: insert the entries and move the head to the last of them, one statement."""
-    entries, head = AuditEntry.__table__, AuditHead.__table__
-    added = _values(entries, [_row(e) for e in pending]).returning(entries.c.id).cte("added")
-    stmt = (
-        update(head)
-        .where(head.c.id == 1)
-        .values(last_id=select(func.max(added.c.id)).scalar_subquery(), last_mac=pending[-1].mac)
-        .returning(head.c.last_id)
-        .add_cte(added)
-    )
-    return _with_rows(stmt, extra)
-
-
 def _append_if_head_is(guess: str, entry: AuditEntry, extra: dict):
     """One statement: move the head to the entry only if it is still `guess` (the update waits for a
     concurrent append to commit, then sees its head), and insert the entry only then, with the id drawn
-    for the head. No row (the head had moved): nothing of the chain was written."""
+    for the head. No row (the head had moved): nothing of the chain was written. Returns (statement,
+    parameters)."""
+    shape = _shape(extra)
+    params = {"guess": guess, **_entry_params([entry])}
+    if shape is None:
+        return _with_rows(_append_if_head_is_stmt(), extra), params
+    key = ("if_head_is", shape)
+    stmt = _built.get(key)
+    if stmt is None:
+        stmt = _built[key] = _with_queued(_append_if_head_is_stmt(), shape)
+    return stmt, {**params, **_shape_params(extra)}
+
+
+def _append_if_head_is_stmt():
     entries, head = AuditEntry.__table__, AuditHead.__table__
     next_id = func.nextval(func.pg_get_serial_sequence(entries.name, "id"))
     moved = (
         update(head)
-        .where(head.c.id == 1, head.c.last_mac == guess)
-        .values(last_id=next_id, last_mac=entry.mac)
+        .where(head.c.id == 1, head.c.last_mac == bindparam("guess", type_=head.c.last_mac.type))
+        .values(last_id=next_id, last_mac=bindparam("e0_mac", type_=head.c.last_mac.type))
         .returning(head.c.last_id)
         .cte("moved")
     )
-    values = [cast(literal(getattr(entry, c), entries.c[c].type), entries.c[c].type) for c in _COLUMNS]
-    chosen = select(moved.c.last_id, *values)
-    stmt = insert(entries).from_select(["id", *_COLUMNS], chosen).returning(entries.c.id).add_cte(moved)
-    return _with_rows(stmt, extra)
+    chosen = select(moved.c.last_id, *[_typed(f"e0_{c}", entries.c[c]) for c in _COLUMNS])
+    return insert(entries).from_select(["id", *_COLUMNS], chosen).returning(entries.c.id).add_cte(moved)
 
 
 _COLUMNS = ("at", "actor_id", "actor_login", "ip", "action", "object_type", "object_id", "detail", "prev_mac", "mac")

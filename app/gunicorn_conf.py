@@ -72,3 +72,9 @@ def child_exit(server, worker):
 def on_exit(server):
     if _made_metrics_dir:
         shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+
+
+# The workers' heartbeat (gunicorn touches a temporary file at every turn of its loop): on a tmpfs where
+# there is one, not on the disk of /tmp.
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    worker_tmp_dir = "/dev/shm"

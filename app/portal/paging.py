@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from flask import current_app
@@ -31,6 +32,24 @@ class Page:
         return self.page < self.pages
 
 
+_pages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _page_of(stmt: Select, size: int, offset: int) -> Select:
+    """`stmt` limited to one page; kept with a statement that is itself kept (app/inbox/queries.todo), so
+    neither is built nor keyed for SQLAlchemy's statement cache again."""
+    try:
+        kept = _pages.setdefault(stmt, {})
+    except TypeError:  # not weakly referenceable
+        return stmt.limit(size).offset(offset)
+    page = kept.get((size, offset))
+    if page is None:
+        if len(kept) >= 20:
+            kept.clear()
+        page = kept[(size, offset)] = stmt.limit(size).offset(offset)
+    return page
+
+
 def paginate(stmt: Select, page: str | int | None, per_page: int | None = None, *, scalars: bool = True) -> Page:
     """One page of `stmt` and the total.
 
@@ -43,7 +62,7 @@ def paginate(stmt: Select, page: str | int | None, per_page: int | None = None, 
     number = page if isinstance(page, int) else page_number(page)
     size = per_page or current_app.config["PAGE_SIZE"]
     offset = (number - 1) * size
-    result = db.session.execute(stmt.limit(size).offset(offset))
+    result = db.session.execute(_page_of(stmt, size, offset))
     items = list(result.scalars() if scalars else result.all())
     if 0 < len(items) < size or (number == 1 and not items):
         total = offset + len(items)

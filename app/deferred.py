@@ -41,10 +41,14 @@ def take(session: Session) -> dict[Table, list[dict]]:
     return out
 
 
-def write(session: Session) -> None:
-    """Insert the queued rows now (one statement per table)."""
-    for table, rows in take(session).items():  # one row: a cached statement; several: one INSERT
-        session.execute(insert(table).values(**rows[0]) if len(rows) == 1 else insert(table).values(rows))
+def write(session: Session, queued: dict[Table, list[dict]] | None = None) -> None:
+    """Insert the queued rows now (or `queued`, taken before): one statement per table and set of columns."""
+    for table, rows in (take(session) if queued is None else queued).items():
+        by_columns: dict[tuple, list[dict]] = {}
+        for row in rows:  # a multi-row VALUES takes its columns from the first row: group rows that differ
+            by_columns.setdefault(tuple(row), []).append(row)
+        for group in by_columns.values():  # one row: a cached statement; several: one INSERT
+            session.execute(insert(table).values(**group[0]) if len(group) == 1 else insert(table).values(group))
 
 
 def _write(session: Session) -> None:

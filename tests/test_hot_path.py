@@ -387,3 +387,93 @@ def test_the_home_page_is_eight_statements_then_five_and_never_reads_a_workflow_
     finally:
         app.config["WORKBENCH_CACHE_SECONDS"] = 20
     assert "范围内未处理 2 条" in page and "首页预警二" in page and len(fresh) == 8
+
+
+def test_queued_rows_of_several_shapes_are_sealed_with_the_entry_in_order(ctx):
+    """The chain's statement is built once per shape (rows per table) with bound parameters: several history
+    events in one commit keep their order and values, rows of one table with different columns are still
+    written, and a second commit of the same shape reuses the statement."""
+    from app import deferred
+    from app.engine import runtime
+    from app.engine.models import InstanceEvent
+    from app.inbox import actions
+    from tests.conftest import deploy_test_process
+
+    deploy_test_process("approval_demo")
+    instance = actions.start("approval_demo", actor=user("hp_officer"))
+    db.session.commit()
+    for n in range(2):  # the second round finds its statement built
+        for i in range(3):
+            runtime.add_event(instance, "comment", comment=f"批{n}-{i}", data={"i": i, "名": "值"})
+        audit.record("test.shapes", actor=user("hp_officer"), detail={"n": n})
+        with Statements() as seen:
+            db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            chain = [s for s in seen.sql if "audit_" in s]
+            assert len(chain) in (1, 3) and "UNION ALL" in chain[-1] and "INSERT INTO instance_events" in chain[-1]
+            assert not any(s.startswith("INSERT INTO instance_events") for s in seen.sql)
+    rows = db.session.execute(
+        select(InstanceEvent.comment, InstanceEvent.data)
+        .where(InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "comment")
+        .order_by(InstanceEvent.id)
+    ).all()
+    assert [r.comment for r in rows] == [f"批{n}-{i}" for n in range(2) for i in range(3)]
+    assert [r.data for r in rows][:3] == [{"i": i, "名": "值"} for i in range(3)]
+    # rows of one table with differing columns: written with their values inline, nothing lost
+    table = InstanceEvent.__table__
+    base = {"instance_id": instance.id, "at": audit.utcnow(), "kind": "comment", "data": {}}
+    deferred.defer(db.session(), table, {**base, "comment": "甲"})
+    deferred.defer(db.session(), table, {**base, "comment": "乙", "step_name": "步骤"})
+    audit.record("test.mixed", actor=user("hp_officer"))
+    db.session.commit()
+    got = db.session.execute(
+        select(InstanceEvent.comment, InstanceEvent.step_name).where(InstanceEvent.comment.in_(["甲", "乙"]))
+    ).all()
+    assert sorted(got) == [("乙", "步骤"), ("甲", None)]
+    assert audit.verify(reset_checkpoint=True).ok
+
+
+def test_a_client_that_never_opens_a_page_keeps_only_the_newest_messages(app, login_as):
+    """Starts from the start page flash a message each; a script that never renders a page must not grow
+    its signed cookie session (and its decoding on every request) without end."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    from app import FLASHES_KEPT
+    from tests.api_helpers import deploy_flow
+
+    with app.app_context():
+        deploy_flow()
+    c = login_as("hp_officer")
+    for i in range(FLASHES_KEPT + 3):
+        assert c.post("/inbox/start/api_flow", data={"subject": f"第{i}件"}).status_code == 302
+    cookie = c.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    flashes = SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie.value)["_flashes"]
+    assert len(flashes) == FLASHES_KEPT
+    with app.app_context():
+        from app.engine.models import ProcessInstance
+
+        newest = db.session.scalars(
+            select(ProcessInstance.number).where(ProcessInstance.process_id == "api_flow").order_by(ProcessInstance.id)
+        ).all()[-FLASHES_KEPT:]
+    assert [text.rsplit("（", 1)[1].rstrip("）") for _kind, text in flashes] == newest
+
+
+def test_the_kept_todo_statement_follows_the_users_roles(app, login_as):
+    """The 待办 statement is kept per user, roles, scope and filters: a role taken away changes the key, so
+    the tasks offered to that role leave the list at the next request."""
+    from app.auth.models import Role
+    from app.inbox import queries
+    from app.inbox.queries import Filters
+
+    with app.app_context():
+        officer = user("hp_officer")
+        first = queries.todo(officer, Filters())
+        assert queries.todo(officer, Filters()) is first  # kept
+        assert queries.todo(officer, Filters(process="x")) is not first
+        assert queries.todo(officer, Filters(status="overdue")) is not queries.todo(officer, Filters(status="overdue"))
+        role = officer.roles[0]
+        officer.roles = [r for r in officer.roles if r.id != role.id]
+        db.session.flush()
+        assert queries.todo(officer, Filters()) is not first
+        officer.roles = [*officer.roles, db.session.get(Role, role.id)]
+        db.session.rollback()

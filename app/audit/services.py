@@ -128,7 +128,7 @@ def _seal(session: Session) -> None:
         _sealed(session, pending, ids[-1])
         return
     # PostgreSQL: the rows queued for commit (the instance history) go into the chain's statement.
-    extra = deferred.take(session)
+    extra = _uniform(session, deferred.take(session))
     guess = _known_head.get(where)
     if len(pending) == 1 and guess is not None:
         _chain(key, guess, pending)
@@ -161,11 +161,6 @@ def _sealed(session: Session, pending: list[AuditEntry], last_id: int) -> None:
     checkpoint.note_append(session, last_id, pending[-1].mac)
 
 
-def _values(table, rows: list[dict]):
-    """INSERT of `rows` with their values inline (the SQLite path and rows of differing columns)."""
-    return insert(table).values(**rows[0]) if len(rows) == 1 else insert(table).values(rows)
-
-
 def _typed(name: str, column):
     return cast(bindparam(name, type_=column.type), column.type)
 
@@ -179,15 +174,18 @@ def _queued_insert(table, columns: tuple[str, ...], count: int, prefix: str):
     return insert(table).from_select(list(columns), union_all(*rows))
 
 
-def _shape(extra: dict) -> tuple | None:
-    """The queued rows' shape (table, columns, count) per table; None when a table's rows differ in columns."""
-    shape = []
-    for table, rows in extra.items():
-        columns = tuple(rows[0])
-        if any(tuple(row) != columns for row in rows[1:]):
-            return None
-        shape.append((table, columns, len(rows)))
-    return tuple(shape)
+def _shape(extra: dict) -> tuple:
+    """The queued rows' shape: (table, columns, count) per table."""
+    return tuple((table, tuple(rows[0]), len(rows)) for table, rows in extra.items())
+
+
+def _uniform(session: Session, extra: dict) -> dict:
+    """The queued rows whose table's rows all have the same columns (rows of a table that differ are
+    inserted now, on their own: the chain's statement is built per shape)."""
+    mixed = {t: rows for t, rows in extra.items() if any(tuple(r) != tuple(rows[0]) for r in rows[1:])}
+    if mixed:
+        deferred.write(session, mixed)
+    return {t: rows for t, rows in extra.items() if t not in mixed}
 
 
 def _shape_params(extra: dict) -> dict:
@@ -218,9 +216,6 @@ def _append_after_lock(pending: list[AuditEntry], extra: dict):
     """The head is locked: insert the entries and move the head to the last of them, one statement.
     Returns (statement, parameters)."""
     shape = _shape(extra)
-    if shape is None:  # rows of one table with differing columns: values inline, built for this call
-        stmt = _append_after_lock_stmt(len(pending))
-        return _with_rows(stmt, extra), _entry_params(pending)
     key = ("after_lock", len(pending), shape)
     stmt = _built.get(key)
     if stmt is None:
@@ -248,12 +243,6 @@ def _append_after_lock_stmt(count: int):
     )
 
 
-def _with_rows(stmt, extra: dict):
-    for n, (table, rows) in enumerate(extra.items()):
-        stmt = stmt.add_cte(_values(table, rows).cte(f"queued_{n}"))
-    return stmt
-
-
 def _append_if_head_is(guess: str, entry: AuditEntry, extra: dict):
     """One statement: move the head to the entry only if it is still `guess` (the update waits for a
     concurrent append to commit, then sees its head), and insert the entry only then, with the id drawn
@@ -261,8 +250,6 @@ def _append_if_head_is(guess: str, entry: AuditEntry, extra: dict):
     parameters)."""
     shape = _shape(extra)
     params = {"guess": guess, **_entry_params([entry])}
-    if shape is None:
-        return _with_rows(_append_if_head_is_stmt(), extra), params
     key = ("if_head_is", shape)
     stmt = _built.get(key)
     if stmt is None:

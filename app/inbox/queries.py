@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.engine.models import ProcessInstance
@@ -123,6 +124,10 @@ def _apply_filters(stmt: Select, f: Filters, *, now: datetime) -> Select:
     return stmt
 
 
+# A list shows its rows' instances (title, number, status), never their workflow document: a page of 20 rows
+# would read and parse 20 documents of 5-10 KB. Code that runs the engine on such a row loads it then.
+_WITHOUT_STATE = joinedload(HumanTask.instance).defer(ProcessInstance.state)
+
 # The 待办 statements built last, per user, roles, scope and filters (not the due-date filters: they hold the
 # time). The list is the most frequent request of all and building its statement (and SQLAlchemy's cache
 # key for it) cost more than running it; a statement reused is neither built nor keyed again.
@@ -137,7 +142,7 @@ def todo(user: User, f: Filters) -> Select:
         stmt = _todo_built.get(key)
         if stmt is not None:
             return stmt
-    stmt = select(HumanTask).join(HumanTask.instance).where(actionable_clause(user))
+    stmt = select(HumanTask).join(HumanTask.instance).where(actionable_clause(user)).options(_WITHOUT_STATE)
     stmt = _apply_filters(stmt, f, now=utcnow())
     stmt = stmt.order_by(*SORTS.get(f.sort, SORTS["created_desc"]))
     if key is not None:
@@ -153,6 +158,7 @@ def done(user: User, f: Filters) -> Select:
         select(HumanTask)
         .join(HumanTask.instance)
         .where(HumanTask.completed_by_id == user.id, HumanTask.status == "completed")
+        .options(_WITHOUT_STATE)
     )
     stmt = _apply_filters(stmt, f, now=utcnow())
     order = SORTS["done_desc"] if f.sort == "created_desc" else SORTS.get(f.sort, SORTS["done_desc"])

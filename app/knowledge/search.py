@@ -83,19 +83,20 @@ class Filters:
             district=args.get("district", "") or "",
         )
 
-    def clauses(self) -> list:
+    def clauses(self, of=KnowledgeEntry) -> list:
+        """The conditions on `of`: KnowledgeEntry, or KnowledgeSearch (its copy of the entry's fields: a
+        search reads that table alone)."""
+        entry_id = KnowledgeSearch.entry_id if of is KnowledgeSearch else KnowledgeEntry.id
         out = []
         if self.library:
-            out.append(KnowledgeEntry.library == self.library)
+            out.append(of.library == self.library)
         if self.year:
-            out.append(KnowledgeEntry.year == self.year)
+            out.append(of.year == self.year)
         if self.district:
-            out.append(KnowledgeEntry.district_code == self.district)
+            out.append(of.district_code == self.district)
         if self.industry:
             out.append(
-                exists().where(
-                    KnowledgeIndustry.entry_id == KnowledgeEntry.id, KnowledgeIndustry.industry == self.industry
-                )
+                exists().where(KnowledgeIndustry.entry_id == entry_id, KnowledgeIndustry.industry == self.industry)
             )
         return out
 
@@ -192,7 +193,6 @@ def candidates() -> int:
 def _candidates(groups, where, limit: int) -> list[tuple[int, str]]:
     stmt = (
         select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
-        .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
         .where(_match(groups), *where)
         .order_by(KnowledgeSearch.entry_id.desc())
         .limit(limit)
@@ -226,9 +226,10 @@ def search(
     result = Result(query=query)
     if query.empty:
         return result
-    where = [KnowledgeEntry.status.in_(statuses), *filters.clauses()]
+    # On knowledge_search alone: it holds a copy of the entry's fields that the filters and facets read
+    where = [KnowledgeSearch.status.in_(statuses), *filters.clauses(KnowledgeSearch)]
     if libraries:
-        where.append(KnowledgeEntry.library.in_(libraries))
+        where.append(KnowledgeSearch.library.in_(libraries))
     required = [g for g in query.groups if g.required]
     key = (
         tuple((tuple(g.variants), g.weight, g.required, g.prefix) for g in query.groups),
@@ -309,20 +310,17 @@ def _keep(key, token: str | None, ranked: Ranked, keep: int) -> None:
 
 
 def _matched(groups: list[ts.Group], where: list):
-    """The entries holding all the words, with what the facets count. Industries are read from the entry's own
-    list (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter
-    uses; a test holds the facets equal to a count over those rows), so the match is walked once."""
-    return (
-        select(
-            KnowledgeEntry.id.label("entry_id"),
-            KnowledgeEntry.library,
-            KnowledgeEntry.year,
-            KnowledgeEntry.district_code,
-            func.cast(KnowledgeEntry.industries, String).label("industries"),
-        )
-        .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
-        .where(_match(groups), *where)
-    )
+    """The entries holding all the words, with what the facets count, from knowledge_search alone (its copy of
+    the entry's library, year, district and industries, kept by triggers). Industries are the entry's own list
+    (from which reindex writes the knowledge_industries rows the filter uses; a test holds the facets equal to a
+    count over those rows), so the match is walked once."""
+    return select(
+        KnowledgeSearch.entry_id,
+        KnowledgeSearch.library,
+        KnowledgeSearch.year,
+        KnowledgeSearch.district_code,
+        KnowledgeSearch.industries,
+    ).where(_match(groups), *where)
 
 
 def _facet_rows(m) -> Select:

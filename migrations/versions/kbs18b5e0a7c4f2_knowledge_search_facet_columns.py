@@ -76,6 +76,12 @@ def upgrade():
     ):
         op.add_column("knowledge_search", sa.Column(name, kind, nullable=True))
     if bind.dialect.name == "postgresql":
+        # The long values (tokens, head, tsv) out of line: the rows the match walks (every entry holding the words,
+        # thousands for common words) become ~100 bytes instead of ~1.8 kB, so the table a search reads fits in
+        # shared buffers; the head is read from TOAST for the ranked candidates only. The backfill below writes
+        # every row again, which moves them (rows holding an out-of-line value are toasted to this target).
+        op.execute("ALTER TABLE knowledge_search SET (toast_tuple_target = 128)")
+        op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTERNAL")
         op.execute(
             "UPDATE knowledge_search s SET library = e.library, status = e.status, year = e.year, "
             "district_code = e.district_code, industries = e.industries::text "
@@ -103,6 +109,8 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS knowledge_search_copy_entry()")
         for name in COLUMNS:
             op.drop_column("knowledge_search", name)
+        op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTENDED")
+        op.execute("ALTER TABLE knowledge_search RESET (toast_tuple_target)")
     else:
         for name in ("knowledge_entries_to_search", "knowledge_search_copy_entry", "knowledge_search_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")

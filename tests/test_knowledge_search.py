@@ -177,6 +177,32 @@ def test_facets_equal_a_count_over_the_entries_and_industry_rows(app, corpus):
                 assert search.search(q).facets == expected, q
 
 
+def test_any_word_facets_equal_a_count_over_the_ranked_entries(app, corpus):
+    """When few entries hold every word, the any-word fallback counts its facets over the ranked candidates (from
+    knowledge_search's copy of the fields, fetched with the heads); they must equal a count over those entries and
+    their knowledge_industries rows, with the facets counted cold or for a kept ranking."""
+    from collections import Counter
+
+    from app.knowledge.models import KnowledgeEntry, KnowledgeIndustry, KnowledgeSearch
+
+    with app.app_context():
+        query = search.parse("有限空间 拒绝监督检查 液氨制冷")
+        required = [g for g in query.groups if g.required]
+        ranked = search._rank(query, required, [KnowledgeSearch.status.in_(("published",))], True)
+        ids = list(ranked.ids)
+        assert ranked.fallback and len(ids) > search.FEW
+        entries = db.session.scalars(db.select(KnowledgeEntry).where(KnowledgeEntry.id.in_(ids))).all()
+        rows = db.session.scalars(db.select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(ids)))
+        expected = {
+            "library": Counter(e.library for e in entries),
+            "year": Counter(e.year for e in entries if e.year),
+            "district": Counter(e.district_code for e in entries if e.district_code),
+            "industry": Counter(rows),
+        }
+        assert ranked.facets == expected == search._facets_of(ids)
+        assert search.search("有限空间 拒绝监督检查 液氨制冷").facets == expected
+
+
 def test_kept_searches_are_ranked_again_after_a_change(app, corpus):
     """Ranked ids and facets are kept per process under the index state token; publishing (any change to an
     entry's library, status, year, district or industries) and a synonym change write a new token, so the next

@@ -27,12 +27,12 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     event,
     exists,
     func,
     inspect,
     literal,
-    literal_column,
     or_,
     select,
     text,
@@ -170,9 +170,12 @@ def _match(groups: list[ts.Group]):
         # The tsquery as a literal, not a parameter: with a parameter, the generic plan PostgreSQL adopts once
         # psycopg prepares the statement (after 5 runs) cannot see how common the words are, and may walk the
         # primary key backwards testing every row (seconds on 100,000 entries). With the literal each search is
-        # planned for its words: the GIN index for rare words, the newest rows first for common ones.
-        quoted = String().literal_processor(db.engine.dialect)(ts.tsquery_expression(groups))
-        return literal_column(f"knowledge_search.tsv @@ CAST({quoted} AS tsquery)")  # not parsed for binds
+        # planned for its words: the GIN index for rare words, the newest rows first for common ones. A
+        # literal_execute parameter: rendered as a literal when the statement runs, so SQLAlchemy compiles the
+        # statement once for all queries instead of once per query.
+        return text("knowledge_search.tsv @@ CAST(:kq AS tsquery)").bindparams(
+            bindparam("kq", ts.tsquery_expression(groups), type_=String, literal_execute=True)
+        )
     match = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(
         kq=ts.fts5_expression(groups)
     )
@@ -190,14 +193,19 @@ def candidates() -> int:
     return max(FEW, int(current_app.config.get("KNOWLEDGE_SEARCH_CANDIDATES", CANDIDATES)))
 
 
-def _candidates(groups, where, limit: int) -> list[tuple[int, str]]:
+def _facet_columns():
+    return (KnowledgeSearch.library, KnowledgeSearch.year, KnowledgeSearch.district_code, KnowledgeSearch.industries)
+
+
+def _candidates(groups, where, limit: int) -> dict[int, tuple]:
+    """The newest `limit` entries matching: entry id -> (head, library, year, district, industries)."""
     stmt = (
-        select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
+        select(KnowledgeSearch.entry_id, KnowledgeSearch.head, *_facet_columns())
         .where(_match(groups), *where)
         .order_by(KnowledgeSearch.entry_id.desc())
         .limit(limit)
     )
-    return list(db.session.execute(stmt))
+    return {entry_id: tuple(rest) for entry_id, *rest in db.session.execute(stmt).all()}
 
 
 @dataclass
@@ -273,17 +281,20 @@ def _rank(query: ts.Query, required: list[ts.Group], where: list, facets: bool) 
     counted = None
     limit = candidates()
     if facets:
-        heads, counted = _candidates_and_facets(required, where, limit)
+        found, counted = _candidates_and_facets(required, where, limit)
     else:
-        heads = dict(_candidates(required, where, limit))
-    fallback = len(heads) < FEW and len(query.groups) > 1
+        found = _candidates(required, where, limit)
+    fallback = len(found) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
-            if g.weight >= 1 and len(heads) < OR_TOTAL:
-                heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
-    scored = _rank_in_python(query, heads)
+            if g.weight >= 1 and len(found) < OR_TOTAL:
+                for entry_id, row in _candidates([g], where, OR_CANDIDATES).items():
+                    found.setdefault(entry_id, row)
+    scored = _rank_in_python(query, {entry_id: row[0] for entry_id, row in found.items()})
     ids, scores = array("q", (i for i, _ in scored)), array("d", (v for _, v in scored))
-    return Ranked(ids, scores, fallback, None if fallback else counted)
+    if fallback and facets:  # counted over the ranked candidates, from the fields fetched with their heads
+        counted = _count_facets(found[i][1:] for i in ids)
+    return Ranked(ids, scores, fallback, counted)
 
 
 def _kept(key, token: str | None) -> Ranked | None:
@@ -364,19 +375,16 @@ def _candidates_and_facets(
         literal("c").label("kind"),
         KnowledgeSearch.entry_id,
         KnowledgeSearch.head,
-        none_s.label("library"),
-        none_i.label("year"),
-        none_s.label("district_code"),
-        none_s.label("industries"),
+        *_facet_columns(),
         none_i.label("n"),
     ).join(newest, newest.c.entry_id == KnowledgeSearch.entry_id)
     f = _facet_rows(m).subquery("f")
     counts = select(literal("f"), none_i, none_s, f.c.library, f.c.year, f.c.district_code, f.c.industries, f.c.n)
-    found: dict[int, str] = {}
+    found: dict[int, tuple] = {}
     out = _no_facets()
-    for kind, entry_id, head, *facet in db.session.execute(union_all(heads, counts)):
+    for kind, entry_id, head, *facet in db.session.execute(union_all(heads, counts)).all():
         if kind == "c":
-            found[entry_id] = head
+            found[entry_id] = (head, *facet[:4])
         else:
             _add_facets(out, *facet)
     return found, out
@@ -415,27 +423,22 @@ def install() -> None:
         event.listen(Session, "before_flush", mark_changed)
 
 
+def _count_facets(rows) -> dict[str, Counter]:
+    """Counts over (library, year, district, industries) rows, one per entry."""
+    out = _no_facets()
+    for library, year, district, industries in rows:
+        _add_facets(out, library, year, district, industries, 1)
+    return out
+
+
 def _facets_of(ids: list[int]) -> dict[str, Counter]:
-    """Counts by library, industry, year and district over the ranked candidates (any-word searches)."""
-    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+    """Counts by library, industry, year and district over the ranked candidates (any-word searches), from
+    knowledge_search's copy of the entries' fields."""
+    rows = []
     for start in range(0, len(ids), 900):
         part = ids[start : start + 900]
-        rows = db.session.execute(
-            select(KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code).where(
-                KnowledgeEntry.id.in_(part)
-            )
-        )
-        for library, year, district in rows:
-            out["library"][library] += 1
-            if year:
-                out["year"][year] += 1
-            if district:
-                out["district"][district] += 1
-        for (industry,) in db.session.execute(
-            select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(part))
-        ):
-            out["industry"][industry] += 1
-    return out
+        rows += db.session.execute(select(*_facet_columns()).where(KnowledgeSearch.entry_id.in_(part))).all()
+    return _count_facets(rows)
 
 
 def browse_facets(where: list) -> dict[str, Counter]:

@@ -20,6 +20,7 @@ import uuid
 from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app.extensions import db
 from app.knowledge import textsearch as ts
@@ -64,6 +65,17 @@ _cache: dict = {"parsed": OrderedDict(), "results": OrderedDict()}
 # What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
 _INDEXED = (KnowledgeEntry, KnowledgeSearch, KnowledgeIndustry, KnowledgeSynonym)
 _ENTRY_FIELDS = ("library", "status", "year", "district_code", "industries", "org_id")
+_PAGE_FIELDS = (
+    KnowledgeEntry.library,
+    KnowledgeEntry.code,
+    KnowledgeEntry.title,
+    KnowledgeEntry.summary,
+    KnowledgeEntry.fields,
+    KnowledgeEntry.status,
+    KnowledgeEntry.year,
+    KnowledgeEntry.district_code,
+    KnowledgeEntry.helpful_count,
+)
 
 
 @dataclass
@@ -265,6 +277,7 @@ def search(
             select(KnowledgeEntry, KnowledgeSearch.head)
             .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
             .where(KnowledgeEntry.id.in_([h.entry_id for h in page]))
+            .options(load_only(*_PAGE_FIELDS))  # what a results page shows; any other field loads when read
         )
         entries = {e.id: (e, head) for e, head in rows}
         for h in page:
@@ -346,8 +359,14 @@ def _add_facets(out: dict[str, Counter], library, year, district, industries, n)
         out["year"][year] += n
     if district:
         out["district"][district] += n
-    for industry in set(json.loads(industries or "[]") or []):
+    for industry in _industry_set(industries):
         out["industry"][industry] += n
+
+
+@lru_cache(maxsize=4096)
+def _industry_set(industries: str | None) -> frozenset:
+    """The industries of an entry's JSON list (few distinct lists: decoded once per process)."""
+    return frozenset(json.loads(industries or "[]") or [])
 
 
 def _no_facets() -> dict[str, Counter]:

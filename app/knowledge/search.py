@@ -6,9 +6,11 @@ Facets count every entry holding all the words.
 Costs (bench/knowledge_search.py, docs/performance.md "Knowledge search, fourth round"): the tsquery goes to
 PostgreSQL as a literal so every search gets a plan for its own words (see _match); ranking counts in the token
 strings (textsearch.rank) and only the page's entries are scored word by word for highlighting; facets are one
-GROUP BY over the match. The ranked ids and the facets of a search are kept per process under the index state
-token (KnowledgeIndexState, written anew by every change to the entries or synonyms), so a repeated search
-reads only its page; segmented queries are kept per process until the synonyms change.
+GROUP BY over the match. The match, the filters and the facets read knowledge_search alone: it holds a copy of
+each entry's library, status, year, district and industries, kept by database triggers (sixth round). The
+ranked ids and the facets of a search are kept per process under the index state token (KnowledgeIndexState,
+written anew by every change to the entries or synonyms), so a repeated search reads only its page; segmented
+queries are kept per process until the synonyms change.
 Ranking in SQL with string functions was measured and is slower than in Python (see the performance doc).
 """
 

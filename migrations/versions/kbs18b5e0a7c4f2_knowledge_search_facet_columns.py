@@ -21,6 +21,7 @@ depends_on = None
 
 COLUMNS = ("library", "status", "year", "district_code", "industries")
 
+# EXECUTE PROCEDURE: the spelling PostgreSQL, KingbaseES and openGauss all accept (docs/xinchuang.md).
 PG_FUNCTIONS = """
 CREATE FUNCTION knowledge_search_copy_entry() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -30,7 +31,7 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER knowledge_search_copy_entry BEFORE INSERT OR UPDATE OF entry_id ON knowledge_search
-    FOR EACH ROW EXECUTE FUNCTION knowledge_search_copy_entry();
+    FOR EACH ROW EXECUTE PROCEDURE knowledge_search_copy_entry();
 CREATE FUNCTION knowledge_entries_to_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE knowledge_search SET library = NEW.library, status = NEW.status, year = NEW.year,
@@ -43,7 +44,7 @@ CREATE TRIGGER knowledge_entries_to_search AFTER UPDATE OF library, status, year
     WHEN (OLD.library IS DISTINCT FROM NEW.library OR OLD.status IS DISTINCT FROM NEW.status
           OR OLD.year IS DISTINCT FROM NEW.year OR OLD.district_code IS DISTINCT FROM NEW.district_code
           OR OLD.industries::text IS DISTINCT FROM NEW.industries::text)
-    EXECUTE FUNCTION knowledge_entries_to_search();
+    EXECUTE PROCEDURE knowledge_entries_to_search();
 """
 
 # SQLite: a new search row takes its entry's values after the insert (a BEFORE trigger cannot set NEW); the FTS5
@@ -80,8 +81,9 @@ def upgrade():
         # thousands for common words) become ~100 bytes instead of ~1.8 kB, so the table a search reads fits in
         # shared buffers; the head is read from TOAST for the ranked candidates only. The backfill below writes
         # every row again, which moves them (rows holding an out-of-line value are toasted to this target).
-        op.execute("ALTER TABLE knowledge_search SET (toast_tuple_target = 128)")
-        op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTERNAL")
+        if bind.dialect.server_version_info >= (11,):  # toast_tuple_target is PostgreSQL 11+ (not openGauss)
+            op.execute("ALTER TABLE knowledge_search SET (toast_tuple_target = 128)")
+            op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTERNAL")
         op.execute(
             "UPDATE knowledge_search s SET library = e.library, status = e.status, year = e.year, "
             "district_code = e.district_code, industries = e.industries::text "
@@ -109,8 +111,9 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS knowledge_search_copy_entry()")
         for name in COLUMNS:
             op.drop_column("knowledge_search", name)
-        op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTENDED")
-        op.execute("ALTER TABLE knowledge_search RESET (toast_tuple_target)")
+        if bind.dialect.server_version_info >= (11,):
+            op.execute("ALTER TABLE knowledge_search ALTER COLUMN head SET STORAGE EXTENDED")
+            op.execute("ALTER TABLE knowledge_search RESET (toast_tuple_target)")
     else:
         for name in ("knowledge_entries_to_search", "knowledge_search_copy_entry", "knowledge_search_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")

@@ -236,8 +236,9 @@ def test_kept_searches_are_ranked_again_after_a_change(app, corpus):
 
 
 def test_one_search_on_the_database_takes_few_statements(app, corpus):
-    """Round trips of one search with facets: synonyms, index token, candidates and facets (one statement), the
-    page's entries and heads; a repeated search reads the kept ranking and facets: synonyms, index token, page."""
+    """Round trips of one search with facets: synonyms, index token, candidates and facets (one statement; on
+    PostgreSQL between two SET LOCAL), the page's entries and heads; a repeated search reads the kept ranking
+    and facets: synonyms, index token, page."""
     from sqlalchemy import event
 
     with app.app_context():
@@ -258,7 +259,8 @@ def test_one_search_on_the_database_takes_few_statements(app, corpus):
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
         print(f"\n{db.engine.dialect.name}: {cold} statements per search, {warm} when kept")
-        assert (cold, warm) == (4, 3), seen
+        # PostgreSQL: the candidates and facets statement between SET LOCAL enable_seqscan off and on again
+        assert (cold, warm) == ((6 if db.engine.dialect.name == "postgresql" else 4), 3), seen
 
 
 def test_a_kept_search_gives_what_a_cold_one_gives(app, corpus, monkeypatch):

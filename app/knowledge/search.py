@@ -403,9 +403,10 @@ def _by_the_index():
 
 def _candidates_and_facets(
     groups: list[ts.Group], where: list, limit: int
-) -> tuple[dict[int, str], dict[str, Counter]]:
+) -> tuple[dict[int, tuple], dict[str, Counter]]:
     """_candidates and _facets in one statement: the match (narrow rows) is walked once into a CTE, whose newest
-    CANDIDATES rows fetch their heads and whose GROUP BY gives the facets (rows told apart by `kind`)."""
+    CANDIDATES rows fetch their heads (with their facet fields, as _candidates gives them) and whose GROUP BY
+    gives the facets (rows told apart by `kind`)."""
     m = _matched(groups, where).cte("m")
     newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(limit).subquery("newest")
     none_s, none_i = literal(None, String), literal(None, Integer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -89,6 +89,15 @@ class KnowledgeSearch(db.Model):
     tokens: Mapped[str] = mapped_column(Text, default="")
     # The start of the tokens (title and the start of the body), which ranking reads: short, never TOASTed.
     head: Mapped[str] = mapped_column(String(1200), default="")
+    # The entry's fields a search filters and counts by, copied here so that the match, the filters and the
+    # facets read this table alone. Written by database triggers (migration kbs18b5e0a7c4f2), never by the app:
+    # a new row takes its entry's values, a change to the entry's fields is written here. `industries` is the
+    # entry's JSON list as text. Read them in SQL; on an object in the session they may be stale until expired.
+    library: Mapped[str | None] = mapped_column(String(16), server_default=FetchedValue())
+    status: Mapped[str | None] = mapped_column(String(12), server_default=FetchedValue())
+    year: Mapped[int | None] = mapped_column(server_default=FetchedValue())
+    district_code: Mapped[str | None] = mapped_column(String(16), server_default=FetchedValue())
+    industries: Mapped[str | None] = mapped_column(Text, server_default=FetchedValue())
 
 
 class KnowledgeIndexState(db.Model):

@@ -6,9 +6,11 @@ Facets count every entry holding all the words.
 Costs (bench/knowledge_search.py, docs/performance.md "Knowledge search, fourth round"): the tsquery goes to
 PostgreSQL as a literal so every search gets a plan for its own words (see _match); ranking counts in the token
 strings (textsearch.rank) and only the page's entries are scored word by word for highlighting; facets are one
-GROUP BY over the match. The ranked ids and the facets of a search are kept per process under the index state
-token (KnowledgeIndexState, written anew by every change to the entries or synonyms), so a repeated search
-reads only its page; segmented queries are kept per process until the synonyms change.
+GROUP BY over the match. The match, the filters and the facets read knowledge_search alone: it holds a copy of
+each entry's library, status, year, district and industries, kept by database triggers (sixth round). The
+ranked ids and the facets of a search are kept per process under the index state token (KnowledgeIndexState,
+written anew by every change to the entries or synonyms), so a repeated search reads only its page; segmented
+queries are kept per process until the synonyms change.
 Ranking in SQL with string functions was measured and is slower than in Python (see the performance doc).
 """
 
@@ -19,7 +21,9 @@ import threading
 import uuid
 from array import array
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -27,18 +31,18 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     event,
     exists,
     func,
     inspect,
     literal,
-    literal_column,
     or_,
     select,
     text,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app.extensions import db
 from app.knowledge import textsearch as ts
@@ -64,6 +68,17 @@ _cache: dict = {"parsed": OrderedDict(), "results": OrderedDict()}
 # What a change to any of these rows can change in a search (helpful marks and usage counts change nothing).
 _INDEXED = (KnowledgeEntry, KnowledgeSearch, KnowledgeIndustry, KnowledgeSynonym)
 _ENTRY_FIELDS = ("library", "status", "year", "district_code", "industries", "org_id")
+_PAGE_FIELDS = (
+    KnowledgeEntry.library,
+    KnowledgeEntry.code,
+    KnowledgeEntry.title,
+    KnowledgeEntry.summary,
+    KnowledgeEntry.fields,
+    KnowledgeEntry.status,
+    KnowledgeEntry.year,
+    KnowledgeEntry.district_code,
+    KnowledgeEntry.helpful_count,
+)
 
 
 @dataclass
@@ -83,19 +98,20 @@ class Filters:
             district=args.get("district", "") or "",
         )
 
-    def clauses(self) -> list:
+    def clauses(self, of=KnowledgeEntry) -> list:
+        """The conditions on `of`: KnowledgeEntry, or KnowledgeSearch (its copy of the entry's fields: a
+        search reads that table alone)."""
+        entry_id = KnowledgeSearch.entry_id if of is KnowledgeSearch else KnowledgeEntry.id
         out = []
         if self.library:
-            out.append(KnowledgeEntry.library == self.library)
+            out.append(of.library == self.library)
         if self.year:
-            out.append(KnowledgeEntry.year == self.year)
+            out.append(of.year == self.year)
         if self.district:
-            out.append(KnowledgeEntry.district_code == self.district)
+            out.append(of.district_code == self.district)
         if self.industry:
             out.append(
-                exists().where(
-                    KnowledgeIndustry.entry_id == KnowledgeEntry.id, KnowledgeIndustry.industry == self.industry
-                )
+                exists().where(KnowledgeIndustry.entry_id == entry_id, KnowledgeIndustry.industry == self.industry)
             )
         return out
 
@@ -169,9 +185,12 @@ def _match(groups: list[ts.Group]):
         # The tsquery as a literal, not a parameter: with a parameter, the generic plan PostgreSQL adopts once
         # psycopg prepares the statement (after 5 runs) cannot see how common the words are, and may walk the
         # primary key backwards testing every row (seconds on 100,000 entries). With the literal each search is
-        # planned for its words: the GIN index for rare words, the newest rows first for common ones.
-        quoted = String().literal_processor(db.engine.dialect)(ts.tsquery_expression(groups))
-        return literal_column(f"knowledge_search.tsv @@ CAST({quoted} AS tsquery)")  # not parsed for binds
+        # planned for its words: the GIN index for rare words, the newest rows first for common ones. A
+        # literal_execute parameter: rendered as a literal when the statement runs, so SQLAlchemy compiles the
+        # statement once for all queries instead of once per query.
+        return text("knowledge_search.tsv @@ CAST(:kq AS tsquery)").bindparams(
+            bindparam("kq", ts.tsquery_expression(groups), type_=String, literal_execute=True)
+        )
     match = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :kq").bindparams(
         kq=ts.fts5_expression(groups)
     )
@@ -189,15 +208,19 @@ def candidates() -> int:
     return max(FEW, int(current_app.config.get("KNOWLEDGE_SEARCH_CANDIDATES", CANDIDATES)))
 
 
-def _candidates(groups, where, limit: int) -> list[tuple[int, str]]:
+def _facet_columns():
+    return (KnowledgeSearch.library, KnowledgeSearch.year, KnowledgeSearch.district_code, KnowledgeSearch.industries)
+
+
+def _candidates(groups, where, limit: int) -> dict[int, tuple]:
+    """The newest `limit` entries matching: entry id -> (head, library, year, district, industries)."""
     stmt = (
-        select(KnowledgeSearch.entry_id, KnowledgeSearch.head)
-        .join(KnowledgeEntry, KnowledgeEntry.id == KnowledgeSearch.entry_id)
+        select(KnowledgeSearch.entry_id, KnowledgeSearch.head, *_facet_columns())
         .where(_match(groups), *where)
         .order_by(KnowledgeSearch.entry_id.desc())
         .limit(limit)
     )
-    return list(db.session.execute(stmt))
+    return {entry_id: tuple(rest) for entry_id, *rest in db.session.execute(stmt).all()}
 
 
 @dataclass
@@ -226,9 +249,10 @@ def search(
     result = Result(query=query)
     if query.empty:
         return result
-    where = [KnowledgeEntry.status.in_(statuses), *filters.clauses()]
+    # On knowledge_search alone: it holds a copy of the entry's fields that the filters and facets read
+    where = [KnowledgeSearch.status.in_(statuses), *filters.clauses(KnowledgeSearch)]
     if libraries:
-        where.append(KnowledgeEntry.library.in_(libraries))
+        where.append(KnowledgeSearch.library.in_(libraries))
     required = [g for g in query.groups if g.required]
     key = (
         tuple((tuple(g.variants), g.weight, g.required, g.prefix) for g in query.groups),
@@ -256,6 +280,7 @@ def search(
             select(KnowledgeEntry, KnowledgeSearch.head)
             .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
             .where(KnowledgeEntry.id.in_([h.entry_id for h in page]))
+            .options(load_only(*_PAGE_FIELDS))  # what a results page shows; any other field loads when read
         )
         entries = {e.id: (e, head) for e, head in rows}
         for h in page:
@@ -272,17 +297,20 @@ def _rank(query: ts.Query, required: list[ts.Group], where: list, facets: bool) 
     counted = None
     limit = candidates()
     if facets:
-        heads, counted = _candidates_and_facets(required, where, limit)
+        found, counted = _candidates_and_facets(required, where, limit)
     else:
-        heads = dict(_candidates(required, where, limit))
-    fallback = len(heads) < FEW and len(query.groups) > 1
+        found = _candidates(required, where, limit)
+    fallback = len(found) < FEW and len(query.groups) > 1
     if fallback:  # few with every word: also those with any real word
         for g in query.groups:
-            if g.weight >= 1 and len(heads) < OR_TOTAL:
-                heads.update({k: v for k, v in _candidates([g], where, OR_CANDIDATES) if k not in heads})
-    scored = _rank_in_python(query, heads)
+            if g.weight >= 1 and len(found) < OR_TOTAL:
+                for entry_id, row in _candidates([g], where, OR_CANDIDATES).items():
+                    found.setdefault(entry_id, row)
+    scored = _rank_in_python(query, {entry_id: row[0] for entry_id, row in found.items()})
     ids, scores = array("q", (i for i, _ in scored)), array("d", (v for _, v in scored))
-    return Ranked(ids, scores, fallback, None if fallback else counted)
+    if fallback and facets:  # counted over the ranked candidates, from the fields fetched with their heads
+        counted = _count_facets(found[i][1:] for i in ids)
+    return Ranked(ids, scores, fallback, counted)
 
 
 def _kept(key, token: str | None) -> Ranked | None:
@@ -309,20 +337,17 @@ def _keep(key, token: str | None, ranked: Ranked, keep: int) -> None:
 
 
 def _matched(groups: list[ts.Group], where: list):
-    """The entries holding all the words, with what the facets count. Industries are read from the entry's own
-    list (`knowledge_entries.industries`, from which reindex writes the knowledge_industries rows the filter
-    uses; a test holds the facets equal to a count over those rows), so the match is walked once."""
-    return (
-        select(
-            KnowledgeEntry.id.label("entry_id"),
-            KnowledgeEntry.library,
-            KnowledgeEntry.year,
-            KnowledgeEntry.district_code,
-            func.cast(KnowledgeEntry.industries, String).label("industries"),
-        )
-        .join(KnowledgeSearch, KnowledgeSearch.entry_id == KnowledgeEntry.id)
-        .where(_match(groups), *where)
-    )
+    """The entries holding all the words, with what the facets count, from knowledge_search alone (its copy of
+    the entry's library, year, district and industries, kept by triggers). Industries are the entry's own list
+    (from which reindex writes the knowledge_industries rows the filter uses; a test holds the facets equal to a
+    count over those rows), so the match is walked once."""
+    return select(
+        KnowledgeSearch.entry_id,
+        KnowledgeSearch.library,
+        KnowledgeSearch.year,
+        KnowledgeSearch.district_code,
+        KnowledgeSearch.industries,
+    ).where(_match(groups), *where)
 
 
 def _facet_rows(m) -> Select:
@@ -337,8 +362,14 @@ def _add_facets(out: dict[str, Counter], library, year, district, industries, n)
         out["year"][year] += n
     if district:
         out["district"][district] += n
-    for industry in set(json.loads(industries or "[]") or []):
+    for industry in _industry_set(industries):
         out["industry"][industry] += n
+
+
+@lru_cache(maxsize=4096)
+def _industry_set(industries: str | None) -> frozenset:
+    """The industries of an entry's JSON list (few distinct lists: decoded once per process)."""
+    return frozenset(json.loads(industries or "[]") or [])
 
 
 def _no_facets() -> dict[str, Counter]:
@@ -349,16 +380,33 @@ def _facets(groups: list[ts.Group], where: list) -> dict[str, Counter]:
     """Counts by library, industry, year and district of every entry holding all the words: a GROUP BY over the
     index match, not capped by CANDIDATES."""
     out = _no_facets()
-    for row in db.session.execute(_facet_rows(_matched(groups, where).subquery("m"))):
+    with _by_the_index():
+        rows = db.session.execute(_facet_rows(_matched(groups, where).subquery("m"))).all()
+    for row in rows:
         _add_facets(out, *row)
     return out
 
 
+@contextmanager
+def _by_the_index():
+    """PostgreSQL: the statements inside walk every entry matching (facets) through the GIN index, even for a
+    word most entries hold. knowledge_search's rows are narrow, so for such a word the planner prefers a
+    sequential scan, which reads (detoasts) every row's tsvector: 725 ms against 82 ms for 安全 (82% of
+    100,000 entries). SET LOCAL: for this transaction only, put back after the statements."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    yield  # on an error the transaction is rolled back, and the setting with it
+    db.session.execute(text("SET LOCAL enable_seqscan = on"))
+
+
 def _candidates_and_facets(
     groups: list[ts.Group], where: list, limit: int
-) -> tuple[dict[int, str], dict[str, Counter]]:
+) -> tuple[dict[int, tuple], dict[str, Counter]]:
     """_candidates and _facets in one statement: the match (narrow rows) is walked once into a CTE, whose newest
-    CANDIDATES rows fetch their heads and whose GROUP BY gives the facets (rows told apart by `kind`)."""
+    CANDIDATES rows fetch their heads (with their facet fields, as _candidates gives them) and whose GROUP BY
+    gives the facets (rows told apart by `kind`)."""
     m = _matched(groups, where).cte("m")
     newest = select(m.c.entry_id).order_by(m.c.entry_id.desc()).limit(limit).subquery("newest")
     none_s, none_i = literal(None, String), literal(None, Integer)
@@ -366,19 +414,18 @@ def _candidates_and_facets(
         literal("c").label("kind"),
         KnowledgeSearch.entry_id,
         KnowledgeSearch.head,
-        none_s.label("library"),
-        none_i.label("year"),
-        none_s.label("district_code"),
-        none_s.label("industries"),
+        *_facet_columns(),
         none_i.label("n"),
     ).join(newest, newest.c.entry_id == KnowledgeSearch.entry_id)
     f = _facet_rows(m).subquery("f")
     counts = select(literal("f"), none_i, none_s, f.c.library, f.c.year, f.c.district_code, f.c.industries, f.c.n)
-    found: dict[int, str] = {}
+    found: dict[int, tuple] = {}
     out = _no_facets()
-    for kind, entry_id, head, *facet in db.session.execute(union_all(heads, counts)):
+    with _by_the_index():
+        rows = db.session.execute(union_all(heads, counts)).all()
+    for kind, entry_id, head, *facet in rows:
         if kind == "c":
-            found[entry_id] = head
+            found[entry_id] = (head, *facet[:4])
         else:
             _add_facets(out, *facet)
     return found, out
@@ -417,27 +464,22 @@ def install() -> None:
         event.listen(Session, "before_flush", mark_changed)
 
 
+def _count_facets(rows) -> dict[str, Counter]:
+    """Counts over (library, year, district, industries) rows, one per entry."""
+    out = _no_facets()
+    for library, year, district, industries in rows:
+        _add_facets(out, library, year, district, industries, 1)
+    return out
+
+
 def _facets_of(ids: list[int]) -> dict[str, Counter]:
-    """Counts by library, industry, year and district over the ranked candidates (any-word searches)."""
-    out = {"library": Counter(), "industry": Counter(), "year": Counter(), "district": Counter()}
+    """Counts by library, industry, year and district over the ranked candidates (any-word searches), from
+    knowledge_search's copy of the entries' fields."""
+    rows = []
     for start in range(0, len(ids), 900):
         part = ids[start : start + 900]
-        rows = db.session.execute(
-            select(KnowledgeEntry.library, KnowledgeEntry.year, KnowledgeEntry.district_code).where(
-                KnowledgeEntry.id.in_(part)
-            )
-        )
-        for library, year, district in rows:
-            out["library"][library] += 1
-            if year:
-                out["year"][year] += 1
-            if district:
-                out["district"][district] += 1
-        for (industry,) in db.session.execute(
-            select(KnowledgeIndustry.industry).where(KnowledgeIndustry.entry_id.in_(part))
-        ):
-            out["industry"][industry] += 1
-    return out
+        rows += db.session.execute(select(*_facet_columns()).where(KnowledgeSearch.entry_id.in_(part))).all()
+    return _count_facets(rows)
 
 
 def browse_facets(where: list) -> dict[str, Counter]:

@@ -243,7 +243,8 @@ def _register_security_headers(app: Flask) -> None:
     def cap_flashes(response):
         # A client that never opens a page (scripts, the JSON API after a form start) never reads its
         # messages: keep the newest few, so the signed cookie and its decoding per request stay small.
-        queued = session.get("_flashes")
-        if queued and len(queued) > FLASHES_KEPT:
-            session["_flashes"] = queued[-FLASHES_KEPT:]
+        if "_flashes" in session:  # `in` does not mark the session accessed (no Vary: Cookie on every answer)
+            queued = session["_flashes"]
+            if len(queued) > FLASHES_KEPT:
+                session["_flashes"] = queued[-FLASHES_KEPT:]
         return response
